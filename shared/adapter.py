@@ -1,0 +1,43 @@
+"""The Bot Framework adapter that authenticates and runs inbound turns, and its error handler."""
+
+from __future__ import annotations
+
+import logging
+
+from botbuilder.core import CloudAdapterBase, ShowTypingMiddleware, TurnContext
+from botframework.connector.auth import BotFrameworkAuthentication
+
+from shared.reference_store import StorageUnavailableError
+from shared.references import InvalidReferenceError
+
+logger = logging.getLogger(__name__)
+
+# Typing shows only when a turn runs past this long: quick answers stay free of typing noise.
+TYPING_DELAY_SECONDS = 0.5
+TYPING_PERIOD_SECONDS = 2.0
+
+
+def create_adapter(authentication: BotFrameworkAuthentication) -> CloudAdapterBase:
+    adapter = CloudAdapterBase(authentication)
+    adapter.use(ShowTypingMiddleware(delay=TYPING_DELAY_SECONDS, period=TYPING_PERIOD_SECONDS))
+    adapter.on_turn_error = _on_turn_error
+    return adapter
+
+
+async def _on_turn_error(context: TurnContext, error: Exception) -> None:
+    if isinstance(error, (StorageUnavailableError, InvalidReferenceError)):
+        # The HTTP layer answers these (503: the channel retries; 400: bad input); an apology
+        # now would be sent again on the retry.
+        raise error
+    activity = context.activity
+    logger.error(
+        "Turn failed for %s/%s: %s",
+        activity.channel_id,
+        getattr(activity.conversation, "id", None),
+        type(error).__name__,
+        exc_info=error,
+    )
+    try:
+        await context.send_activity("Sorry, something went wrong on my side. Please try again.")
+    except Exception as send_error:  # the channel itself may be what failed
+        logger.warning("Could not tell the user about the error: %s", type(send_error).__name__)

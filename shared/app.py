@@ -1,0 +1,77 @@
+"""The app's long-lived objects, created once per worker process and reused by every invocation."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from shared.adapter import create_adapter
+from shared.bot import ProactiveBot
+from shared.bot_auth import OutboundTokens, create_authentication
+from shared.connector import BotConnector
+from shared.delivery import Delivery
+from shared.inbound import MessagesEndpoint
+from shared.notify_endpoint import Notifier, NotifyEndpoint
+from shared.reference_store import ReferenceStore
+from shared.scheduled_broadcast import ScheduledBroadcast
+from shared.service_urls import ServiceUrlPolicy
+from shared.settings import Settings
+
+# azure-core logs every storage request and response at INFO; one line per event is ours to write.
+logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class App:
+    settings: Settings
+    store: ReferenceStore
+    connector: BotConnector
+    messages: MessagesEndpoint
+    notify: NotifyEndpoint
+    scheduled_broadcast: ScheduledBroadcast
+
+    @classmethod
+    def create(cls, settings: Settings) -> App:
+        authentication = create_authentication(settings)
+        service_urls = ServiceUrlPolicy(
+            settings.allowed_service_hosts, allow_loopback=not settings.auth_enabled
+        )
+        store = ReferenceStore.from_connection_string(
+            settings.storage_connection_string, settings.conversation_table
+        )
+        connector = BotConnector(OutboundTokens(authentication, settings.app_id))
+        notifier = Notifier(store, Delivery(connector, store, service_urls))
+        return cls(
+            settings=settings,
+            store=store,
+            connector=connector,
+            messages=MessagesEndpoint(
+                create_adapter(authentication), authentication, ProactiveBot(store), service_urls
+            ),
+            notify=NotifyEndpoint(notifier),
+            scheduled_broadcast=ScheduledBroadcast(notifier, settings.notify_timer_text),
+        )
+
+    async def close(self) -> None:
+        await self.connector.close()
+        await self.store.close()
+
+
+_app: App | None = None
+
+
+def get_app() -> App:
+    """The process-wide App, built from the environment on first use."""
+    global _app
+    if _app is None:
+        _app = App.create(Settings.from_env())
+        logging.getLogger(__name__).info("App ready: %r", _app.settings)
+    return _app
+
+
+async def reset_app() -> None:
+    """Close and forget the App so the next get_app() re-reads settings (tests use this)."""
+    global _app
+    if _app is not None:
+        await _app.close()
+        _app = None

@@ -1,0 +1,66 @@
+"""Who a notification goes to: the optional `to` filters of a notify request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.references import StoredReference
+
+# Table Storage accepts at most 15 comparisons in one $filter; past that we filter as we stream.
+MAX_SERVER_COMPARISONS = 15
+
+_FIELDS = (
+    ("conversation_ids", "ConversationId", "conversation_id"),
+    ("user_ids", "UserId", "user_id"),
+    ("channel_ids", "ChannelId", "channel_id"),
+    ("tenant_ids", "TenantId", "tenant_id"),
+)
+
+
+@dataclass(frozen=True)
+class Audience:
+    """A reference matches when, for each field given, its value is one of the listed values.
+
+    A field left out places no condition; a field given as an empty list matches nothing, so a
+    caller whose computed recipient list came out empty never broadcasts to everyone by accident.
+    """
+
+    conversation_ids: frozenset[str] | None = None
+    user_ids: frozenset[str] | None = None
+    channel_ids: frozenset[str] | None = None
+    tenant_ids: frozenset[str] | None = None
+
+    @property
+    def is_everyone(self) -> bool:
+        return all(getattr(self, field) is None for field, _, _ in _FIELDS)
+
+    @property
+    def is_nobody(self) -> bool:
+        return any(getattr(self, field) == frozenset() for field, _, _ in _FIELDS)
+
+    def matches(self, stored: StoredReference) -> bool:
+        for field, _, attribute in _FIELDS:
+            wanted = getattr(self, field)
+            if wanted is not None and getattr(stored, attribute) not in wanted:
+                return False
+        return True
+
+    def table_filter(self) -> tuple[str, dict[str, str]] | None:
+        """A parameterized OData filter that narrows the scan, or None to read every row."""
+        if self.is_everyone:
+            return None
+        clauses: list[str] = []
+        parameters: dict[str, str] = {}
+        for field, prop, _ in _FIELDS:
+            wanted = getattr(self, field)
+            if wanted is None:
+                continue
+            names = []
+            for value in sorted(wanted):
+                name = f"p{len(parameters)}"
+                parameters[name] = value
+                names.append(f"{prop} eq @{name}")
+            clauses.append("(" + " or ".join(names) + ")")
+        if len(parameters) > MAX_SERVER_COMPARISONS:
+            return None
+        return " and ".join(clauses), parameters

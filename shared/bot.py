@@ -1,0 +1,91 @@
+"""The bot's behaviour: remember conversations that talk to it, forget those that remove it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from botbuilder.core import ActivityHandler, TurnContext
+from botbuilder.schema import Activity
+
+from shared.reference_store import ReferenceStore
+from shared.references import StoredReference
+
+logger = logging.getLogger(__name__)
+
+WELCOME = (
+    "Hi! I'm here to send you notifications in this conversation. "
+    'You\'re subscribed; say "stop" any time to unsubscribe.'
+)
+SUBSCRIBED = (
+    "Got it. You're subscribed: I'll message you here when there's news. "
+    'Say "stop" to unsubscribe.'
+)
+UNSUBSCRIBED = (
+    "You're unsubscribed and won't get notifications here. Say anything to subscribe again."
+)
+STOP_WORDS = frozenset({"stop", "unsubscribe"})
+
+
+class ProactiveBot(ActivityHandler):
+    def __init__(
+        self,
+        store: ReferenceStore,
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        if (activity.text or "").strip().lower() in STOP_WORDS:
+            await self._forget(activity, "user unsubscribed")
+            await turn_context.send_activity(UNSUBSCRIBED)
+            return
+        await self._remember(activity)
+        await turn_context.send_activity(SUBSCRIBED)
+
+    async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        event_type = _teams_event_type(activity)
+        if event_type == "teamDeleted":
+            await self._forget(activity, "team deleted")
+        elif event_type == "teamRestored":
+            await self._remember(activity)
+        elif _includes_bot(activity.members_removed, activity):
+            await self._forget(activity, "bot removed")
+        elif _includes_bot(activity.members_added, activity):
+            await self._remember(activity)
+            await turn_context.send_activity(WELCOME)
+
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        # Teams also sends conversationUpdate with the bot added; that one says welcome.
+        await self._remember(turn_context.activity)
+
+    async def on_installation_update_remove(self, turn_context: TurnContext) -> None:
+        await self._forget(turn_context.activity, "app uninstalled")
+
+    async def _remember(self, activity: Activity) -> None:
+        stored = StoredReference.from_activity(activity, self._clock())
+        await self._store.save(stored)
+        logger.info("Saved reference %s/%s", stored.channel_id, stored.conversation_id)
+
+    async def _forget(self, activity: Activity, reason: str) -> None:
+        await self._store.delete(activity.channel_id, activity.conversation.id)
+        logger.info(
+            "Removed reference %s/%s: %s", activity.channel_id, activity.conversation.id, reason
+        )
+
+
+def _includes_bot(members: list | None, activity: Activity) -> bool:
+    bot_id = getattr(activity.recipient, "id", None)
+    return bool(bot_id) and any(getattr(m, "id", None) == bot_id for m in members or ())
+
+
+def _teams_event_type(activity: Activity) -> str | None:
+    channel_data = activity.channel_data
+    if activity.channel_id == "msteams" and isinstance(channel_data, dict):
+        event_type = channel_data.get("eventType")
+        return event_type if isinstance(event_type, str) else None
+    return None

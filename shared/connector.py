@@ -1,0 +1,98 @@
+"""The Bot Connector REST call that delivers one activity, over one pooled aiohttp session.
+
+botbuilder's ConnectorClient builds msrest clients per call and sends through `requests` in a small
+thread pool; sending the same request body to the same URL over a shared session is what lets a
+fan-out run at network speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from urllib.parse import quote
+
+import aiohttp
+from botbuilder.schema import Activity
+
+from shared.bot_auth import OutboundTokens
+
+USER_AGENT = "proactive-bot-functions (BotBuilder Python/4.17.1)"
+
+
+class ChannelError(Exception):
+    """The channel refused or could not take the activity."""
+
+    def __init__(self, status: int | None, code: str, message: str) -> None:
+        super().__init__(f"{status or 'no answer'} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+    @property
+    def target_gone(self) -> bool:
+        # Teams answers 403 (bot removed, blocked, disabled) or 404 (conversation deleted):
+        # sending there again can never succeed.
+        return self.status in (403, 404)
+
+
+def activity_url(activity: Activity) -> str:
+    """The URL ConnectorClient posts to: reply_to_activity when replyToId is set, else send."""
+    base = activity.service_url.rstrip("/")
+    url = f"{base}/v3/conversations/{quote(activity.conversation.id, safe='')}/activities"
+    if activity.reply_to_id:
+        url += f"/{quote(activity.reply_to_id, safe='')}"
+    return url
+
+
+class BotConnector:
+    def __init__(self, tokens: OutboundTokens, timeout_seconds: float = 30.0) -> None:
+        self._tokens = tokens
+        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def send(self, activity: Activity) -> str:
+        """POST the activity; returns the channel's activity id, raises ChannelError."""
+        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT}
+        authorization = await self._tokens.authorization(activity.service_url)
+        if authorization:
+            headers["Authorization"] = authorization
+        body = json.dumps(activity.serialize())
+        try:
+            async with self._get_session().post(
+                activity_url(activity), data=body, headers=headers
+            ) as response:
+                payload = await response.read()
+                if response.status >= 400:
+                    raise _channel_error(response.status, payload)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            raise ChannelError(None, type(error).__name__, "no answer from the channel") from error
+        return _resource_id(payload)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        # Created on first use, inside the running loop the session will live on.
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
+
+
+def _channel_error(status: int, payload: bytes) -> ChannelError:
+    code, message = "HttpError", payload[:200].decode("utf-8", "replace")
+    try:
+        error = json.loads(payload)["error"]
+        code = str(error.get("code") or code)
+        message = str(error.get("message") or message)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return ChannelError(status, code, message)
+
+
+def _resource_id(payload: bytes) -> str:
+    try:
+        return str(json.loads(payload).get("id") or "")
+    except (ValueError, AttributeError):
+        return ""

@@ -1,0 +1,143 @@
+"""Fan-out: one proactive message to many stored conversations, and the report of how it went."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterable
+from dataclasses import dataclass, field
+
+from shared.connector import BotConnector, ChannelError
+from shared.messages import OutboundMessage, address_proactive
+from shared.reference_store import ReferenceStore, StorageUnavailableError
+from shared.references import StoredReference
+from shared.service_urls import ServiceUrlPolicy
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeliveryFailure:
+    conversation_id: str
+    status: int | None
+    error: str
+    removed: bool
+
+    def to_dict(self) -> dict:
+        return {
+            "conversationId": self.conversation_id,
+            "status": self.status,
+            "error": self.error,
+            "removed": self.removed,
+        }
+
+
+@dataclass
+class DeliveryReport:
+    """Every matched target ends in exactly one of sent, failed or removed."""
+
+    matched: int = 0
+    sent: int = 0
+    failed: int = 0
+    removed: int = 0
+    failures: list[DeliveryFailure] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "matched": self.matched,
+            "sent": self.sent,
+            "failed": self.failed,
+            "removed": self.removed,
+            "failures": [failure.to_dict() for failure in self.failures],
+        }
+
+
+class Delivery:
+    def __init__(
+        self,
+        connector: BotConnector,
+        store: ReferenceStore,
+        service_urls: ServiceUrlPolicy,
+        concurrency: int = 32,
+    ) -> None:
+        self._connector = connector
+        self._store = store
+        self._service_urls = service_urls
+        self._concurrency = concurrency
+
+    async def send(
+        self, message: OutboundMessage, targets: AsyncIterable[StoredReference]
+    ) -> DeliveryReport:
+        report = DeliveryReport()
+        slots = asyncio.Semaphore(self._concurrency)
+        in_flight: set[asyncio.Task] = set()
+        try:
+            # Sending starts while later pages of targets are still being read.
+            async for target in targets:
+                report.matched += 1
+                await slots.acquire()
+                task = asyncio.create_task(self._deliver_one(message, target, report))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+                task.add_done_callback(lambda _: slots.release())
+        finally:
+            # Even when reading targets fails, what was started is finished and counted.
+            if in_flight:
+                await asyncio.gather(*in_flight)
+        logger.info(
+            "Delivery done: matched=%d sent=%d failed=%d removed=%d",
+            report.matched,
+            report.sent,
+            report.failed,
+            report.removed,
+        )
+        return report
+
+    async def _deliver_one(
+        self, message: OutboundMessage, target: StoredReference, report: DeliveryReport
+    ) -> None:
+        if not self._service_urls.allows(target.service_url):
+            self._fail(report, target, None, "serviceUrl is not on the allow-list")
+            return
+        try:
+            await self._connector.send(address_proactive(message.to_activity(), target.reference))
+        except ChannelError as error:
+            if error.target_gone:
+                await self._remove(report, target, error)
+            else:
+                self._fail(report, target, error.status, f"{error.code}: {error.message}")
+        except Exception:
+            logger.exception("Unexpected error sending to %s", target.conversation_id)
+            self._fail(report, target, None, "internal error")
+        else:
+            report.sent += 1
+
+    async def _remove(
+        self, report: DeliveryReport, target: StoredReference, error: ChannelError
+    ) -> None:
+        try:
+            await self._store.delete(target.channel_id, target.conversation_id)
+        except StorageUnavailableError:
+            self._fail(report, target, error.status, f"{error.code}; reference not removed")
+            return
+        logger.info(
+            "Removed reference %s/%s: channel answered %s %s",
+            target.channel_id,
+            target.conversation_id,
+            error.status,
+            error.code,
+        )
+        report.removed += 1
+        report.failures.append(
+            DeliveryFailure(target.conversation_id, error.status, error.code, removed=True)
+        )
+
+    @staticmethod
+    def _fail(
+        report: DeliveryReport, target: StoredReference, status: int | None, error: str
+    ) -> None:
+        logger.warning("Delivery to %s failed: %s %s", target.conversation_id, status, error)
+        report.failed += 1
+        report.failures.append(
+            DeliveryFailure(target.conversation_id, status, error, removed=False)
+        )

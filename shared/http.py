@@ -1,0 +1,59 @@
+"""HTTP plumbing shared by the HTTP functions: JSON bodies in, JSON results and errors out."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import azure.functions as func
+
+# Bot Framework activities and notify requests are a few KiB; anything near this is not one.
+MAX_BODY_BYTES = 256 * 1024
+
+
+class RequestError(Exception):
+    """A problem the caller can fix; becomes `{"error": ..., "detail": ...}` with a 4xx status."""
+
+    def __init__(self, status: int, error: str, detail: Any = None) -> None:
+        super().__init__(error)
+        self.status = status
+        self.error = error
+        self.detail = detail
+
+    def to_result(self) -> HttpResult:
+        body: dict[str, Any] = {"error": self.error}
+        if self.detail is not None:
+            body["detail"] = self.detail
+        return HttpResult(self.status, body)
+
+
+def field_error(field: str, problem: str) -> RequestError:
+    return RequestError(400, f"{field} {problem}", {"field": field})
+
+
+@dataclass(frozen=True)
+class HttpResult:
+    status: int
+    body: Any = None
+
+    def to_response(self) -> func.HttpResponse:
+        if self.body is None:
+            return func.HttpResponse(status_code=self.status)
+        return func.HttpResponse(
+            json.dumps(self.body), status_code=self.status, mimetype="application/json"
+        )
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    if len(body) > MAX_BODY_BYTES:
+        raise RequestError(
+            413, "request body is too large", {"limitBytes": MAX_BODY_BYTES, "bytes": len(body)}
+        )
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        raise RequestError(400, "request body is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise RequestError(400, "request body must be a JSON object")
+    return payload

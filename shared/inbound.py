@@ -1,0 +1,95 @@
+"""POST /api/messages: validate, authenticate and run one Bot Framework activity."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import jwt
+from botbuilder.core import Bot, CloudAdapterBase
+from botbuilder.schema import Activity
+from botframework.connector.auth import BotFrameworkAuthentication
+from msrest.exceptions import DeserializationError
+
+from shared.http import HttpResult, RequestError, field_error, parse_json_object
+from shared.reference_store import StorageUnavailableError
+from shared.references import InvalidReferenceError
+from shared.service_urls import ServiceUrlPolicy
+from shared.table_keys import InvalidKeyError, encode_key
+
+logger = logging.getLogger(__name__)
+
+
+class MessagesEndpoint:
+    def __init__(
+        self,
+        adapter: CloudAdapterBase,
+        authentication: BotFrameworkAuthentication,
+        bot: Bot,
+        service_urls: ServiceUrlPolicy,
+    ) -> None:
+        self._adapter = adapter
+        self._authentication = authentication
+        self._bot = bot
+        self._service_urls = service_urls
+
+    async def handle(self, body: bytes, authorization: str) -> HttpResult:
+        try:
+            activity = parse_activity(parse_json_object(body))
+        except RequestError as error:
+            return error.to_result()
+
+        try:
+            authenticated = await self._authentication.authenticate_request(
+                activity, authorization or ""
+            )
+        except (PermissionError, jwt.PyJWTError) as error:
+            logger.warning("Rejected activity %s: %s", activity.id, type(error).__name__)
+            return HttpResult(401, {"error": "unauthorized"})
+
+        # Replies go to serviceUrl, so an unlisted one is refused before anything is sent there.
+        if not self._service_urls.allows(activity.service_url):
+            logger.warning("Refused activity %s: serviceUrl not allowed", activity.id)
+            return field_error(
+                "serviceUrl", "is not an allowed Bot Framework service URL"
+            ).to_result()
+
+        try:
+            invoke_response = await self._adapter.process_activity(
+                authenticated, activity, self._bot.on_turn
+            )
+        except StorageUnavailableError as error:
+            logger.error("Activity %s not processed: %s", activity.id, error)
+            return HttpResult(503, {"error": "storage unavailable, retry later"})
+        except InvalidReferenceError as error:
+            return RequestError(400, str(error)).to_result()
+
+        if invoke_response is not None:
+            return HttpResult(invoke_response.status, invoke_response.body)
+        return HttpResult(200)
+
+
+def parse_activity(payload: dict[str, Any]) -> Activity:
+    """The fields every activity we act on must carry, checked before the SDK sees it."""
+    for field in ("type", "serviceUrl", "channelId"):
+        value = payload.get(field)
+        if not isinstance(value, str) or not value.strip():
+            raise field_error(field, "is required and must be a non-empty string")
+    conversation = payload.get("conversation")
+    if not isinstance(conversation, dict):
+        raise field_error("conversation", "is required and must be an object")
+    conversation_id = conversation.get("id")
+    if not isinstance(conversation_id, str) or not conversation_id:
+        raise field_error("conversation.id", "is required and must be a non-empty string")
+    for field, value in (("channelId", payload["channelId"]), ("conversation.id", conversation_id)):
+        try:
+            encode_key(value)
+        except InvalidKeyError as error:
+            raise field_error(field, f"cannot be stored: {error}") from None
+    for field in ("from", "recipient"):
+        if field in payload and not isinstance(payload[field], (dict, type(None))):
+            raise field_error(field, "must be an object")
+    try:
+        return Activity().deserialize(payload)
+    except (DeserializationError, ValueError, TypeError, AttributeError) as error:
+        raise RequestError(400, "activity does not match the Bot Framework schema") from error

@@ -1,0 +1,102 @@
+"""A stored conversation reference: the exact `ConversationReference` plus the ids we filter by."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botbuilder.core import TurnContext
+from botbuilder.schema import Activity, ConversationReference
+
+from shared.table_keys import decode_key, encode_key
+
+# Table Storage caps a string property at 64 KiB of UTF-16, i.e. 32K characters.
+MAX_REFERENCE_JSON_CHARS = 32 * 1024
+
+
+class InvalidReferenceError(ValueError):
+    """The activity's conversation reference cannot be stored (too large for one property)."""
+
+
+@dataclass(frozen=True)
+class StoredReference:
+    reference: ConversationReference
+    channel_id: str
+    conversation_id: str
+    user_id: str
+    tenant_id: str
+    conversation_type: str
+    service_url: str
+    last_seen: datetime | None = None
+
+    @classmethod
+    def from_activity(cls, activity: Activity, seen_at: datetime) -> StoredReference:
+        reference = TurnContext.get_conversation_reference(activity)
+        conversation = activity.conversation
+        return cls(
+            reference=reference,
+            channel_id=activity.channel_id or "",
+            conversation_id=conversation.id or "",
+            user_id=getattr(activity.from_property, "id", None) or "",
+            tenant_id=_tenant_id(activity),
+            conversation_type=conversation.conversation_type or "",
+            service_url=activity.service_url or "",
+            last_seen=seen_at,
+        )
+
+    @property
+    def partition_key(self) -> str:
+        return encode_key(self.channel_id)
+
+    @property
+    def row_key(self) -> str:
+        return encode_key(self.conversation_id)
+
+    def to_entity(self) -> dict[str, Any]:
+        # serialize() JSON, untouched: loading it back gives the reference the SDK produced.
+        reference_json = json.dumps(self.reference.serialize(), separators=(",", ":"))
+        if len(reference_json) > MAX_REFERENCE_JSON_CHARS:
+            raise InvalidReferenceError(
+                f"conversation reference is {len(reference_json)} characters; the limit is "
+                f"{MAX_REFERENCE_JSON_CHARS}"
+            )
+        return {
+            "PartitionKey": self.partition_key,
+            "RowKey": self.row_key,
+            "Reference": reference_json,
+            "ChannelId": self.channel_id,
+            "ConversationId": self.conversation_id,
+            "UserId": self.user_id,
+            "TenantId": self.tenant_id,
+            "ConversationType": self.conversation_type,
+            "ServiceUrl": self.service_url,
+            "LastSeen": self.last_seen,
+        }
+
+    @classmethod
+    def from_entity(cls, entity: dict[str, Any]) -> StoredReference:
+        reference = ConversationReference().deserialize(json.loads(entity["Reference"]))
+        return cls(
+            reference=reference,
+            channel_id=entity.get("ChannelId") or decode_key(entity["PartitionKey"]),
+            conversation_id=entity.get("ConversationId") or decode_key(entity["RowKey"]),
+            user_id=entity.get("UserId", ""),
+            tenant_id=entity.get("TenantId", ""),
+            conversation_type=entity.get("ConversationType", ""),
+            service_url=entity.get("ServiceUrl") or reference.service_url or "",
+            last_seen=entity.get("LastSeen"),
+        )
+
+
+def _tenant_id(activity: Activity) -> str:
+    # The Python schema maps tenant_id to "tenantID", so Teams' "conversation.tenantId" lands in
+    # additional_properties; channelData.tenant.id is Teams' other copy of the same id.
+    conversation = activity.conversation
+    tenant = conversation.tenant_id or (conversation.additional_properties or {}).get("tenantId")
+    if not tenant and isinstance(activity.channel_data, dict):
+        channel_tenant = activity.channel_data.get("tenant")
+        if isinstance(channel_tenant, dict):
+            tenant = channel_tenant.get("id")
+    return tenant if isinstance(tenant, str) else ""

@@ -1,0 +1,96 @@
+"""App settings, read once from the environment (Functions app settings / local.settings.json)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+# Where Bot Framework and Teams send from, in the public and US government clouds. A stored
+# serviceUrl outside this list is never used, so the app cannot be steered at arbitrary hosts.
+DEFAULT_ALLOWED_SERVICE_HOSTS = (
+    "smba.trafficmanager.net",
+    "*.botframework.com",
+    "*.botframework.us",
+    "*.botframework.azure.us",
+    "smba.infra.gcc.teams.microsoft.com",
+    "smba.infra.gov.teams.microsoft.us",
+    "smba.infra.dod.teams.microsoft.us",
+)
+
+APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_id: str
+    app_password: str
+    app_type: str
+    app_tenant_id: str
+    storage_connection_string: str
+    conversation_table: str
+    notify_timer_text: str
+    allowed_service_hosts: tuple[str, ...]
+
+    @property
+    def auth_enabled(self) -> bool:
+        # An empty app id is the Bot Framework Emulator / local mode: no inbound token check.
+        return bool(self.app_id)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str, default: str = "") -> str:
+            return env.get(name, default).strip()
+
+        storage = get("AzureWebJobsStorage")
+        if not storage:
+            raise SettingsError(
+                "AzureWebJobsStorage is not set (use UseDevelopmentStorage=true locally)"
+            )
+
+        app_type = get("MicrosoftAppType") or "MultiTenant"
+        if app_type not in APP_TYPES:
+            raise SettingsError(
+                f"MicrosoftAppType must be one of {', '.join(APP_TYPES)}, got {app_type!r}"
+            )
+        app_id = get("MicrosoftAppId")
+        tenant_id = get("MicrosoftAppTenantId")
+        if app_id and app_type == "SingleTenant" and not tenant_id:
+            raise SettingsError(
+                "MicrosoftAppTenantId is required when MicrosoftAppType is SingleTenant"
+            )
+
+        table = get("CONVERSATION_TABLE") or "ConversationReferences"
+        if not (3 <= len(table) <= 63 and table.isalnum() and table[0].isalpha()):
+            raise SettingsError(
+                "CONVERSATION_TABLE must be 3-63 letters or digits starting with a letter, "
+                f"got {table!r}"
+            )
+
+        hosts = tuple(
+            h.strip().lower() for h in get("ALLOWED_SERVICE_URLS").split(",") if h.strip()
+        )
+
+        return cls(
+            app_id=app_id,
+            app_password=get("MicrosoftAppPassword"),
+            app_type=app_type,
+            app_tenant_id=tenant_id,
+            storage_connection_string=storage,
+            conversation_table=table,
+            notify_timer_text=get("NOTIFY_TIMER_TEXT"),
+            allowed_service_hosts=hosts or DEFAULT_ALLOWED_SERVICE_HOSTS,
+        )
+
+    def __repr__(self) -> str:
+        # Keep the password and storage key out of any log line that prints the settings.
+        return (
+            f"Settings(app_id={self.app_id!r}, app_type={self.app_type!r}, "
+            f"conversation_table={self.conversation_table!r}, auth_enabled={self.auth_enabled})"
+        )

@@ -1,0 +1,127 @@
+"""A loopback Bot Connector service: answers /v3/conversations/... and records what it receives.
+
+It runs its own event loop in a thread so it answers whatever client the app uses (botbuilder's
+requests-based connector for replies, our aiohttp connector for proactive sends).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from aiohttp import web
+
+
+@dataclass(frozen=True)
+class Received:
+    method: str
+    conversation_id: str
+    reply_to_id: str | None
+    headers: dict[str, str]
+    activity: dict
+    raw_path: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    code: str = ""
+    message: str = ""
+
+
+class ChannelStub:
+    def __init__(self, latency_seconds: float = 0.0) -> None:
+        self.latency_seconds = latency_seconds
+        self._received: list[Received] = []
+        self._answers: dict[str, Answer] = {}
+        self._lock = threading.Lock()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        """A serviceUrl pointing here, with a path like Teams' regional ones."""
+        return f"http://127.0.0.1:{self.port}/amer/"
+
+    def start(self) -> ChannelStub:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        return self
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    def answer(self, conversation_id: str, status: int, code: str = "", message: str = "") -> None:
+        """Answer every activity sent to this conversation with an error status."""
+        with self._lock:
+            self._answers[conversation_id] = Answer(status, code, message)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._received.clear()
+            self._answers.clear()
+
+    @property
+    def received(self) -> list[Received]:
+        with self._lock:
+            return list(self._received)
+
+    def received_by(self, conversation_id: str) -> list[Received]:
+        return [r for r in self.received if r.conversation_id == conversation_id]
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            received = self.received
+            if len(received) >= count:
+                return received
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} activities, got {len(self.received)}")
+
+    async def _start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        # Match on the raw path: an encoded "/" inside a conversation id must stay one segment.
+        segments = request.raw_path.split("?")[0].split("/")
+        try:
+            at = segments.index("v3")
+        except ValueError:
+            return web.json_response({"error": {"code": "NotFound"}}, status=404)
+        parts = [unquote(s) for s in segments[at + 1 :]]
+        if request.method != "POST" or len(parts) not in (3, 4) or parts[0] != "conversations":
+            return web.json_response({"error": {"code": "BadRequest"}}, status=400)
+        if parts[2] != "activities":
+            return web.json_response({"error": {"code": "BadRequest"}}, status=400)
+        if self.latency_seconds:
+            await asyncio.sleep(self.latency_seconds)
+        received = Received(
+            method=request.method,
+            conversation_id=parts[1],
+            reply_to_id=parts[3] if len(parts) == 4 else None,
+            headers=dict(request.headers),
+            activity=json.loads(await request.read()),
+            raw_path=request.raw_path,
+        )
+        with self._lock:
+            self._received.append(received)
+            answer = self._answers.get(received.conversation_id)
+        if answer is not None:
+            error = {"error": {"code": answer.code, "message": answer.message}}
+            return web.json_response(error, status=answer.status)
+        return web.json_response({"id": str(uuid.uuid4())})

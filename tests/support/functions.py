@@ -1,0 +1,53 @@
+"""Call the function folders' real `main` entry points with real azure.functions objects."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import azure.functions as func
+
+import messages
+import notify_http
+import notify_timer
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+def _request(route: str, body: bytes | str | dict | list, headers: dict | None) -> func.HttpRequest:
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body)
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    return func.HttpRequest(
+        method="POST",
+        url=f"http://127.0.0.1:7071/api/{route}",
+        headers={"Content-Type": "application/json", **(headers or {})},
+        params={},
+        route_params={},
+        body=body,
+    )
+
+
+def _response(response: func.HttpResponse) -> Response:
+    raw = response.get_body()
+    body = json.loads(raw) if raw else None
+    return Response(response.status_code, body, dict(response.headers))
+
+
+async def post_activity(body: Any, headers: dict | None = None) -> Response:
+    return _response(await messages.main(_request("messages", body, headers)))
+
+
+async def post_notify(body: Any, headers: dict | None = None) -> Response:
+    return _response(await notify_http.main(_request("notify", body, headers)))
+
+
+async def run_timer(past_due: bool = False) -> None:
+    await notify_timer.main(func.TimerRequest(past_due=past_due))

@@ -1,0 +1,296 @@
+"""POST /api/messages: references saved whole, removed when the bot leaves, bad input refused."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from azure.data.tables.aio import TableClient
+from botbuilder.core import TurnContext
+from botbuilder.schema import Activity
+
+from shared.app import App
+from tests.conftest import stored_references
+from tests.support.activities import BOT_ID, activity, bot_added, bot_removed
+from tests.support.channel_stub import ChannelStub
+from tests.support.functions import post_activity
+
+CONVERSATION = "a:1Jd8sd9sOZfQ2b-fAKE-personal-chat"
+
+
+async def test_a_message_saves_the_reference_exactly_as_the_sdk_serializes_it(app, channel):
+    body = activity(channel.url, CONVERSATION, text="hi there")
+
+    response = await post_activity(body)
+
+    assert response.status == 200
+    stored = await app.store.get("msteams", CONVERSATION)
+    expected = TurnContext.get_conversation_reference(Activity().deserialize(body))
+    assert stored.reference.serialize() == expected.serialize()
+    assert stored.reference.service_url == channel.url
+    assert stored.reference.bot.id == BOT_ID
+    assert stored.reference.user.id == "29:user-1"
+
+
+async def test_the_stored_reference_json_is_the_unmodified_serialize_output(app, app_env, channel):
+    body = activity(channel.url, CONVERSATION)
+
+    await post_activity(body)
+
+    async with TableClient.from_connection_string(
+        app_env["AzureWebJobsStorage"], app_env["CONVERSATION_TABLE"]
+    ) as table:
+        [entity] = [e async for e in table.list_entities()]
+    reference = TurnContext.get_conversation_reference(Activity().deserialize(body))
+    assert json.loads(entity["Reference"]) == reference.serialize()
+    assert entity["ConversationId"] == CONVERSATION
+
+
+async def test_a_message_records_the_ids_used_for_filtering(app, channel):
+    await post_activity(activity(channel.url, CONVERSATION, user_id="29:u-7", tenant_id="t-7"))
+
+    stored = await app.store.get("msteams", CONVERSATION)
+
+    assert (stored.channel_id, stored.conversation_id) == ("msteams", CONVERSATION)
+    assert (stored.user_id, stored.tenant_id) == ("29:u-7", "t-7")
+    assert stored.conversation_type == "personal"
+    assert stored.service_url == channel.url
+    assert stored.last_seen is not None
+
+
+async def test_teams_tenant_comes_from_channel_data_when_the_conversation_lacks_it(app, channel):
+    body = activity(channel.url, CONVERSATION, tenant_id=None)
+    body["channelData"] = {"tenant": {"id": "tenant-from-channel-data"}}
+
+    await post_activity(body)
+
+    stored = await app.store.get("msteams", CONVERSATION)
+    assert stored.tenant_id == "tenant-from-channel-data"
+
+
+async def test_a_message_is_acknowledged_in_reply_to_it(app, channel):
+    body = activity(channel.url, CONVERSATION, text="hello bot")
+
+    await post_activity(body)
+
+    [reply] = channel.received_by(CONVERSATION)
+    assert reply.reply_to_id == body["id"]
+    assert reply.activity["type"] == "message"
+    assert "subscribed" in reply.activity["text"]
+    assert reply.activity["from"]["id"] == BOT_ID
+    assert reply.activity["recipient"]["id"] == "29:user-1"
+
+
+async def test_the_bot_added_to_a_conversation_saves_it_and_says_welcome(app, channel):
+    await post_activity(bot_added(channel.url, "19:team-channel@thread.tacv2"))
+
+    assert await app.store.get("msteams", "19:team-channel@thread.tacv2") is not None
+    [welcome] = channel.received_by("19:team-channel@thread.tacv2")
+    assert welcome.activity["text"].startswith("Hi!")
+
+
+async def test_another_member_joining_does_not_save_the_conversation(app, channel):
+    body = activity(
+        channel.url, CONVERSATION, type="conversationUpdate", membersAdded=[{"id": "29:someone"}]
+    )
+
+    response = await post_activity(body)
+
+    assert response.status == 200
+    assert await app.store.get("msteams", CONVERSATION) is None
+    assert channel.received == []
+
+
+async def test_the_bot_removed_from_a_conversation_deletes_its_reference(app, channel):
+    await post_activity(activity(channel.url, CONVERSATION))
+
+    await post_activity(bot_removed(channel.url, CONVERSATION))
+
+    assert await app.store.get("msteams", CONVERSATION) is None
+
+
+async def test_teams_app_installation_saves_and_uninstallation_deletes(app, channel):
+    install = activity(channel.url, CONVERSATION, type="installationUpdate", action="add")
+    uninstall = activity(channel.url, CONVERSATION, type="installationUpdate", action="remove")
+
+    await post_activity(install)
+    saved = await app.store.get("msteams", CONVERSATION)
+    await post_activity(uninstall)
+
+    assert saved is not None
+    assert await app.store.get("msteams", CONVERSATION) is None
+
+
+async def test_a_deleted_team_deletes_its_reference(app, channel):
+    team_conversation = "19:general@thread.tacv2"
+    await post_activity(bot_added(channel.url, team_conversation))
+    deleted = activity(channel.url, team_conversation, type="conversationUpdate")
+    deleted["channelData"] = {"eventType": "teamDeleted", "tenant": {"id": "tenant-1"}}
+
+    await post_activity(deleted)
+
+    assert await app.store.get("msteams", team_conversation) is None
+
+
+async def test_saying_stop_unsubscribes_and_any_later_message_subscribes_again(app, channel):
+    await post_activity(activity(channel.url, CONVERSATION, text="hello"))
+
+    await post_activity(activity(channel.url, CONVERSATION, text="  STOP "))
+    after_stop = await app.store.get("msteams", CONVERSATION)
+    await post_activity(activity(channel.url, CONVERSATION, text="back again"))
+
+    assert after_stop is None
+    assert await app.store.get("msteams", CONVERSATION) is not None
+    replies = [r.activity["text"] for r in channel.received_by(CONVERSATION)]
+    assert "unsubscribed" in replies[1]
+
+
+@pytest.mark.parametrize(
+    "conversation_id",
+    [
+        "a/b\\c#d?e",
+        "19:meeting_abc@thread.v2;messageid=1699999999999",
+        "a:1-ünïcødé-会话-💬",
+        "tab\there\nnewline\x7fdel\x85nel",
+        "?",
+        "x" * 384,
+    ],
+    ids=[
+        "forbidden-key-chars",
+        "colon-semicolon-at",
+        "non-ascii",
+        "control-chars",
+        "just-?",
+        "long",
+    ],
+)
+async def test_any_conversation_id_round_trips_through_table_storage(app, channel, conversation_id):
+    response = await post_activity(activity(channel.url, conversation_id, channel_id="webchat"))
+
+    assert response.status == 200
+    stored = await app.store.get("webchat", conversation_id)
+    assert stored.conversation_id == conversation_id
+    assert stored.reference.conversation.id == conversation_id
+    assert [s.conversation_id for s in await stored_references(app)] == [conversation_id]
+
+
+async def test_a_conversation_id_too_long_for_a_table_key_is_a_400(app, channel):
+    response = await post_activity(activity(channel.url, "x" * 385))
+
+    assert response.status == 400
+    assert response.body["detail"] == {"field": "conversation.id"}
+    assert await stored_references(app) == []
+
+
+async def test_a_disallowed_service_url_is_refused_and_nothing_is_stored_or_sent(app, channel):
+    body = activity("https://attacker.invalid/", CONVERSATION)
+
+    response = await post_activity(body)
+
+    assert response.status == 400
+    assert response.body["detail"] == {"field": "serviceUrl"}
+    assert await app.store.get("msteams", CONVERSATION) is None
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (
+            {"serviceUrl": "http://127.0.0.1/", "channelId": "x", "conversation": {"id": "c"}},
+            "type",
+        ),
+        ({"type": "message", "channelId": "x", "conversation": {"id": "c"}}, "serviceUrl"),
+        ({"type": "message", "serviceUrl": "http://127.0.0.1/", "channelId": "x"}, "conversation"),
+        (
+            {
+                "type": "message",
+                "serviceUrl": "http://127.0.0.1/",
+                "channelId": "x",
+                "conversation": "c",
+            },
+            "conversation",
+        ),
+        (
+            {
+                "type": "message",
+                "serviceUrl": "http://127.0.0.1/",
+                "channelId": "x",
+                "conversation": {},
+            },
+            "conversation.id",
+        ),
+        (
+            {
+                "type": 7,
+                "serviceUrl": "http://127.0.0.1/",
+                "channelId": "x",
+                "conversation": {"id": "c"},
+            },
+            "type",
+        ),
+        (
+            {
+                "type": "message",
+                "serviceUrl": "http://127.0.0.1/",
+                "channelId": "x",
+                "conversation": {"id": "\ud800"},
+            },
+            "conversation.id",
+        ),
+    ],
+)
+async def test_an_activity_missing_what_we_need_is_a_400_naming_the_field(app, body, field):
+    response = await post_activity(body)
+
+    assert response.status == 400
+    assert response.body["detail"] == {"field": field}
+    assert response.body["error"].startswith(field)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"", b"{", b"not json", b"[1, 2]", b'"a string"', b"null", b"\xff\xfe"],
+    ids=["empty", "truncated", "text", "array", "string", "null", "binary"],
+)
+async def test_a_body_that_is_not_a_json_object_is_a_400(app, raw):
+    response = await post_activity(raw)
+
+    assert response.status == 400
+    assert "error" in response.body
+
+
+async def test_an_activity_that_breaks_the_schema_is_a_400_not_a_500(app, channel):
+    body = activity(channel.url, CONVERSATION, timestamp="yesterday-ish")
+
+    response = await post_activity(body)
+
+    assert response.status == 400
+    assert response.body["error"] == "activity does not match the Bot Framework schema"
+
+
+async def test_a_body_over_256_kib_is_a_413(app, channel):
+    body = activity(channel.url, CONVERSATION, text="x" * (256 * 1024))
+
+    response = await post_activity(body)
+
+    assert response.status == 413
+    assert await app.store.get("msteams", CONVERSATION) is None
+
+
+async def test_with_an_app_id_a_request_without_a_token_is_a_401(
+    app_env, monkeypatch, channel: ChannelStub
+):
+    from shared.app import get_app, reset_app
+
+    monkeypatch.setenv("MicrosoftAppId", "00000000-0000-0000-0000-000000000001")
+    monkeypatch.setenv("MicrosoftAppPassword", "not-a-real-secret")
+    await reset_app()
+    app: App = get_app()
+
+    response = await post_activity(activity(channel.url, CONVERSATION))
+
+    assert response.status == 401
+    assert response.body == {"error": "unauthorized"}
+    assert await app.store.get("msteams", CONVERSATION) is None
+    assert channel.received == []
+    await reset_app()

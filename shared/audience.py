@@ -60,7 +60,8 @@ class Audience:
                 name = f"p{len(parameters)}"
                 parameters[name] = value
                 names.append(f"{prop} eq @{name}")
-            clauses.append("(" + " or ".join(names) + ")")
+            # The SDK substitutes @names between spaces, so parentheses stand apart from them.
+            clauses.append("( " + " or ".join(names) + " )")
         if len(parameters) > MAX_SERVER_COMPARISONS:
             return None
         return " and ".join(clauses), parameters

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import azure.functions as func
+from azure.functions.timer import TimerRequest
 
 import messages
 import notify_http
@@ -50,4 +51,4 @@ async def post_notify(body: Any, headers: dict | None = None) -> Response:
 
 
 async def run_timer(past_due: bool = False) -> None:
-    await notify_timer.main(func.TimerRequest(past_due=past_due))
+    await notify_timer.main(TimerRequest(past_due=past_due))

@@ -1,0 +1,61 @@
+"""Settings are read once, fail fast with the setting's name, and never print secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.settings import DEFAULT_ALLOWED_SERVICE_HOSTS, Settings, SettingsError
+
+MINIMAL = {"AzureWebJobsStorage": "UseDevelopmentStorage=true"}
+
+
+def test_defaults_apply_when_only_storage_is_set():
+    settings = Settings.from_env(MINIMAL)
+
+    assert settings.conversation_table == "ConversationReferences"
+    assert settings.app_type == "MultiTenant"
+    assert settings.allowed_service_hosts == DEFAULT_ALLOWED_SERVICE_HOSTS
+    assert settings.auth_enabled is False
+
+
+def test_missing_storage_fails_naming_the_setting():
+    with pytest.raises(SettingsError, match="AzureWebJobsStorage"):
+        Settings.from_env({})
+
+
+def test_an_unknown_app_type_fails_naming_the_setting():
+    with pytest.raises(SettingsError, match="MicrosoftAppType"):
+        Settings.from_env({**MINIMAL, "MicrosoftAppType": "Multi"})
+
+
+def test_single_tenant_needs_a_tenant_id():
+    env = {**MINIMAL, "MicrosoftAppId": "id", "MicrosoftAppType": "SingleTenant"}
+
+    with pytest.raises(SettingsError, match="MicrosoftAppTenantId"):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize("name", ["ab", "has-dash", "1starts", "x" * 64])
+def test_an_invalid_table_name_fails_naming_the_setting(name):
+    with pytest.raises(SettingsError, match="CONVERSATION_TABLE"):
+        Settings.from_env({**MINIMAL, "CONVERSATION_TABLE": name})
+
+
+def test_allowed_service_urls_is_a_comma_separated_list_of_host_patterns():
+    env = {**MINIMAL, "ALLOWED_SERVICE_URLS": " Example.com, *.bots.example.org ,"}
+
+    assert Settings.from_env(env).allowed_service_hosts == ("example.com", "*.bots.example.org")
+
+
+def test_the_settings_repr_leaves_out_the_password_and_storage_key():
+    env = {
+        "AzureWebJobsStorage": "AccountName=a;AccountKey=c2VjcmV0LWtleQ==",
+        "MicrosoftAppId": "app-id",
+        "MicrosoftAppPassword": "super-secret-password",
+    }
+
+    text = repr(Settings.from_env(env))
+
+    assert "super-secret-password" not in text
+    assert "c2VjcmV0LWtleQ==" not in text
+    assert "app-id" in text

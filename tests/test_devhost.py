@@ -5,6 +5,7 @@ Runs against a throwaway function app written to a temporary folder, not the rea
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 import os
@@ -22,6 +23,8 @@ from pathlib import Path
 import pytest
 
 from devhost.azurite import Azurite, free_port, is_local_dev_storage, port_open
+from devhost.routes import compile_route
+from devhost.timers import ScheduleError, next_occurrence, resolve_schedule
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -426,3 +429,29 @@ def test_table_only_azurite_listens_until_stopped() -> None:
         assert endpoint in azurite.connection_string
 
     assert not port_open(port)
+
+
+def test_literal_route_wins_over_a_parameter_route() -> None:
+    routes = sorted(
+        [compile_route("api/items/{id}"), compile_route("api/items/latest")],
+        key=lambda r: r.precedence,
+    )
+
+    assert routes[0].template == "api/items/latest"
+
+
+def test_catch_all_route_parameter_takes_the_rest_of_the_path_decoded() -> None:
+    route = compile_route("api/files/{*path}")
+
+    assert route.match("/api/files/a/b%20c.txt") == {"path": "a/b c.txt"}
+
+
+def test_five_field_cron_schedule_is_rejected() -> None:
+    with pytest.raises(ScheduleError, match="six-field"):
+        resolve_schedule("tick", "*/5 * * * *", {})
+
+
+def test_schedule_needs_both_day_of_month_and_day_of_week_like_ncrontab() -> None:
+    friday_13th = next_occurrence("0 0 0 13 * 5", dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+
+    assert (friday_13th.day, friday_13th.weekday()) == (13, 4)

@@ -1,0 +1,191 @@
+"""Function discovery and loading for the folder model, as the host and Python worker do it.
+
+Each `<folder>/function.json` at the app root is one function named after its folder; its
+`scriptFile` (default `__init__.py`) is imported as a module of the app root and its
+`entryPoint` (default `main`) is called with keyword arguments named after the bindings.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+HTTP_TRIGGER = "httpTrigger"
+TIMER_TRIGGER = "timerTrigger"
+SUPPORTED_TRIGGERS = (HTTP_TRIGGER, TIMER_TRIGGER)
+SKIPPED_FOLDERS = {"node_modules", ".venv", "venv", "__pycache__"}
+# The worker passes `context` to any main that declares it, without a binding.
+CONTEXT_PARAMETER = "context"
+
+
+class FunctionLoadError(Exception):
+    """A function.json or its Python entry point that the host would refuse to load."""
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What function.json says about one function."""
+
+    name: str
+    directory: Path
+    script_file: Path
+    entry_point: str
+    trigger_type: str
+    trigger_name: str
+    binding_names: tuple[str, ...]
+    auth_level: str | None = None
+    # Upper-case; None means every method, as when function.json has no `methods`.
+    methods: tuple[str, ...] | None = None
+    route: str | None = None
+    schedule: str | None = None
+    run_on_startup: bool = False
+
+    @property
+    def is_http(self) -> bool:
+        return self.trigger_type == HTTP_TRIGGER
+
+    @property
+    def is_timer(self) -> bool:
+        return self.trigger_type == TIMER_TRIGGER
+
+
+@dataclass(frozen=True)
+class LoadedFunction:
+    """A FunctionSpec with its imported entry point."""
+
+    spec: FunctionSpec
+    main: Callable[..., Any]
+    is_async: bool
+    wants_context: bool
+
+
+def parse_function_json(directory: Path) -> FunctionSpec:
+    """Parse `<directory>/function.json` into a FunctionSpec."""
+    path = directory / "function.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise FunctionLoadError(f"{path} is not valid JSON: {error}") from error
+    bindings: list[dict[str, Any]] = config.get("bindings") or []
+    triggers = [b for b in bindings if str(b.get("type", "")).endswith("Trigger")]
+    if len(triggers) != 1:
+        raise FunctionLoadError(f"{path} must declare exactly one trigger binding")
+    trigger = triggers[0]
+    if trigger["type"] not in SUPPORTED_TRIGGERS:
+        raise FunctionLoadError(
+            f"{path}: trigger type {trigger['type']!r} is not supported by devhost "
+            f"(supported: {', '.join(SUPPORTED_TRIGGERS)})"
+        )
+    for binding in bindings:
+        # The only other binding the runner understands is the HTTP response as return value.
+        if binding is not trigger and not (
+            binding.get("type") == "http" and binding.get("name") == "$return"
+        ):
+            raise FunctionLoadError(
+                f"{path}: binding {binding.get('name')!r} of type {binding.get('type')!r} "
+                "is not supported by devhost"
+            )
+    methods = trigger.get("methods")
+    return FunctionSpec(
+        name=directory.name,
+        directory=directory,
+        script_file=(directory / config.get("scriptFile", "__init__.py")).resolve(),
+        entry_point=config.get("entryPoint", "main"),
+        trigger_type=trigger["type"],
+        trigger_name=trigger["name"],
+        binding_names=tuple(b["name"] for b in bindings),
+        auth_level=trigger.get("authLevel"),
+        methods=tuple(m.upper() for m in methods) if methods else None,
+        route=trigger.get("route"),
+        schedule=trigger.get("schedule"),
+        run_on_startup=bool(trigger.get("runOnStartup", False)),
+    )
+
+
+def is_disabled(name: str, environ: Mapping[str, str]) -> bool:
+    """True when the app setting `AzureWebJobs.<name>.Disabled` is "true" or "1".
+
+    Setting names are case-insensitive, and Linux hosts spell the dots `__`.
+    """
+    wanted = {f"azurewebjobs.{name}.disabled".lower(), f"azurewebjobs__{name}__disabled".lower()}
+    return any(
+        key.lower() in wanted and value.strip().lower() in ("true", "1")
+        for key, value in environ.items()
+    )
+
+
+def discover_functions(
+    app_root: Path, environ: Mapping[str, str] | None = None
+) -> list[FunctionSpec]:
+    """Every enabled function under `app_root` (one folder level deep), sorted by name."""
+    environ = os.environ if environ is None else environ
+    specs = []
+    for config in sorted(app_root.glob("*/function.json")):
+        folder = config.parent.name
+        if folder.startswith((".", "_")) or folder in SKIPPED_FOLDERS:
+            continue
+        spec = parse_function_json(config.parent)
+        if is_disabled(spec.name, environ):
+            logger.info(
+                "Function '%s' is disabled by its AzureWebJobs.*.Disabled setting", spec.name
+            )
+            continue
+        specs.append(spec)
+    return specs
+
+
+def module_name(spec: FunctionSpec, app_root: Path) -> str:
+    """The module the worker imports: `folder` for `__init__.py`, else `folder.<stem>`."""
+    try:
+        relative = spec.script_file.relative_to(app_root.resolve())
+    except ValueError as error:
+        raise FunctionLoadError(
+            f"Function '{spec.name}': scriptFile {spec.script_file} is outside the app root"
+        ) from error
+    parts = list(relative.with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def load_function(spec: FunctionSpec, app_root: Path) -> LoadedFunction:
+    """Import the entry point and check its parameters against the bindings, as the worker does."""
+    root = str(app_root.resolve())
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    if not spec.script_file.is_file():
+        raise FunctionLoadError(f"Function '{spec.name}': {spec.script_file} not found")
+    module = importlib.import_module(module_name(spec, app_root))
+    main = getattr(module, spec.entry_point, None)
+    if not callable(main):
+        raise FunctionLoadError(
+            f"Function '{spec.name}': {module.__name__} has no callable {spec.entry_point!r}"
+        )
+    parameters = set(inspect.signature(main).parameters)
+    inputs = {name for name in spec.binding_names if name != "$return"}
+    if missing := inputs - parameters:
+        raise FunctionLoadError(
+            f"Function '{spec.name}': bindings {sorted(missing)} are declared in function.json "
+            f"but not as parameters of {spec.entry_point}"
+        )
+    if extra := parameters - inputs - {CONTEXT_PARAMETER}:
+        raise FunctionLoadError(
+            f"Function '{spec.name}': parameters {sorted(extra)} of {spec.entry_point} "
+            "have no binding in function.json"
+        )
+    return LoadedFunction(
+        spec=spec,
+        main=main,
+        is_async=inspect.iscoroutinefunction(main),
+        wants_context=CONTEXT_PARAMETER in parameters,
+    )

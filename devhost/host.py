@@ -1,0 +1,251 @@
+"""A small stand-in for the Functions host: HTTP triggers, timer triggers and the admin API.
+
+Everything runs on one asyncio event loop, as in the Python worker, because the app creates its
+clients once per process bound to that loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+import signal
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from aiohttp import web
+from azure.functions.timer import TimerRequest
+
+from devhost.functions import LoadedFunction, discover_functions, load_function
+from devhost.httpbinding import to_function_request, to_web_response
+from devhost.invoke import HOST_API_REASON, Invoker
+from devhost.routes import RouteTemplate, compile_route, full_route
+from devhost.timers import resolve_schedule, run_timer
+
+logger = logging.getLogger("devhost.host")
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7071
+DEFAULT_ROUTE_PREFIX = "api"
+# The host accepts request bodies up to 100 MB.
+MAX_REQUEST_BYTES = 100 * 1024 * 1024
+_ADMIN_INVOKE = re.compile(r"/admin/functions/([^/]+)/?")
+
+
+def read_route_prefix(app_root: Path) -> str:
+    """`extensions.http.routePrefix` from host.json ("api" when absent)."""
+    path = app_root / "host.json"
+    if not path.is_file():
+        logger.warning("No host.json in %s: using defaults", app_root)
+        return DEFAULT_ROUTE_PREFIX
+    config = json.loads(path.read_text(encoding="utf-8"))
+    prefix = config.get("extensions", {}).get("http", {}).get("routePrefix")
+    return DEFAULT_ROUTE_PREFIX if prefix is None else str(prefix)
+
+
+def _error(status: int, error: str, detail: Any = None) -> web.Response:
+    return web.json_response({"error": error, "detail": detail}, status=status)
+
+
+class DevHost:
+    """Loads the functions under `app_root` and serves them on `host:port` until stopped."""
+
+    def __init__(
+        self,
+        app_root: Path,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        *,
+        environ: Mapping[str, str] | None = None,
+        shutdown_grace: float = 10.0,
+    ) -> None:
+        self.app_root = app_root.resolve()
+        self.host = host
+        self.port = port
+        self.shutdown_grace = shutdown_grace
+        self._environ = os.environ if environ is None else environ
+        # Sync mains run in this pool; the worker sizes it from the same app setting.
+        threads = int(self._environ.get("PYTHON_THREADPOOL_THREAD_COUNT") or 0) or None
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="devhost-sync")
+        self._invoker = Invoker(self._executor)
+        self._functions: dict[str, LoadedFunction] = {}
+        self._routes: list[tuple[RouteTemplate, LoadedFunction]] = []
+        self._schedules: dict[str, str] = {}
+        self._timer_locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+        self._stopping = False
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        """Load every function, then listen: the port opens only once the functions are ready."""
+        self._load()
+        app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        self._site = web.TCPSite(self._runner, self.host, self.port)
+        await self._site.start()
+        for name, expression in self._schedules.items():
+            function = self._functions[name]
+            self._spawn(
+                run_timer(
+                    name,
+                    expression,
+                    function.spec.run_on_startup,
+                    self._timer_locks[name],
+                    lambda request, fired, f=function: self._invoker.invoke(
+                        f, request, f"Timer fired at {fired.isoformat()}"
+                    ),
+                )
+            )
+        self._log_banner()
+        logger.info("Host started. Serving on %s", self.url)
+
+    async def stop(self) -> None:
+        """Stop accepting, cancel timers, give invocations in flight a grace period, close."""
+        if self._stopping:
+            return
+        self._stopping = True
+        logger.info("Stopping host")
+        if self._site is not None:
+            await self._site.stop()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._invoker.drain(self.shutdown_grace)
+        if self._runner is not None:
+            await self._runner.cleanup()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        logger.info("Host stopped")
+
+    async def serve(self) -> None:
+        """Start, run until SIGINT or SIGTERM, then stop gracefully."""
+        loop = asyncio.get_running_loop()
+        stop_requested = asyncio.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop_requested.set)
+        try:
+            await self.start()
+            await stop_requested.wait()
+        finally:
+            await self.stop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+
+    def _load(self) -> None:
+        route_prefix = read_route_prefix(self.app_root)
+        for spec in discover_functions(self.app_root, self._environ):
+            function = load_function(spec, self.app_root)
+            self._functions[spec.name] = function
+            if spec.is_http:
+                route = full_route(route_prefix, spec.route or spec.name)
+                self._routes.append((compile_route(route), function))
+            elif spec.is_timer:
+                self._schedules[spec.name] = resolve_schedule(
+                    spec.name, spec.schedule, self._environ
+                )
+                self._timer_locks[spec.name] = asyncio.Lock()
+        self._routes.sort(key=lambda entry: entry[0].precedence)
+
+    def _log_banner(self) -> None:
+        logger.info("Functions:")
+        for name, function in sorted(self._functions.items()):
+            spec = function.spec
+            if spec.is_http:
+                template = next(t for t, f in self._routes if f is function).template
+                methods = ",".join(spec.methods or ("ALL",))
+                logger.info("  %s: [%s] %s/%s", name, methods, self.url, template)
+            else:
+                logger.info("  %s: %s (%s)", name, spec.trigger_type, self._schedules[name])
+        keyed = [
+            n
+            for n, f in sorted(self._functions.items())
+            if f.spec.auth_level in ("function", "admin")
+        ]
+        if keyed:
+            logger.info(
+                "Keys are not checked locally (as with Core Tools); function/admin level: %s",
+                ", ".join(keyed),
+            )
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        # A timer loop that dies would silently stop firing: say so loudly.
+        if not task.cancelled() and (error := task.exception()) is not None:
+            logger.error("Background task failed", exc_info=error)
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        path = request.rel_url.raw_path
+        if admin := _ADMIN_INVOKE.fullmatch(path):
+            return await self._admin_invoke(request, unquote(admin.group(1)))
+        allowed: set[str] = set()
+        for template, function in self._routes:
+            route_params = template.match(path)
+            if route_params is None:
+                continue
+            methods = function.spec.methods
+            if methods is None or request.method in methods:
+                return await self._http_invoke(request, function, route_params)
+            allowed.update(methods)
+        if allowed:
+            return web.Response(status=405, headers={"Allow": ", ".join(sorted(allowed))})
+        return web.Response(status=404)
+
+    async def _http_invoke(
+        self, request: web.Request, function: LoadedFunction, route_params: dict[str, str]
+    ) -> web.StreamResponse:
+        function_request = await to_function_request(request, route_params)
+        try:
+            return await self._invoker.invoke(
+                function, function_request, HOST_API_REASON, convert=to_web_response
+            )
+        except Exception:
+            # Logged by the invoker; the host answers an unhandled error with a bare 500.
+            return web.Response(status=500)
+
+    async def _admin_invoke(self, request: web.Request, name: str) -> web.StreamResponse:
+        """`POST /admin/functions/<name>`: run a non-HTTP function now, as Core Tools does."""
+        if request.method != "POST":
+            return web.Response(status=405, headers={"Allow": "POST"})
+        function = next((f for n, f in self._functions.items() if n.lower() == name.lower()), None)
+        if function is None:
+            return web.Response(status=404)
+        if function.spec.is_http:
+            return _error(
+                400,
+                f"'{function.spec.name}' is HTTP-triggered: call its route instead",
+                {"route": next(t.template for t, f in self._routes if f is function)},
+            )
+        raw = await request.read()
+        try:
+            body = json.loads(raw) if raw.strip() else {}
+        except json.JSONDecodeError:
+            return _error(400, 'The body must be JSON like {"input": ""}')
+        if not isinstance(body, dict):
+            return _error(400, 'The body must be JSON like {"input": ""}')
+        self._spawn(self._run_on_demand(function))
+        return web.Response(status=202)
+
+    async def _run_on_demand(self, function: LoadedFunction) -> None:
+        # Same lock as the schedule: an on-demand run never overlaps a scheduled one.
+        async with self._timer_locks[function.spec.name]:
+            if self._stopping:
+                return
+            with contextlib.suppress(Exception):  # logged by the invoker
+                await self._invoker.invoke(function, TimerRequest(past_due=False), HOST_API_REASON)

@@ -1,0 +1,162 @@
+"""Running one function invocation the way the host and Python worker do.
+
+Async mains run on the host's single event loop; sync mains run in a thread pool so they cannot
+block it. Every invocation is logged as the host logs it and tracked, so shutdown can wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import azure.functions as func
+
+from devhost.functions import CONTEXT_PARAMETER, LoadedFunction
+
+logger = logging.getLogger("devhost.host")
+
+HOST_API_REASON = "This function was programmatically called via the host APIs."
+
+
+# Duck-typed: azure.functions exports Context but not the TraceContext/RetryContext bases.
+@dataclass(frozen=True)
+class _TraceContext:
+    trace_parent: str = ""
+    trace_state: str = ""
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _RetryContext:
+    # Neither HTTP nor timer triggers are retried by the host.
+    retry_count: int = 0
+    max_retry_count: int = 0
+    exception: None = None
+
+
+class InvocationContext(func.Context):
+    """The `context` argument: azure.functions.Context is abstract, the worker supplies one."""
+
+    def __init__(self, invocation_id: str, function_name: str, function_directory: str) -> None:
+        self._invocation_id = invocation_id
+        self._function_name = function_name
+        self._function_directory = function_directory
+        self._thread_local_storage = threading.local()
+
+    @property
+    def invocation_id(self) -> str:
+        return self._invocation_id
+
+    @property
+    def function_name(self) -> str:
+        return self._function_name
+
+    @property
+    def function_directory(self) -> str:
+        return self._function_directory
+
+    @property
+    def thread_local_storage(self) -> Any:
+        return self._thread_local_storage
+
+    @property
+    def trace_context(self) -> Any:
+        return _TraceContext()
+
+    @property
+    def retry_context(self) -> Any:
+        return _RetryContext()
+
+
+class Invoker:
+    """Runs invocations on the current loop and keeps track of the ones in flight."""
+
+    def __init__(self, executor: ThreadPoolExecutor) -> None:
+        self._executor = executor
+        self._in_flight: set[asyncio.Task[Any]] = set()
+
+    async def invoke(
+        self,
+        function: LoadedFunction,
+        trigger_value: Any,
+        reason: str,
+        convert: Callable[[Any], Any] | None = None,
+    ) -> Any:
+        """Run `function` with its trigger bound to `trigger_value`; return its result.
+
+        `convert` turns the result into the output binding inside the invocation, so a result the
+        worker could not encode fails the invocation as it would on Azure. Failures are logged
+        here and re-raised.
+        """
+        task = asyncio.create_task(self._run(function, trigger_value, reason, convert))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+        # Shielded: a caller that goes away (client disconnect, shutdown) does not cut the
+        # function short; shutdown waits for it instead.
+        return await asyncio.shield(task)
+
+    async def drain(self, timeout: float) -> None:
+        """Wait up to `timeout` seconds for invocations in flight, then cancel the rest."""
+        if not self._in_flight:
+            return
+        logger.info("Waiting for %d invocation(s) in flight", len(self._in_flight))
+        _, pending = await asyncio.wait(set(self._in_flight), timeout=timeout)
+        for task in pending:
+            task.cancel()
+        if pending:
+            logger.warning(
+                "Cancelled %d invocation(s) still running after %.0f s", len(pending), timeout
+            )
+            await asyncio.wait(pending)
+
+    async def _run(
+        self,
+        function: LoadedFunction,
+        trigger_value: Any,
+        reason: str,
+        convert: Callable[[Any], Any] | None,
+    ) -> Any:
+        spec = function.spec
+        invocation_id = str(uuid.uuid4())
+        kwargs: dict[str, Any] = {spec.trigger_name: trigger_value}
+        if function.wants_context:
+            kwargs[CONTEXT_PARAMETER] = InvocationContext(
+                invocation_id, spec.name, str(spec.directory)
+            )
+        logger.info(
+            "Executing 'Functions.%s' (Reason='%s', Id=%s)", spec.name, reason, invocation_id
+        )
+        started = time.perf_counter()
+        outcome = "Failed"
+        try:
+            if function.is_async:
+                result = await function.main(**kwargs)
+            else:
+                call = functools.partial(function.main, **kwargs)
+                result = await asyncio.get_running_loop().run_in_executor(
+                    self._executor, contextvars.copy_context().run, call
+                )
+            if convert is not None:
+                result = convert(result)
+            outcome = "Succeeded"
+            return result
+        except Exception:
+            logger.exception("Exception while executing function: Functions.%s", spec.name)
+            raise
+        finally:
+            logger.info(
+                "Executed 'Functions.%s' (%s, Id=%s, Duration=%dms)",
+                spec.name,
+                outcome,
+                invocation_id,
+                (time.perf_counter() - started) * 1000,
+            )

@@ -1,4 +1,4 @@
-"""End to end over HTTP: the real function folders served by the local runner (`python -m devhost`)."""
+"""End to end over HTTP: the real function folders served by the local runner."""
 
 from __future__ import annotations
 

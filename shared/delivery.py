@@ -96,7 +96,7 @@ class Delivery:
     async def _deliver_one(
         self, message: OutboundMessage, target: StoredReference, report: DeliveryReport
     ) -> None:
-        if not self._service_urls.allows(target.service_url):
+        if not self._service_urls.allows(target.reference.service_url):
             self._fail(report, target, None, "serviceUrl is not on the allow-list")
             return
         try:

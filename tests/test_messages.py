@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -294,3 +295,27 @@ async def test_with_an_app_id_a_request_without_a_token_is_a_401(
     assert await app.store.get("msteams", CONVERSATION) is None
     assert channel.received == []
     await reset_app()
+
+
+async def test_a_slow_turn_shows_typing_before_the_answer(app, channel, monkeypatch):
+    real_save = app.store.save
+
+    async def slow_save(stored):
+        await asyncio.sleep(0.8)  # slower than the typing delay (0.5 s)
+        await real_save(stored)
+
+    monkeypatch.setattr(app.store, "save", slow_save)
+
+    await post_activity(activity(channel.url, CONVERSATION))
+
+    typing, answer = channel.wait_for(2)
+    assert typing.activity["type"] == "typing"
+    assert typing.activity["from"]["id"] == BOT_ID
+    assert answer.activity["type"] == "message"
+
+
+async def test_a_quick_turn_answers_without_typing_noise(app, channel):
+    await post_activity(activity(channel.url, CONVERSATION))
+    await asyncio.sleep(0.6)
+
+    assert [r.activity["type"] for r in channel.received] == ["message"]

@@ -12,7 +12,9 @@ from shared.connector import BotConnector
 from shared.delivery import Delivery
 from shared.inbound import MessagesEndpoint
 from shared.notify_endpoint import Notifier, NotifyEndpoint
+from shared.rate_limits import RateLimits
 from shared.reference_store import ReferenceStore
+from shared.retry_policy import RetryPolicy
 from shared.scheduled_broadcast import ScheduledBroadcast
 from shared.service_urls import ServiceUrlPolicy
 from shared.settings import Settings
@@ -40,7 +42,15 @@ class App:
             settings.storage_connection_string, settings.conversation_table
         )
         connector = BotConnector(OutboundTokens(authentication, settings.app_id))
-        notifier = Notifier(store, Delivery(connector, store, service_urls))
+        delivery = Delivery(
+            connector,
+            store,
+            service_urls,
+            RateLimits(per_tenant=settings.notify_max_rps_per_tenant),
+            RetryPolicy(max_attempts=settings.notify_max_attempts),
+            concurrency=settings.notify_concurrency,
+        )
+        notifier = Notifier(store, delivery)
         return cls(
             settings=settings,
             store=store,

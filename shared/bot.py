@@ -43,7 +43,7 @@ class ProactiveBot(ActivityHandler):
             await self._forget(activity, "user unsubscribed")
             await turn_context.send_activity(UNSUBSCRIBED)
             return
-        await self._remember(activity)
+        await self._remember(activity, only_if_changed=True)
         await turn_context.send_activity(SUBSCRIBED)
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
@@ -66,9 +66,14 @@ class ProactiveBot(ActivityHandler):
     async def on_installation_update_remove(self, turn_context: TurnContext) -> None:
         await self._forget(turn_context.activity, "app uninstalled")
 
-    async def _remember(self, activity: Activity) -> None:
+    async def _remember(self, activity: Activity, only_if_changed: bool = False) -> None:
+        # Joins and installs always write: the reference may have been deleted elsewhere.
         stored = StoredReference.from_activity(activity, self._clock())
-        await self._store.save(stored)
+        if only_if_changed:
+            if not await self._store.save_if_changed(stored):
+                return
+        else:
+            await self._store.save(stored)
         logger.info("Saved reference %s/%s", stored.channel_id, stored.conversation_id)
 
     async def _forget(self, activity: Activity, reason: str) -> None:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from urllib.parse import quote
 
 import aiohttp
@@ -22,11 +25,14 @@ USER_AGENT = "proactive-bot-functions (BotBuilder Python/4.17.1)"
 class ChannelError(Exception):
     """The channel refused or could not take the activity."""
 
-    def __init__(self, status: int | None, code: str, message: str) -> None:
+    def __init__(
+        self, status: int | None, code: str, message: str, retry_after: float | None = None
+    ) -> None:
         super().__init__(f"{status or 'no answer'} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
+        self.retry_after = retry_after
 
     @property
     def target_gone(self) -> bool:
@@ -63,7 +69,7 @@ class BotConnector:
             ) as response:
                 payload = await response.read()
                 if response.status >= 400:
-                    raise _channel_error(response.status, payload)
+                    raise _channel_error(response.status, payload, response.headers)
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
             raise ChannelError(None, type(error).__name__, "no answer from the channel") from error
         return _resource_id(payload)
@@ -80,7 +86,7 @@ class BotConnector:
         return self._session
 
 
-def _channel_error(status: int, payload: bytes) -> ChannelError:
+def _channel_error(status: int, payload: bytes, headers: Mapping[str, str]) -> ChannelError:
     code, message = "HttpError", payload[:200].decode("utf-8", "replace")
     try:
         error = json.loads(payload)["error"]
@@ -88,7 +94,24 @@ def _channel_error(status: int, payload: bytes) -> ChannelError:
         message = str(error.get("message") or message)
     except (ValueError, KeyError, TypeError, AttributeError):
         pass
-    return ChannelError(status, code, message)
+    return ChannelError(status, code, message, _retry_after_seconds(headers.get("Retry-After")))
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After is either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max((when - datetime.now(timezone.utc)).total_seconds(), 0.0)
 
 
 def _resource_id(payload: bytes) -> str:

@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 
 from shared.connector import BotConnector, ChannelError
 from shared.messages import OutboundMessage, address_proactive
+from shared.rate_limits import RateLimits
 from shared.reference_store import ReferenceStore, StorageUnavailableError
 from shared.references import StoredReference
+from shared.retry_policy import RetryPolicy
 from shared.service_urls import ServiceUrlPolicy
 
 logger = logging.getLogger(__name__)
@@ -53,33 +55,46 @@ class DeliveryReport:
 
 
 class Delivery:
+    """Bounded-concurrency fan-out within the channel's rate limits, retrying what may pass later.
+
+    One instance serves the whole process, so NOTIFY_CONCURRENCY and the rate limits hold across
+    concurrent notify calls and timer runs.
+    """
+
     def __init__(
         self,
         connector: BotConnector,
         store: ReferenceStore,
         service_urls: ServiceUrlPolicy,
+        rate_limits: RateLimits,
+        retry_policy: RetryPolicy,
         concurrency: int = 32,
     ) -> None:
         self._connector = connector
         self._store = store
         self._service_urls = service_urls
+        self._rate_limits = rate_limits
+        self._retry_policy = retry_policy
         self._concurrency = concurrency
+        self._sending = asyncio.Semaphore(concurrency)
 
     async def send(
         self, message: OutboundMessage, targets: AsyncIterable[StoredReference]
     ) -> DeliveryReport:
         report = DeliveryReport()
-        slots = asyncio.Semaphore(self._concurrency)
+        # Targets waiting on a rate limit or a retry hold no request slot, so a few more than
+        # `concurrency` are kept open; the bound keeps memory flat however many targets stream in.
+        open_targets = asyncio.Semaphore(self._concurrency * 4)
         in_flight: set[asyncio.Task] = set()
         try:
             # Sending starts while later pages of targets are still being read.
             async for target in targets:
                 report.matched += 1
-                await slots.acquire()
+                await open_targets.acquire()
                 task = asyncio.create_task(self._deliver_one(message, target, report))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
-                task.add_done_callback(lambda _: slots.release())
+                task.add_done_callback(lambda _: open_targets.release())
         finally:
             # Even when reading targets fails, what was started is finished and counted.
             if in_flight:
@@ -96,21 +111,40 @@ class Delivery:
     async def _deliver_one(
         self, message: OutboundMessage, target: StoredReference, report: DeliveryReport
     ) -> None:
-        if not self._service_urls.allows(target.reference.service_url):
+        reference = target.reference
+        if not self._service_urls.allows(reference.service_url):
             self._fail(report, target, None, "serviceUrl is not on the allow-list")
             return
-        try:
-            await self._connector.send(address_proactive(message.to_activity(), target.reference))
-        except ChannelError as error:
-            if error.target_gone:
-                await self._remove(report, target, error)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await self._send_within_limits(message, target)
+            except ChannelError as error:
+                if error.target_gone:
+                    await self._remove(report, target, error)
+                    return
+                delay = self._retry_policy.delay_before_retry(error, attempt)
+                if delay is None:
+                    detail = f"{error.code}: {error.message} (attempts: {attempt})"
+                    self._fail(report, target, error.status, detail)
+                    return
+                await asyncio.sleep(delay)
+            except Exception:
+                logger.exception("Unexpected error sending to %s", target.conversation_id)
+                self._fail(report, target, None, "internal error")
+                return
             else:
-                self._fail(report, target, error.status, f"{error.code}: {error.message}")
-        except Exception:
-            logger.exception("Unexpected error sending to %s", target.conversation_id)
-            self._fail(report, target, None, "internal error")
-        else:
-            report.sent += 1
+                report.sent += 1
+                return
+
+    async def _send_within_limits(self, message: OutboundMessage, target: StoredReference) -> None:
+        async with self._sending:
+            # The turn is taken while holding the slot, right before the request, so the
+            # recorded send times are the real ones.
+            key = (target.channel_id, target.conversation_id)
+            await self._rate_limits.wait_turn(key, target.tenant_id)
+            await self._connector.send(address_proactive(message.to_activity(), target.reference))
 
     async def _remove(
         self, report: DeliveryReport, target: StoredReference, error: ChannelError

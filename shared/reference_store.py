@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager, suppress
@@ -20,6 +21,7 @@ from azure.data.tables.aio import TableClient
 from msrest.exceptions import DeserializationError
 
 from shared.audience import Audience
+from shared.recent_writes import RecentWrites
 from shared.references import StoredReference
 from shared.table_keys import encode_key
 
@@ -47,8 +49,9 @@ def _storage_errors() -> Iterator[None]:
 
 
 class ReferenceStore:
-    def __init__(self, table: TableClient) -> None:
+    def __init__(self, table: TableClient, recent_writes: RecentWrites | None = None) -> None:
         self._table = table
+        self._recent_writes = recent_writes or RecentWrites()
         self._table_ready = False
         self._create_lock = asyncio.Lock()
 
@@ -68,12 +71,26 @@ class ReferenceStore:
 
     async def save(self, stored: StoredReference) -> None:
         entity = stored.to_entity()
+        await self._write(_key(stored), entity, _fingerprint(entity))
+
+    async def save_if_changed(self, stored: StoredReference) -> bool:
+        """Write unless this process wrote the same reference recently; True if written."""
+        entity = stored.to_entity()
+        fingerprint = _fingerprint(entity)
+        if self._recent_writes.is_current(_key(stored), fingerprint):
+            return False
+        await self._write(_key(stored), entity, fingerprint)
+        return True
+
+    async def _write(self, key: tuple[str, str], entity: dict, fingerprint: str) -> None:
         await self._ensure_table()
         with _storage_errors():
             # REPLACE writes the whole entity in one request: never a half-updated reference.
             await self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+        self._recent_writes.remember(key, fingerprint)
 
     async def delete(self, channel_id: str, conversation_id: str) -> None:
+        self._recent_writes.forget((channel_id, conversation_id))
         await self._ensure_table()
         # Already gone is fine: deleting is idempotent.
         with _storage_errors(), suppress(ResourceNotFoundError):
@@ -118,6 +135,23 @@ class ReferenceStore:
             with _storage_errors(), suppress(ResourceExistsError):
                 await self._table.create_table()
             self._table_ready = True
+
+
+def _key(stored: StoredReference) -> tuple[str, str]:
+    return (stored.channel_id, stored.conversation_id)
+
+
+def _fingerprint(entity: dict) -> str:
+    """What makes a stored reference different, leaving out what every new message changes.
+
+    LastSeen is a time, and the reference's activityId is the id of the latest message: proactive
+    sends never use it (continue_conversation replies to a fresh continuation id), so a
+    conversation that merely talked again has not changed.
+    """
+    reference = json.loads(entity["Reference"])
+    reference.pop("activityId", None)
+    rest = {k: v for k, v in entity.items() if k not in ("LastSeen", "Reference")}
+    return json.dumps([reference, rest], sort_keys=True)
 
 
 def _parse(entity: dict) -> StoredReference | None:

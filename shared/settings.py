@@ -35,6 +35,9 @@ class Settings:
     conversation_table: str
     notify_timer_text: str
     allowed_service_hosts: tuple[str, ...]
+    notify_concurrency: int = 32
+    notify_max_rps_per_tenant: int = 50
+    notify_max_attempts: int = 4
 
     @property
     def auth_enabled(self) -> bool:
@@ -47,6 +50,18 @@ class Settings:
 
         def get(name: str, default: str = "") -> str:
             return env.get(name, default).strip()
+
+        def get_int(name: str, default: int, minimum: int) -> int:
+            raw = get(name)
+            if not raw:
+                return default
+            try:
+                value = int(raw)
+            except ValueError:
+                raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+            if value < minimum:
+                raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+            return value
 
         storage = get("AzureWebJobsStorage")
         if not storage:
@@ -86,6 +101,9 @@ class Settings:
             conversation_table=table,
             notify_timer_text=get("NOTIFY_TIMER_TEXT"),
             allowed_service_hosts=hosts or DEFAULT_ALLOWED_SERVICE_HOSTS,
+            notify_concurrency=get_int("NOTIFY_CONCURRENCY", 32, minimum=1),
+            notify_max_rps_per_tenant=get_int("NOTIFY_MAX_RPS_PER_TENANT", 50, minimum=0),
+            notify_max_attempts=get_int("NOTIFY_MAX_ATTEMPTS", 4, minimum=1),
         )
 
     def __repr__(self) -> str:

@@ -298,13 +298,13 @@ async def test_with_an_app_id_a_request_without_a_token_is_a_401(
 
 
 async def test_a_slow_turn_shows_typing_before_the_answer(app, channel, monkeypatch):
-    real_save = app.store.save
+    real_save = app.store.save_if_changed
 
     async def slow_save(stored):
         await asyncio.sleep(0.8)  # slower than the typing delay (0.5 s)
-        await real_save(stored)
+        return await real_save(stored)
 
-    monkeypatch.setattr(app.store, "save", slow_save)
+    monkeypatch.setattr(app.store, "save_if_changed", slow_save)
 
     await post_activity(activity(channel.url, CONVERSATION))
 
@@ -319,3 +319,47 @@ async def test_a_quick_turn_answers_without_typing_noise(app, channel):
     await asyncio.sleep(0.6)
 
     assert [r.activity["type"] for r in channel.received] == ["message"]
+
+
+async def test_a_message_from_an_unchanged_conversation_writes_nothing(app, channel, monkeypatch):
+    await post_activity(activity(channel.url, CONVERSATION, text="first"))
+    writes = []
+    monkeypatch.setattr(app.store._table, "upsert_entity", _recording(writes, app.store._table))
+
+    await post_activity(activity(channel.url, CONVERSATION, text="second"))
+    await post_activity(activity(channel.url, CONVERSATION, text="third"))
+
+    assert writes == []
+    assert len(channel.received_by(CONVERSATION)) == 3  # every message still answered
+
+
+async def test_a_changed_reference_is_written_once(app, channel, monkeypatch):
+    await post_activity(activity(channel.url, CONVERSATION, text="first"))
+    writes = []
+    monkeypatch.setattr(app.store._table, "upsert_entity", _recording(writes, app.store._table))
+    moved = f"http://127.0.0.1:{channel.port}/emea/"
+
+    await post_activity(activity(moved, CONVERSATION, text="second"))
+    await post_activity(activity(moved, CONVERSATION, text="third"))
+
+    assert len(writes) == 1
+    assert (await app.store.get("msteams", CONVERSATION)).service_url == moved
+
+
+async def test_after_unsubscribing_the_next_message_writes_again(app, channel):
+    await post_activity(activity(channel.url, CONVERSATION, text="first"))
+    await post_activity(activity(channel.url, CONVERSATION, text="stop"))
+
+    await post_activity(activity(channel.url, CONVERSATION, text="again"))
+
+    assert await app.store.get("msteams", CONVERSATION) is not None
+
+
+def _recording(writes, table):
+    real_upsert = table.upsert_entity
+
+    async def upsert(entity, **kwargs):
+        writes.append(entity["RowKey"])
+        return await real_upsert(entity, **kwargs)
+
+    return upsert

@@ -11,7 +11,7 @@ import json
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -25,20 +25,23 @@ class Received:
     headers: dict[str, str]
     activity: dict
     raw_path: str
+    at: float  # time.monotonic() on arrival
 
 
-@dataclass(frozen=True)
+@dataclass
 class Answer:
     status: int
     code: str = ""
     message: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    times: int | None = None  # None: every request from now on
 
 
 class ChannelStub:
     def __init__(self, latency_seconds: float = 0.0) -> None:
         self.latency_seconds = latency_seconds
         self._received: list[Received] = []
-        self._answers: dict[str, Answer] = {}
+        self._answers: dict[str, list[Answer]] = {}
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -60,10 +63,25 @@ class ChannelStub:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
 
-    def answer(self, conversation_id: str, status: int, code: str = "", message: str = "") -> None:
-        """Answer every activity sent to this conversation with an error status."""
+    def answer(
+        self,
+        conversation_id: str,
+        status: int,
+        code: str = "",
+        message: str = "",
+        *,
+        times: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Answer activities sent to this conversation with an error status.
+
+        With `times`, only the next `times` requests get it; answers queue up in call order and
+        requests past them succeed.
+        """
         with self._lock:
-            self._answers[conversation_id] = Answer(status, code, message)
+            self._answers.setdefault(conversation_id, []).append(
+                Answer(status, code, message, headers or {}, times)
+            )
 
     def reset(self) -> None:
         with self._lock:
@@ -77,6 +95,21 @@ class ChannelStub:
 
     def received_by(self, conversation_id: str) -> list[Received]:
         return [r for r in self.received if r.conversation_id == conversation_id]
+
+    def most_in_any_window(self, key, window_seconds: float = 1.0) -> int:
+        """The most activities that arrived for one key (e.g. a conversation) within any window."""
+        arrivals: dict[object, list[float]] = {}
+        for received in self.received:
+            arrivals.setdefault(key(received), []).append(received.at)
+        most = 0
+        for times in arrivals.values():
+            times.sort()
+            start = 0
+            for end, at in enumerate(times):
+                while at - times[start] >= window_seconds:
+                    start += 1
+                most = max(most, end - start + 1)
+        return most
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         deadline = time.monotonic() + timeout
@@ -108,6 +141,7 @@ class ChannelStub:
             return web.json_response({"error": {"code": "BadRequest"}}, status=400)
         if parts[2] != "activities":
             return web.json_response({"error": {"code": "BadRequest"}}, status=400)
+        arrived = time.monotonic()
         if self.latency_seconds:
             await asyncio.sleep(self.latency_seconds)
         received = Received(
@@ -117,11 +151,23 @@ class ChannelStub:
             headers=dict(request.headers),
             activity=json.loads(await request.read()),
             raw_path=request.raw_path,
+            at=arrived,
         )
         with self._lock:
             self._received.append(received)
-            answer = self._answers.get(received.conversation_id)
+            answer = self._next_answer(received.conversation_id)
         if answer is not None:
             error = {"error": {"code": answer.code, "message": answer.message}}
-            return web.json_response(error, status=answer.status)
+            return web.json_response(error, status=answer.status, headers=answer.headers)
         return web.json_response({"id": str(uuid.uuid4())})
+
+    def _next_answer(self, conversation_id: str) -> Answer | None:
+        queue = self._answers.get(conversation_id)
+        if not queue:
+            return None
+        answer = queue[0]
+        if answer.times is not None:
+            answer.times -= 1
+            if answer.times == 0:
+                queue.pop(0)
+        return answer

@@ -12,10 +12,10 @@ import json
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from botbuilder.schema import Activity
 
 from shared.bot_auth import OutboundTokens
 
@@ -41,12 +41,13 @@ class ChannelError(Exception):
         return self.status in (403, 404)
 
 
-def activity_url(activity: Activity) -> str:
+def activity_url(activity: dict[str, Any]) -> str:
     """The URL ConnectorClient posts to: reply_to_activity when replyToId is set, else send."""
-    base = activity.service_url.rstrip("/")
-    url = f"{base}/v3/conversations/{quote(activity.conversation.id, safe='')}/activities"
-    if activity.reply_to_id:
-        url += f"/{quote(activity.reply_to_id, safe='')}"
+    base = activity["serviceUrl"].rstrip("/")
+    conversation_id = quote(activity["conversation"]["id"], safe="")
+    url = f"{base}/v3/conversations/{conversation_id}/activities"
+    if activity.get("replyToId"):
+        url += f"/{quote(activity['replyToId'], safe='')}"
     return url
 
 
@@ -56,13 +57,13 @@ class BotConnector:
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._session: aiohttp.ClientSession | None = None
 
-    async def send(self, activity: Activity) -> str:
-        """POST the activity; returns the channel's activity id, raises ChannelError."""
+    async def send(self, activity: dict[str, Any]) -> str:
+        """POST the activity (wire JSON); returns the channel's activity id, raises ChannelError."""
         headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT}
-        authorization = await self._tokens.authorization(activity.service_url)
+        authorization = await self._tokens.authorization(activity["serviceUrl"])
         if authorization:
             headers["Authorization"] = authorization
-        body = json.dumps(activity.serialize())
+        body = json.dumps(activity)
         try:
             async with self._get_session().post(
                 activity_url(activity), data=body, headers=headers

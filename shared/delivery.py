@@ -8,7 +8,7 @@ from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 
 from shared.connector import BotConnector, ChannelError
-from shared.messages import OutboundMessage, address_proactive
+from shared.messages import OutboundMessage, ProactivePayloads
 from shared.rate_limits import RateLimits
 from shared.reference_store import ReferenceStore, StorageUnavailableError
 from shared.references import StoredReference
@@ -82,6 +82,7 @@ class Delivery:
         self, message: OutboundMessage, targets: AsyncIterable[StoredReference]
     ) -> DeliveryReport:
         report = DeliveryReport()
+        payloads = ProactivePayloads(message)
         # Targets waiting on a rate limit or a retry hold no request slot, so a few more than
         # `concurrency` are kept open; the bound keeps memory flat however many targets stream in.
         open_targets = asyncio.Semaphore(self._concurrency * 4)
@@ -91,7 +92,7 @@ class Delivery:
             async for target in targets:
                 report.matched += 1
                 await open_targets.acquire()
-                task = asyncio.create_task(self._deliver_one(message, target, report))
+                task = asyncio.create_task(self._deliver_one(payloads, target, report))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
                 task.add_done_callback(lambda _: open_targets.release())
@@ -109,17 +110,16 @@ class Delivery:
         return report
 
     async def _deliver_one(
-        self, message: OutboundMessage, target: StoredReference, report: DeliveryReport
+        self, payloads: ProactivePayloads, target: StoredReference, report: DeliveryReport
     ) -> None:
-        reference = target.reference
-        if not self._service_urls.allows(reference.service_url):
+        if not self._service_urls.allows(target.reference_json.get("serviceUrl")):
             self._fail(report, target, None, "serviceUrl is not on the allow-list")
             return
         attempt = 0
         while True:
             attempt += 1
             try:
-                await self._send_within_limits(message, target)
+                await self._send_within_limits(payloads, target)
             except ChannelError as error:
                 if error.target_gone:
                     await self._remove(report, target, error)
@@ -138,13 +138,15 @@ class Delivery:
                 report.sent += 1
                 return
 
-    async def _send_within_limits(self, message: OutboundMessage, target: StoredReference) -> None:
+    async def _send_within_limits(
+        self, payloads: ProactivePayloads, target: StoredReference
+    ) -> None:
         async with self._sending:
             # The turn is taken while holding the slot, right before the request, so the
             # recorded send times are the real ones.
             key = (target.channel_id, target.conversation_id)
             await self._rate_limits.wait_turn(key, target.tenant_id)
-            await self._connector.send(address_proactive(message.to_activity(), target.reference))
+            await self._connector.send(payloads.for_reference(target.reference_json))
 
     async def _remove(
         self, report: DeliveryReport, target: StoredReference, error: ChannelError

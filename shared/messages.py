@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
-from botbuilder.core import TurnContext
-from botbuilder.core.conversation_reference_extension import get_continuation_activity
-from botbuilder.schema import Activity, ActivityTypes, Attachment, ConversationReference
+from botbuilder.schema import Activity, ActivityTypes, Attachment
+
+# Where TurnContext.apply_conversation_reference puts each part of a reference on an outgoing
+# activity: from the bot, to the user, in the reference's conversation.
+_ADDRESSING = (
+    ("serviceUrl", "serviceUrl"),
+    ("channelId", "channelId"),
+    ("from", "bot"),
+    ("conversation", "conversation"),
+    ("recipient", "user"),
+)
 
 
 @dataclass(frozen=True)
@@ -22,15 +32,25 @@ class OutboundMessage:
         )
 
 
-def address_proactive(activity: Activity, reference: ConversationReference) -> Activity:
-    """Address `activity` exactly as `continue_conversation` + `send_activity` would.
+class ProactivePayloads:
+    """Wire JSON for one message sent to many conversations, as continue_conversation sends it.
 
-    The SDK wraps the reference in a continuation event with a fresh id, and the turn's replies
-    carry that id as `replyToId`; doing the same keeps what the channel receives identical.
+    `continue_conversation` + `send_activity` copy the reference's serviceUrl, channelId,
+    conversation, bot (as `from`) and user (as `recipient`) onto the activity, set `inputHint` to
+    acceptingInput, and reply to the continuation event's fresh uuid1 id (`replyToId`). The
+    message is serialized once; the stored reference is already serialize() JSON, so each target
+    costs a dict merge instead of two msrest round trips. A test holds this to the SDK's output.
     """
-    continuation = get_continuation_activity(reference)
-    turn_reference = TurnContext.get_conversation_reference(continuation)
-    addressed = TurnContext.apply_conversation_reference(activity, turn_reference)
-    addressed.input_hint = addressed.input_hint or "acceptingInput"
-    addressed.id = None
-    return addressed
+
+    def __init__(self, message: OutboundMessage) -> None:
+        activity = message.to_activity()
+        activity.input_hint = "acceptingInput"
+        self._message = activity.serialize()
+
+    def for_reference(self, reference: dict[str, Any]) -> dict[str, Any]:
+        payload = dict(self._message)
+        for activity_key, reference_key in _ADDRESSING:
+            if reference_key in reference:
+                payload[activity_key] = reference[reference_key]
+        payload["replyToId"] = str(uuid.uuid1())
+        return payload

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -22,7 +23,13 @@ class InvalidReferenceError(ValueError):
 
 @dataclass(frozen=True)
 class StoredReference:
-    reference: ConversationReference
+    """`reference_json` is the exact `ConversationReference.serialize()` output, kept as such.
+
+    Sending needs only that JSON (it is already in wire form); `reference` gives the SDK object
+    for code that wants one, built on first use.
+    """
+
+    reference_json: dict[str, Any]
     channel_id: str
     conversation_id: str
     user_id: str
@@ -31,12 +38,16 @@ class StoredReference:
     service_url: str
     last_seen: datetime | None = None
 
+    @cached_property
+    def reference(self) -> ConversationReference:
+        return ConversationReference().deserialize(self.reference_json)
+
     @classmethod
     def from_activity(cls, activity: Activity, seen_at: datetime) -> StoredReference:
         reference = TurnContext.get_conversation_reference(activity)
         conversation = activity.conversation
         return cls(
-            reference=reference,
+            reference_json=reference.serialize(),
             channel_id=activity.channel_id or "",
             conversation_id=conversation.id or "",
             user_id=getattr(activity.from_property, "id", None) or "",
@@ -56,7 +67,7 @@ class StoredReference:
 
     def to_entity(self) -> dict[str, Any]:
         # serialize() JSON, untouched: loading it back gives the reference the SDK produced.
-        reference_json = json.dumps(self.reference.serialize(), separators=(",", ":"))
+        reference_json = json.dumps(self.reference_json, separators=(",", ":"))
         if len(reference_json) > MAX_REFERENCE_JSON_CHARS:
             raise InvalidReferenceError(
                 f"conversation reference is {len(reference_json)} characters; the limit is "
@@ -77,15 +88,17 @@ class StoredReference:
 
     @classmethod
     def from_entity(cls, entity: dict[str, Any]) -> StoredReference:
-        reference = ConversationReference().deserialize(json.loads(entity["Reference"]))
+        reference = json.loads(entity["Reference"])
+        if not isinstance(reference, dict):
+            raise ValueError("Reference is not a JSON object")
         return cls(
-            reference=reference,
+            reference_json=reference,
             channel_id=entity.get("ChannelId") or decode_key(entity["PartitionKey"]),
             conversation_id=entity.get("ConversationId") or decode_key(entity["RowKey"]),
             user_id=entity.get("UserId", ""),
             tenant_id=entity.get("TenantId", ""),
             conversation_type=entity.get("ConversationType", ""),
-            service_url=entity.get("ServiceUrl") or reference.service_url or "",
+            service_url=entity.get("ServiceUrl") or reference.get("serviceUrl") or "",
             last_seen=entity.get("LastSeen"),
         )
 

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 from botbuilder.core import CloudAdapterBase
-from botbuilder.schema import Activity
+from botbuilder.schema import Activity, Attachment
 from botframework.connector.auth import (
     BotFrameworkAuthenticationFactory,
     PasswordServiceClientCredentialFactory,
@@ -66,8 +66,13 @@ async def test_a_proactive_message_is_addressed_from_the_bot_to_the_user(
     assert "Authorization" not in sent.headers  # Emulator mode: no app id, no token
 
 
+@pytest.mark.parametrize(
+    "message",
+    [{"text": "Same text"}, {"text": "With a card", "attachments": [HERO_CARD]}],
+    ids=["text", "attachments"],
+)
 async def test_a_proactive_message_is_the_same_request_continue_conversation_sends(
-    three_conversations, app, channel
+    three_conversations, app, channel, message
 ):
     stored = await app.store.get("msteams", "conv-a")
     sdk = CloudAdapterBase(
@@ -75,12 +80,15 @@ async def test_a_proactive_message_is_the_same_request_continue_conversation_sen
             credential_factory=PasswordServiceClientCredentialFactory("", "")
         )
     )
+    attachments = [Attachment().deserialize(a) for a in message.get("attachments", [])]
 
     async def send(turn_context):
-        await turn_context.send_activity("Same text")
+        await turn_context.send_activity(
+            Activity(type="message", text=message["text"], attachments=attachments or None)
+        )
 
     await asyncio.to_thread(asyncio.run, sdk.continue_conversation(stored.reference, send, ""))
-    await post_notify({"text": "Same text", "to": {"conversationIds": ["conv-a"]}})
+    await post_notify({**message, "to": {"conversationIds": ["conv-a"]}})
 
     stock, ours = channel.received
     assert stock.raw_path.rsplit("/", 1)[0] == ours.raw_path.rsplit("/", 1)[0]
@@ -90,6 +98,7 @@ async def test_a_proactive_message_is_the_same_request_continue_conversation_sen
     assert without_reply_id[0] == without_reply_id[1]
     assert stock.activity["replyToId"]
     assert ours.activity["replyToId"]
+    assert ours.raw_path.endswith("/" + ours.activity["replyToId"])
 
 
 @pytest.mark.parametrize(

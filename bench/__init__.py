@@ -1,0 +1,1 @@
+"""`make bench`: the delivery path against the stock SDK loop and the raw aiohttp floor."""

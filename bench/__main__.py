@@ -1,0 +1,232 @@
+"""`python -m bench`: delivery throughput, CPU, memory and import time, side by side in one run.
+
+Starts an in-memory Azurite and a loopback Bot Connector stub with the given latency, stores N
+references, then runs each path in a fresh process against the same stub:
+  project  the app's notify path (streams references from Table Storage, retries, limits)
+  stock    the BotBuilder sample's `continue_conversation` loop (on the first --stock-n references)
+  floor    pre-built requests over one pooled aiohttp session at the same concurrency
+Rate limits are off for these (NOTIFY_MAX_RPS_PER_TENANT=0); a separate demo runs with the
+defaults on and checks, from what the stub received, that no window exceeded them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from bench.seed import seed, tenant_of
+from devhost.azurite import Azurite
+from tests.support.channel_stub import ChannelStub
+
+ROOT = Path(__file__).resolve().parent.parent
+BARE_IMPORT = "botbuilder.core, azure.data.tables, azure.functions"
+FUNCTION_MODULES = ("messages", "notify_http", "notify_timer")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--n", type=int, default=2000, help="references to send to (2000)")
+    parser.add_argument("--latency-ms", type=float, default=50, help="channel latency (50)")
+    parser.add_argument("--concurrency", type=int, default=64, help="requests in flight (64)")
+    parser.add_argument("--stock-n", type=int, default=100, help="references for the stock loop")
+    parser.add_argument("--tenants", type=int, default=10, help="tenants the references span")
+    parser.add_argument(
+        "--rss-ns", default="1000,10000", help="comma-separated N for the memory check"
+    )
+    parser.add_argument("--import-runs", type=int, default=5, help="fresh imports per module")
+    parser.add_argument("--skip-limits-demo", action="store_true")
+    return parser.parse_args()
+
+
+def path_env(azurite: Azurite, table: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "AzureWebJobsStorage": azurite.connection_string,
+        "CONVERSATION_TABLE": table,
+        "MicrosoftAppId": "",
+        "MicrosoftAppPassword": "",
+        "ALLOWED_SERVICE_URLS": "",
+        "NOTIFY_MAX_RPS_PER_TENANT": "0",
+    }
+
+
+def run_path(path: str, n: int, concurrency: int, env: dict[str, str]) -> dict:
+    command = [sys.executable, "-m", "bench.paths", path, "--n", str(n)]
+    command += ["--concurrency", str(concurrency)]
+    completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise SystemExit(f"{path} failed:\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def import_seconds(module: str, runs: int) -> float:
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    samples = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+        )
+        samples.append(float(out.stdout))
+    return statistics.median(samples)
+
+
+def row(*cells: object) -> str:
+    widths = (10, 9, 9, 10, 12, 12)
+    return "  ".join(str(c).rjust(w) for c, w in zip(cells, widths, strict=True))
+
+
+async def measure_paths(args, azurite: Azurite, stub: ChannelStub) -> None:
+    table = "bench" + uuid.uuid4().hex[:10]
+    started = time.perf_counter()
+    await seed(azurite.connection_string, table, stub.url, args.n, args.tenants)
+    print(f"Stored {args.n} references in {time.perf_counter() - started:.1f} s\n")
+    env = path_env(azurite, table)
+    results = {}
+    for path, n in (("floor", args.n), ("project", args.n), ("stock", min(args.stock_n, args.n))):
+        stub.reset()
+        results[path] = run_path(path, n, args.concurrency, env)
+        received = len(stub.received)
+        if received != results[path]["messages"]:
+            raise SystemExit(f"{path}: stub received {received}, path says {results[path]}")
+    stub.reset()
+    print(
+        f"Delivery: N={args.n}, latency {args.latency_ms:g} ms, concurrency {args.concurrency}"
+        ", rate limits off"
+    )
+    print(row("path", "messages", "seconds", "msg/s", "CPU ms/msg", "peak RSS MB"))
+    for path, r in results.items():
+        rate = r["messages"] / r["seconds"]
+        cpu_ms = 1000 * r["cpu_seconds"] / r["messages"]
+        print(
+            row(
+                path,
+                r["messages"],
+                f"{r['seconds']:.2f}",
+                f"{rate:.0f}",
+                f"{cpu_ms:.3f}",
+                f"{r['peak_rss_mb']:.0f}",
+            )
+        )
+        r["rate"] = rate
+    print(
+        f"\nproject / floor = {results['project']['rate'] / results['floor']['rate']:.2f}x"
+        "   (target >= 0.8x)"
+    )
+    print(
+        f"project / stock = {results['project']['rate'] / results['stock']['rate']:.1f}x"
+        "   (target >= 40x)"
+    )
+
+
+async def measure_memory(args, azurite: Azurite, stub: ChannelStub) -> None:
+    ns = [int(n) for n in args.rss_ns.split(",") if n]
+    if not ns:
+        return
+    print(f"\nMemory of the project path (concurrency {args.concurrency})")
+    peaks = []
+    for n in ns:
+        table = "rss" + uuid.uuid4().hex[:10]
+        await seed(azurite.connection_string, table, stub.url, n, args.tenants)
+        stub.reset()
+        result = run_path("project", n, args.concurrency, path_env(azurite, table))
+        stub.reset()
+        peaks.append(result["peak_rss_mb"])
+        print(
+            f"  N={n:>7}: peak RSS {result['peak_rss_mb']:.1f} MB, "
+            f"{result['messages'] / result['seconds']:.0f} msg/s"
+        )
+    print(f"  growth N={ns[0]} -> N={ns[-1]}: {peaks[-1] - peaks[0]:+.1f} MB   (target < 50 MB)")
+
+
+def measure_imports(args) -> None:
+    print(f"\nImport time (median of {args.import_runs} fresh processes)")
+    bare = import_seconds(BARE_IMPORT, args.import_runs)
+    print(f"  {'bare: import ' + BARE_IMPORT:<62} {bare * 1000:6.0f} ms")
+    for module in FUNCTION_MODULES:
+        seconds = import_seconds(module, args.import_runs)
+        print(
+            f"  {'import ' + module:<62} {seconds * 1000:6.0f} ms  "
+            f"{seconds / bare:.2f}x   (target <= 1.2x)"
+        )
+
+
+async def limits_demo(azurite: Azurite, stub: ChannelStub) -> None:
+    """Default limits on: what the stub saw per conversation and per tenant in any second."""
+    from shared.app import get_app, reset_app
+
+    table = "limits" + uuid.uuid4().hex[:10]
+    await seed(azurite.connection_string, table, stub.url, 240, tenants=3)
+    env = path_env(azurite, table)
+    env.pop("NOTIFY_MAX_RPS_PER_TENANT")
+    os.environ.update(env)
+    os.environ.pop("NOTIFY_MAX_RPS_PER_TENANT", None)
+    await reset_app()
+    app = get_app()
+    print("\nRate limits (defaults: 7 per conversation per second, 50 per tenant per second)")
+
+    stub.reset()
+    started = time.perf_counter()
+    result = await app.notify.handle(json.dumps({"text": "broadcast"}).encode())
+    tenant_peak = stub.most_in_any_window(lambda r: tenant_of(r.conversation_id))
+    print(
+        f"  broadcast to 240 conversations in 3 tenants: sent {result.body['sent']} in "
+        f"{time.perf_counter() - started:.2f} s; most for one tenant in any 1 s: {tenant_peak}"
+    )
+
+    stub.reset()
+    hot = "t0-conv-000000"
+    body = json.dumps({"text": "hot", "to": {"conversationIds": [hot]}}).encode()
+    started = time.perf_counter()
+    results = await asyncio.gather(*(app.notify.handle(body) for _ in range(20)))
+    sent = sum(r.body["sent"] for r in results)
+    peak = stub.most_in_any_window(lambda r: r.conversation_id)
+    print(
+        f"  20 notifications at once to one conversation: sent {sent} in "
+        f"{time.perf_counter() - started:.2f} s; most in any 1 s: {peak}"
+    )
+
+    stub.reset()
+    throttled = "t1-conv-000001"
+    stub.answer(throttled, 429, "TooManyRequests", times=1, headers={"Retry-After": "1"})
+    body = json.dumps({"text": "429", "to": {"tenantIds": ["tenant-1"]}}).encode()
+    result = await app.notify.handle(body)
+    first = min(r.at for r in stub.received)
+    attempts = [r.at - first for r in stub.received_by(throttled)]
+    others = max(r.at - first for r in stub.received if r.conversation_id != throttled)
+    print(
+        f"  429 Retry-After: 1 on one of {result.body['matched']} conversations: it was retried "
+        f"after {attempts[1] - attempts[0]:.2f} s; every other conversation was reached within "
+        f"{others:.2f} s of the first send; sent {result.body['sent']}"
+    )
+    await reset_app()
+
+
+async def main() -> None:
+    args = parse_args()
+    with Azurite.table_only() as azurite:
+        stub = ChannelStub(latency_seconds=args.latency_ms / 1000).start()
+        try:
+            await measure_paths(args, azurite, stub)
+            await measure_memory(args, azurite, stub)
+            measure_imports(args)
+            if not args.skip_limits_demo:
+                stub.latency_seconds = 0.0
+                await limits_demo(azurite, stub)
+        finally:
+            stub.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

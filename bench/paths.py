@@ -1,0 +1,135 @@
+"""One delivery path, run in a process of its own so its CPU time and peak RSS are its own.
+
+`python -m bench.paths {project,stock,floor} --n N --concurrency C` with the storage settings in
+the environment; prints one JSON line: messages, seconds, cpu_seconds, peak_rss_mb.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import time
+from dataclasses import asdict, dataclass
+
+import aiohttp
+
+from shared.app import get_app
+from shared.audience import Audience
+from shared.connector import activity_url
+from shared.messages import OutboundMessage, ProactivePayloads
+
+TEXT = "Benchmark: the build finished."
+
+
+@dataclass
+class Measured:
+    messages: int
+    seconds: float
+    cpu_seconds: float
+    peak_rss_mb: float
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _references(limit: int) -> list:
+    references = []
+    async for stored in get_app().store.find(Audience()):
+        references.append(stored)
+        if len(references) == limit:
+            break
+    return references
+
+
+async def project(n: int, concurrency: int) -> int:
+    """The app's own path: notify_http's handler, streaming references from the table."""
+    result = await get_app().notify.handle(json.dumps({"text": TEXT}).encode())
+    assert result.status == 200, result.body
+    assert result.body["sent"] == n, result.body
+    return result.body["sent"]
+
+
+async def stock(n: int, concurrency: int) -> int:
+    """What the BotBuilder sample does: continue_conversation in a loop."""
+    from botbuilder.core import CloudAdapterBase, TurnContext
+    from botframework.connector.auth import (
+        BotFrameworkAuthenticationFactory,
+        PasswordServiceClientCredentialFactory,
+    )
+
+    adapter = CloudAdapterBase(
+        BotFrameworkAuthenticationFactory.create(
+            credential_factory=PasswordServiceClientCredentialFactory("", "")
+        )
+    )
+
+    async def send(turn_context: TurnContext) -> None:
+        await turn_context.send_activity(TEXT)
+
+    references = [stored.reference for stored in _preloaded]
+    started = time.perf_counter(), _cpu()
+    for reference in references:
+        await adapter.continue_conversation(reference, send, "")
+    return _timed(started, len(references))
+
+
+async def floor(n: int, concurrency: int) -> int:
+    """The network floor: pre-built requests over one pooled aiohttp session."""
+    requests = []
+    payloads = ProactivePayloads(OutboundMessage(TEXT))
+    for stored in _preloaded:
+        activity = payloads.for_reference(stored.reference_json)
+        requests.append((activity_url(activity), json.dumps(activity).encode()))
+    headers = {"Content-Type": "application/json; charset=utf-8"}
+    slots = asyncio.Semaphore(concurrency)
+    async with aiohttp.ClientSession() as session:
+
+        async def post(url: str, body: bytes) -> None:
+            async with slots, session.post(url, data=body, headers=headers) as response:
+                await response.read()
+                assert response.status == 200
+
+        started = time.perf_counter(), _cpu()
+        await asyncio.gather(*(post(url, body) for url, body in requests))
+        return _timed(started, len(requests))
+
+
+_preloaded: list = []
+_timing: dict = {}
+
+
+def _timed(started: tuple[float, float], messages: int) -> int:
+    _timing["seconds"] = time.perf_counter() - started[0]
+    _timing["cpu_seconds"] = _cpu() - started[1]
+    return messages
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("path", choices=["project", "stock", "floor"])
+    parser.add_argument("--n", type=int, required=True)
+    parser.add_argument("--concurrency", type=int, required=True)
+    args = parser.parse_args()
+    os.environ["NOTIFY_CONCURRENCY"] = str(args.concurrency)
+    app = get_app()
+    if args.path != "project":
+        # The stock loop and the floor get their references up front, outside the timing.
+        _preloaded.extend(await _references(args.n))
+    run = {"project": project, "stock": stock, "floor": floor}[args.path]
+    started = time.perf_counter(), _cpu()
+    messages = await run(args.n, args.concurrency)
+    if not _timing:
+        _timed(started, messages)
+    await app.close()
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    measured = Measured(messages, _timing["seconds"], _timing["cpu_seconds"], peak_kb / 1024)
+    print(json.dumps(asdict(measured)))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,47 @@
+"""Stored references for the benchmark, written in batch transactions like a real table's rows."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+
+from azure.data.tables.aio import TableClient
+from botbuilder.schema import Activity
+
+from shared.references import StoredReference
+from tests.support.activities import activity
+
+BATCH = 100  # the most one Table Storage transaction takes
+PARALLEL_BATCHES = 8
+
+
+def conversation_id(index: int, tenants: int) -> str:
+    return f"t{index % tenants}-conv-{index:06d}"
+
+
+def tenant_of(conversation: str) -> str:
+    return "tenant-" + conversation.split("-", 1)[0][1:]
+
+
+async def seed(connection_string: str, table_name: str, service_url: str, n: int, tenants: int):
+    seen = datetime.now(timezone.utc)
+    async with TableClient.from_connection_string(connection_string, table_name) as table:
+        await table.create_table()
+        slots = asyncio.Semaphore(PARALLEL_BATCHES)
+
+        async def write(start: int) -> None:
+            operations = []
+            for index in range(start, min(start + BATCH, n)):
+                conversation = conversation_id(index, tenants)
+                inbound = activity(
+                    service_url,
+                    conversation,
+                    user_id=f"29:user-{index}",
+                    tenant_id=tenant_of(conversation),
+                )
+                stored = StoredReference.from_activity(Activity().deserialize(inbound), seen)
+                operations.append(("upsert", stored.to_entity()))
+            async with slots:
+                await table.submit_transaction(operations)
+
+        await asyncio.gather(*(write(start) for start in range(0, n, BATCH)))

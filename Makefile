@@ -26,6 +26,11 @@ run: deps local.settings.json
 test: deps
 	$(PY) -m pytest
 
+# Throughput, CPU, memory and import time against the stock SDK loop and the raw floor.
+# More: make bench ARGS="--n 10000 --rss-ns 1000,100000"
+bench: deps
+	$(PY) -m bench $(ARGS)
+
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .

@@ -27,6 +27,7 @@ OPAQUE_TOKEN_LIFETIME_SECONDS = 300
 def create_authentication(settings: Settings) -> BotFrameworkAuthentication:
     return BotFrameworkAuthenticationFactory.create(
         credential_factory=_credential_factory(settings),
+        **settings.auth_endpoints,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Where Bot Framework and Teams send from, in the public and US government clouds. A stored
 # serviceUrl outside this list is never used, so the app cannot be steered at arbitrary hosts.
@@ -21,6 +21,18 @@ DEFAULT_ALLOWED_SERVICE_HOSTS = (
 APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
 
 
+# BotBuilder's own names for its authentication endpoints. Empty in the public cloud; set them all
+# for a private cloud (and the tests point them at a loopback identity server).
+AUTH_ENDPOINT_SETTINGS = {
+    "channel_service": "ChannelService",
+    "to_channel_from_bot_login_url": "ToChannelFromBotLoginUrl",
+    "to_channel_from_bot_oauth_scope": "ToChannelFromBotOAuthScope",
+    "to_bot_from_channel_token_issuer": "ToBotFromChannelTokenIssuer",
+    "to_bot_from_channel_open_id_metadata_url": "ToBotFromChannelOpenIdMetadataUrl",
+    "to_bot_from_emulator_open_id_metadata_url": "ToBotFromEmulatorOpenIdMetadataUrl",
+}
+
+
 class SettingsError(RuntimeError):
     """A setting is missing or malformed; the message names it."""
 
@@ -35,6 +47,7 @@ class Settings:
     conversation_table: str
     notify_timer_text: str
     allowed_service_hosts: tuple[str, ...]
+    auth_endpoints: dict[str, str] = field(default_factory=dict)
     notify_concurrency: int = 32
     notify_max_rps_per_tenant: int = 50
     notify_max_attempts: int = 4
@@ -101,6 +114,11 @@ class Settings:
             conversation_table=table,
             notify_timer_text=get("NOTIFY_TIMER_TEXT"),
             allowed_service_hosts=hosts or DEFAULT_ALLOWED_SERVICE_HOSTS,
+            auth_endpoints={
+                parameter: get(name)
+                for parameter, name in AUTH_ENDPOINT_SETTINGS.items()
+                if get(name)
+            },
             notify_concurrency=get_int("NOTIFY_CONCURRENCY", 32, minimum=1),
             notify_max_rps_per_tenant=get_int("NOTIFY_MAX_RPS_PER_TENANT", 50, minimum=0),
             notify_max_attempts=get_int("NOTIFY_MAX_ATTEMPTS", 4, minimum=1),

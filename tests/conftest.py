@@ -11,6 +11,7 @@ from devhost.azurite import Azurite
 from shared.app import App, get_app, reset_app
 from shared.references import StoredReference
 from tests.support.channel_stub import ChannelStub
+from tests.support.identity_server import CHANNEL_ISSUER, IdentityServer
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +31,52 @@ def channel_stub() -> Iterator[ChannelStub]:
 def channel(channel_stub: ChannelStub) -> ChannelStub:
     channel_stub.reset()
     return channel_stub
+
+
+APP_ID = "00000000-0000-0000-0000-0000000b0701"
+APP_PASSWORD = "test-client-secret-value"
+
+
+@pytest.fixture(scope="session")
+def identity_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IdentityServer]:
+    server = IdentityServer(tmp_path_factory.mktemp("identity"), APP_ID, APP_PASSWORD).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def secured_env(
+    app_env: dict[str, str],
+    identity_server: IdentityServer,
+    channel_stub: ChannelStub,
+    monkeypatch: pytest.MonkeyPatch,
+) -> dict[str, str]:
+    """Settings with an app id: inbound tokens checked, outbound tokens fetched, all on loopback."""
+    env = {
+        "MicrosoftAppId": APP_ID,
+        "MicrosoftAppPassword": APP_PASSWORD,
+        "ToChannelFromBotLoginUrl": identity_server.login_url,
+        "ToChannelFromBotOAuthScope": "https://api.botframework.com",
+        "ToBotFromChannelTokenIssuer": CHANNEL_ISSUER,
+        "ToBotFromChannelOpenIdMetadataUrl": identity_server.openid_metadata_url,
+        "ToBotFromEmulatorOpenIdMetadataUrl": identity_server.openid_metadata_url,
+        # With auth on, loopback is allowed only when listed, like any host.
+        "ALLOWED_SERVICE_URLS": "127.0.0.1",
+        # Trust the identity server's self-signed certificate (requests/MSAL and aiohttp).
+        "REQUESTS_CA_BUNDLE": str(identity_server.cert_path),
+        "SSL_CERT_FILE": str(identity_server.cert_path),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    identity_server.token_requests = 0
+    return {**app_env, **env}
+
+
+@pytest.fixture
+async def secured_app(secured_env: dict[str, str]) -> AsyncIterator[App]:
+    await reset_app()
+    yield get_app()
+    await reset_app()
 
 
 @pytest.fixture

@@ -1,0 +1,180 @@
+"""A loopback HTTPS identity provider for both directions of Bot Framework auth.
+
+- The bot's outbound token: an ADFS-style authority (`/adfs`) that MSAL's client-credentials flow
+  accepts without asking login.microsoftonline.com for instance discovery.
+- The channel's inbound tokens: OpenID metadata and a JWKS with a test RSA key, and a signer for
+  tokens like the ones Bot Framework puts on each activity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import json
+import ssl
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import jwt
+from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+CHANNEL_ISSUER = "https://api.botframework.com"
+SIGNING_KEY_ID = "test-channel-key"
+
+
+def _self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "identity.crt", folder / "identity.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+class IdentityServer:
+    def __init__(self, folder: Path, app_id: str, app_password: str) -> None:
+        self.app_id = app_id
+        self.app_password = app_password
+        self.cert_path, self._key_path = _self_signed_certificate(folder)
+        self.signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.token_lifetime_seconds = 3600
+        self.token_requests = 0
+        self.port = 0
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def login_url(self) -> str:
+        return f"{self.base_url}/adfs"
+
+    @property
+    def openid_metadata_url(self) -> str:
+        return f"{self.base_url}/channel/.well-known/openidconfiguration"
+
+    def start(self) -> IdentityServer:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        return self
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    def channel_token(self, service_url: str, **claims: object) -> str:
+        """A token like those the channel signs; `claims` override, add or (None) remove."""
+        now = int(time.time())
+        body: dict[str, object] = {
+            "iss": CHANNEL_ISSUER,
+            "aud": self.app_id,
+            "serviceurl": service_url,
+            "nbf": now - 10,
+            "iat": now - 10,
+            "exp": now + 600,
+        }
+        body.update(claims)
+        body = {k: v for k, v in body.items() if v is not None}
+        kid = str(body.pop("_kid", SIGNING_KEY_ID))
+        key = body.pop("_key", self.signing_key)
+        return jwt.encode(body, key, algorithm="RS256", headers={"kid": kid})
+
+    async def _start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/adfs/.well-known/openid-configuration", self._adfs_metadata)
+        app.router.add_post("/adfs/oauth2/token", self._token)
+        app.router.add_get("/channel/.well-known/openidconfiguration", self._channel_metadata)
+        app.router.add_get("/channel/keys", self._channel_keys)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.cert_path, self._key_path)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=context)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+
+    async def _adfs_metadata(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "issuer": self.login_url,
+                "authorization_endpoint": f"{self.login_url}/oauth2/authorize",
+                "token_endpoint": f"{self.login_url}/oauth2/token",
+            }
+        )
+
+    async def _token(self, request: web.Request) -> web.Response:
+        form = parse_qs((await request.read()).decode())
+        if form.get("client_id") != [self.app_id] or form.get("client_secret") != [
+            self.app_password
+        ]:
+            return web.json_response({"error": "invalid_client"}, status=401)
+        self.token_requests += 1
+        now = int(time.time())
+        token = jwt.encode(
+            {
+                "aud": "https://api.botframework.com",
+                "appid": self.app_id,
+                "iat": now,
+                "exp": now + self.token_lifetime_seconds,
+                "jti": str(uuid.uuid4()),
+            },
+            self.signing_key,
+            algorithm="RS256",
+        )
+        return web.json_response(
+            {
+                "token_type": "Bearer",
+                "expires_in": self.token_lifetime_seconds,
+                "access_token": token,
+            }
+        )
+
+    async def _channel_metadata(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "issuer": CHANNEL_ISSUER,
+                "jwks_uri": f"{self.base_url}/channel/keys",
+                "id_token_signing_alg_values_supported": ["RS256"],
+            }
+        )
+
+    async def _channel_keys(self, request: web.Request) -> web.Response:
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.signing_key.public_key()))
+        jwk.update({"kid": SIGNING_KEY_ID, "use": "sig", "endorsements": ["msteams", "webchat"]})
+        return web.json_response({"keys": [jwk]})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import jwt
+import requests
 from botbuilder.core import Bot, CloudAdapterBase
 from botbuilder.schema import Activity
 from botframework.connector.auth import BotFrameworkAuthentication
@@ -43,7 +43,13 @@ class MessagesEndpoint:
             authenticated = await self._authentication.authenticate_request(
                 activity, authorization or ""
             )
-        except (PermissionError, jwt.PyJWTError) as error:
+        except requests.RequestException as error:
+            # The signing keys could not be fetched: our side's problem, so the channel retries.
+            logger.error("Could not check the token of %s: %s", activity.id, type(error).__name__)
+            return HttpResult(503, {"error": "authentication metadata unavailable, retry later"})
+        except Exception as error:
+            # botbuilder signals a bad token with PermissionError, PyJWT errors, and for an
+            # unknown key id or a missing endorsement, IndexError or a bare Exception.
             logger.warning("Rejected activity %s: %s", activity.id, type(error).__name__)
             return HttpResult(401, {"error": "unauthorized"})
 

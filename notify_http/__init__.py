@@ -6,5 +6,5 @@ from shared.app import get_app
 
 
 async def main(req: func.HttpRequest) -> func.HttpResponse:
-    result = await get_app().notify.handle(req.get_body())
+    result = await get_app().notify.handle(req.get_body(), req.headers)
     return result.to_response()

@@ -7,8 +7,8 @@ import logging
 from botbuilder.core import CloudAdapterBase, ShowTypingMiddleware, TurnContext
 from botframework.connector.auth import BotFrameworkAuthentication
 
-from shared.reference_store import StorageUnavailableError
 from shared.references import InvalidReferenceError
+from shared.tables import StorageUnavailableError
 
 logger = logging.getLogger(__name__)
 

@@ -10,6 +10,7 @@ from shared.bot import ProactiveBot
 from shared.bot_auth import OutboundTokens, create_authentication
 from shared.connector import BotConnector
 from shared.delivery import Delivery
+from shared.idempotency import IdempotencyKeys
 from shared.inbound import MessagesEndpoint
 from shared.notify_endpoint import Notifier, NotifyEndpoint
 from shared.rate_limits import RateLimits
@@ -18,6 +19,7 @@ from shared.retry_policy import RetryPolicy
 from shared.scheduled_broadcast import ScheduledBroadcast
 from shared.service_urls import ServiceUrlPolicy
 from shared.settings import Settings
+from shared.tables import Table
 
 # azure-core logs every storage request and response at INFO; one line per event is ours to write.
 logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
@@ -27,6 +29,7 @@ logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(l
 class App:
     settings: Settings
     store: ReferenceStore
+    tables: tuple[Table, ...]
     connector: BotConnector
     messages: MessagesEndpoint
     notify: NotifyEndpoint
@@ -38,9 +41,13 @@ class App:
         service_urls = ServiceUrlPolicy(
             settings.allowed_service_hosts, allow_loopback=not settings.auth_enabled
         )
-        store = ReferenceStore.from_connection_string(
+        references = Table.from_connection_string(
             settings.storage_connection_string, settings.conversation_table
         )
+        notifications = Table.from_connection_string(
+            settings.storage_connection_string, settings.notifications_table
+        )
+        store = ReferenceStore(references)
         connector = BotConnector(OutboundTokens(authentication, settings.app_id))
         delivery = Delivery(
             connector,
@@ -54,17 +61,21 @@ class App:
         return cls(
             settings=settings,
             store=store,
+            tables=(references, notifications),
             connector=connector,
             messages=MessagesEndpoint(
                 create_adapter(authentication), authentication, ProactiveBot(store), service_urls
             ),
-            notify=NotifyEndpoint(notifier),
+            notify=NotifyEndpoint(
+                notifier, IdempotencyKeys(notifications), settings.notify_webhook_secret
+            ),
             scheduled_broadcast=ScheduledBroadcast(notifier, settings.notify_timer_text),
         )
 
     async def close(self) -> None:
         await self.connector.close()
-        await self.store.close()
+        for table in self.tables:
+            await table.close()
 
 
 _app: App | None = None

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from shared.connector import BotConnector, ChannelError
 from shared.messages import OutboundMessage, ProactivePayloads
 from shared.rate_limits import RateLimits
-from shared.reference_store import ReferenceStore, StorageUnavailableError
+from shared.reference_store import ReferenceStore
 from shared.references import StoredReference
 from shared.retry_policy import RetryPolicy
 from shared.service_urls import ServiceUrlPolicy
+from shared.tables import StorageUnavailableError
 
 logger = logging.getLogger(__name__)
 

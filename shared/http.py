@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import azure.functions as func
@@ -36,20 +36,28 @@ def field_error(field: str, problem: str) -> RequestError:
 class HttpResult:
     status: int
     body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
 
     def to_response(self) -> func.HttpResponse:
         if self.body is None:
-            return func.HttpResponse(status_code=self.status)
+            return func.HttpResponse(status_code=self.status, headers=self.headers)
         return func.HttpResponse(
-            json.dumps(self.body), status_code=self.status, mimetype="application/json"
+            json.dumps(self.body),
+            status_code=self.status,
+            headers=self.headers,
+            mimetype="application/json",
         )
 
 
-def parse_json_object(body: bytes) -> dict[str, Any]:
+def check_body_size(body: bytes) -> None:
     if len(body) > MAX_BODY_BYTES:
         raise RequestError(
             413, "request body is too large", {"limitBytes": MAX_BODY_BYTES, "bytes": len(body)}
         )
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    check_body_size(body)
     try:
         payload = json.loads(body)
     except (ValueError, RecursionError):

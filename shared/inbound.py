@@ -12,10 +12,10 @@ from botframework.connector.auth import BotFrameworkAuthentication
 from msrest.exceptions import DeserializationError
 
 from shared.http import HttpResult, RequestError, field_error, parse_json_object
-from shared.reference_store import StorageUnavailableError
 from shared.references import InvalidReferenceError
 from shared.service_urls import ServiceUrlPolicy
 from shared.table_keys import InvalidKeyError, encode_key
+from shared.tables import StorageUnavailableError
 
 logger = logging.getLogger(__name__)
 

@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import AsyncIterator
+from contextlib import suppress
 
-from azure.core.exceptions import (
-    AzureError,
-    HttpResponseError,
-    ResourceExistsError,
-    ResourceNotFoundError,
-    ServiceRequestError,
-    ServiceResponseError,
-)
+from azure.core.exceptions import AzureError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
-from azure.data.tables.aio import TableClient
 from msrest.exceptions import DeserializationError
 
 from shared.audience import Audience
 from shared.recent_writes import RecentWrites
 from shared.references import StoredReference
 from shared.table_keys import encode_key
+from shared.tables import Table, storage_errors
 
 logger = logging.getLogger(__name__)
 
@@ -43,44 +35,10 @@ FAN_OUT_COLUMNS = (
 )
 
 
-class StorageUnavailableError(RuntimeError):
-    """Table Storage could not be reached or failed on its side; the caller may retry later."""
-
-
-@contextmanager
-def _storage_errors() -> Iterator[None]:
-    try:
-        yield
-    except (ServiceRequestError, ServiceResponseError) as error:
-        raise StorageUnavailableError(
-            f"Table Storage unreachable: {type(error).__name__}"
-        ) from error
-    except HttpResponseError as error:
-        if error.status_code is None or error.status_code >= 500:
-            raise StorageUnavailableError(f"Table Storage failed: {error.status_code}") from error
-        raise
-
-
 class ReferenceStore:
-    def __init__(self, table: TableClient, recent_writes: RecentWrites | None = None) -> None:
+    def __init__(self, table: Table, recent_writes: RecentWrites | None = None) -> None:
         self._table = table
         self._recent_writes = recent_writes or RecentWrites()
-        self._table_ready = False
-        self._create_lock = asyncio.Lock()
-
-    @classmethod
-    def from_connection_string(cls, connection_string: str, table_name: str) -> ReferenceStore:
-        table = TableClient.from_connection_string(
-            connection_string,
-            table_name=table_name,
-            # Fail within a Functions run rather than azure-core's 5-minute defaults.
-            connection_timeout=10,
-            read_timeout=30,
-        )
-        return cls(table)
-
-    async def close(self) -> None:
-        await self._table.close()
 
     async def save(self, stored: StoredReference) -> None:
         entity = stored.to_entity()
@@ -96,26 +54,24 @@ class ReferenceStore:
         return True
 
     async def _write(self, key: tuple[str, str], entity: dict, fingerprint: str) -> None:
-        await self._ensure_table()
-        with _storage_errors():
+        table = await self._table.client()
+        with storage_errors():
             # REPLACE writes the whole entity in one request: never a half-updated reference.
-            await self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+            await table.upsert_entity(entity, mode=UpdateMode.REPLACE)
         self._recent_writes.remember(key, fingerprint)
 
     async def delete(self, channel_id: str, conversation_id: str) -> None:
         self._recent_writes.forget((channel_id, conversation_id))
-        await self._ensure_table()
+        table = await self._table.client()
         # Already gone is fine: deleting is idempotent.
-        with _storage_errors(), suppress(ResourceNotFoundError):
-            await self._table.delete_entity(encode_key(channel_id), encode_key(conversation_id))
+        with storage_errors(), suppress(ResourceNotFoundError):
+            await table.delete_entity(encode_key(channel_id), encode_key(conversation_id))
 
     async def get(self, channel_id: str, conversation_id: str) -> StoredReference | None:
-        await self._ensure_table()
-        with _storage_errors():
+        table = await self._table.client()
+        with storage_errors():
             try:
-                entity = await self._table.get_entity(
-                    encode_key(channel_id), encode_key(conversation_id)
-                )
+                entity = await table.get_entity(encode_key(channel_id), encode_key(conversation_id))
             except ResourceNotFoundError:
                 return None
         return StoredReference.from_entity(entity)
@@ -127,35 +83,23 @@ class ReferenceStore:
         """
         if audience.is_nobody:
             return
-        await self._ensure_table()
+        table = await self._table.client()
         server_filter = audience.table_filter()
         if server_filter is None:
-            entities = self._table.list_entities(
-                results_per_page=PAGE_SIZE, select=list(FAN_OUT_COLUMNS)
-            )
+            entities = table.list_entities(results_per_page=PAGE_SIZE, select=list(FAN_OUT_COLUMNS))
         else:
             query, parameters = server_filter
-            entities = self._table.query_entities(
+            entities = table.query_entities(
                 query,
                 parameters=parameters,
                 results_per_page=PAGE_SIZE,
                 select=list(FAN_OUT_COLUMNS),
             )
-        with _storage_errors():
+        with storage_errors():
             async for entity in entities:
                 stored = _parse(entity)
                 if stored is not None and audience.matches(stored):
                     yield stored
-
-    async def _ensure_table(self) -> None:
-        if self._table_ready:
-            return
-        async with self._create_lock:
-            if self._table_ready:
-                return
-            with _storage_errors(), suppress(ResourceExistsError):
-                await self._table.create_table()
-            self._table_ready = True
 
 
 def _key(stored: StoredReference) -> tuple[str, str]:

@@ -48,6 +48,8 @@ class Settings:
     notify_timer_text: str
     allowed_service_hosts: tuple[str, ...]
     auth_endpoints: dict[str, str] = field(default_factory=dict)
+    notifications_table: str = "Notifications"
+    notify_webhook_secret: str = ""
     notify_concurrency: int = 32
     notify_max_rps_per_tenant: int = 50
     notify_max_attempts: int = 4
@@ -94,12 +96,13 @@ class Settings:
                 "MicrosoftAppTenantId is required when MicrosoftAppType is SingleTenant"
             )
 
-        table = get("CONVERSATION_TABLE") or "ConversationReferences"
-        if not (3 <= len(table) <= 63 and table.isalnum() and table[0].isalpha()):
-            raise SettingsError(
-                "CONVERSATION_TABLE must be 3-63 letters or digits starting with a letter, "
-                f"got {table!r}"
-            )
+        def get_table_name(name: str, default: str) -> str:
+            table = get(name) or default
+            if not (3 <= len(table) <= 63 and table.isalnum() and table[0].isalpha()):
+                raise SettingsError(
+                    f"{name} must be 3-63 letters or digits starting with a letter, got {table!r}"
+                )
+            return table
 
         hosts = tuple(
             h.strip().lower() for h in get("ALLOWED_SERVICE_URLS").split(",") if h.strip()
@@ -111,7 +114,7 @@ class Settings:
             app_type=app_type,
             app_tenant_id=tenant_id,
             storage_connection_string=storage,
-            conversation_table=table,
+            conversation_table=get_table_name("CONVERSATION_TABLE", "ConversationReferences"),
             notify_timer_text=get("NOTIFY_TIMER_TEXT"),
             allowed_service_hosts=hosts or DEFAULT_ALLOWED_SERVICE_HOSTS,
             auth_endpoints={
@@ -119,6 +122,8 @@ class Settings:
                 for parameter, name in AUTH_ENDPOINT_SETTINGS.items()
                 if get(name)
             },
+            notifications_table=get_table_name("NOTIFICATIONS_TABLE", "Notifications"),
+            notify_webhook_secret=get("NOTIFY_WEBHOOK_SECRET"),
             notify_concurrency=get_int("NOTIFY_CONCURRENCY", 32, minimum=1),
             notify_max_rps_per_tenant=get_int("NOTIFY_MAX_RPS_PER_TENANT", 50, minimum=0),
             notify_max_attempts=get_int("NOTIFY_MAX_ATTEMPTS", 4, minimum=1),

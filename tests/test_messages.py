@@ -324,7 +324,8 @@ async def test_a_quick_turn_answers_without_typing_noise(app, channel):
 async def test_a_message_from_an_unchanged_conversation_writes_nothing(app, channel, monkeypatch):
     await post_activity(activity(channel.url, CONVERSATION, text="first"))
     writes = []
-    monkeypatch.setattr(app.store._table, "upsert_entity", _recording(writes, app.store._table))
+    table = await app.tables[0].client()
+    monkeypatch.setattr(table, "upsert_entity", _recording(writes, table))
 
     await post_activity(activity(channel.url, CONVERSATION, text="second"))
     await post_activity(activity(channel.url, CONVERSATION, text="third"))
@@ -336,7 +337,8 @@ async def test_a_message_from_an_unchanged_conversation_writes_nothing(app, chan
 async def test_a_changed_reference_is_written_once(app, channel, monkeypatch):
     await post_activity(activity(channel.url, CONVERSATION, text="first"))
     writes = []
-    monkeypatch.setattr(app.store._table, "upsert_entity", _recording(writes, app.store._table))
+    table = await app.tables[0].client()
+    monkeypatch.setattr(table, "upsert_entity", _recording(writes, table))
     moved = f"http://127.0.0.1:{channel.port}/emea/"
 
     await post_activity(activity(moved, CONVERSATION, text="second"))

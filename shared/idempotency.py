@@ -1,0 +1,165 @@
+"""Idempotency-Key for webhooks: a repeated request returns the first answer and sends nothing.
+
+Records live in Table Storage, so they hold across instances. The first request claims its key
+by inserting a row (insert fails if the row exists: no read-then-write race); a second request
+with the same key sees the claim and answers from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
+from azure.data.tables import UpdateMode
+
+from shared.table_keys import encode_key
+from shared.tables import Table, storage_errors
+
+PARTITION = "idempotency-key"
+REMEMBER_FOR = timedelta(hours=24)
+# A claim older than this belongs to an instance that died mid-send (Functions stops a run after
+# 10 minutes at most): the key may be claimed again.
+CLAIM_EXPIRES_AFTER = timedelta(minutes=10)
+MAX_KEY_LENGTH = 255
+MAX_STORED_REPORT_CHARS = 30_000  # one string property holds 32K characters
+
+
+@dataclass(frozen=True)
+class Claimed:
+    etag: str
+
+
+@dataclass(frozen=True)
+class Replay:
+    report: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class InProgress:
+    pass
+
+
+@dataclass(frozen=True)
+class KeyReusedWithOtherBody:
+    pass
+
+
+Outcome = Claimed | Replay | InProgress | KeyReusedWithOtherBody
+
+
+def body_digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+class IdempotencyKeys:
+    def __init__(
+        self, table: Table, clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    ) -> None:
+        self._table = table
+        self._clock = clock
+
+    async def claim(self, key: str, digest: str) -> Outcome:
+        table = await self._table.client()
+        row = encode_key(key)
+        now = self._clock()
+        entity = {
+            "PartitionKey": PARTITION,
+            "RowKey": row,
+            "Digest": digest,
+            "State": "sending",
+            "ClaimedAt": now,
+        }
+        with storage_errors():
+            while True:
+                try:
+                    created = await table.create_entity(entity)
+                    return Claimed(created["etag"])
+                except ResourceExistsError:
+                    pass
+                try:
+                    existing = await table.get_entity(PARTITION, row)
+                except ResourceNotFoundError:
+                    continue  # released between our insert and read: try the insert again
+                outcome = self._judge(existing, digest, now)
+                if outcome is not None:
+                    return outcome
+                # Stale: take it over, but only if nobody else changed it since we read it.
+                try:
+                    updated = await table.update_entity(
+                        entity,
+                        mode=UpdateMode.REPLACE,
+                        etag=existing.metadata["etag"],
+                        match_condition=MatchConditions.IfNotModified,
+                    )
+                    return Claimed(updated["etag"])
+                except (ResourceModifiedError, ResourceNotFoundError):
+                    continue
+
+    async def complete(self, key: str, digest: str, claim: Claimed, report: dict) -> None:
+        entity = {
+            "PartitionKey": PARTITION,
+            "RowKey": encode_key(key),
+            "Digest": digest,
+            "State": "done",
+            "CompletedAt": self._clock(),
+            "Report": _fitting_json(report),
+        }
+        table = await self._table.client()
+        with storage_errors():
+            await table.update_entity(
+                entity,
+                mode=UpdateMode.REPLACE,
+                etag=claim.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+
+    async def release(self, key: str, claim: Claimed) -> None:
+        """Give the key back after a failure, so a retry of the request runs again."""
+        table = await self._table.client()
+        with storage_errors(), suppress(ResourceModifiedError, ResourceNotFoundError):
+            await table.delete_entity(
+                PARTITION,
+                encode_key(key),
+                etag=claim.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+
+    def _judge(self, existing: dict, digest: str, now: datetime) -> Outcome | None:
+        """What an existing record means for this request; None when it is stale."""
+        if existing.get("State") == "done":
+            if now - existing["CompletedAt"] > REMEMBER_FOR:
+                return None
+            if existing.get("Digest") != digest:
+                return KeyReusedWithOtherBody()
+            return Replay(json.loads(existing["Report"]))
+        if now - existing["ClaimedAt"] > CLAIM_EXPIRES_AFTER:
+            return None
+        if existing.get("Digest") != digest:
+            return KeyReusedWithOtherBody()
+        return InProgress()
+
+
+def _fitting_json(report: dict) -> str:
+    text = json.dumps(report)
+    if len(text) <= MAX_STORED_REPORT_CHARS:
+        return text
+    # A replay still gets the counts; the per-conversation failures are what gets cut.
+    failures = report.get("failures", [])
+    kept = list(failures)
+    while kept and len(text) > MAX_STORED_REPORT_CHARS:
+        kept = kept[: len(kept) // 2]
+        text = json.dumps(
+            {**report, "failures": kept, "failuresOmitted": len(failures) - len(kept)}
+        )
+    return text

@@ -1,0 +1,69 @@
+"""Azure Table Storage plumbing shared by every store: one client per table, errors by kind."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.data.tables.aio import TableClient
+
+
+class StorageUnavailableError(RuntimeError):
+    """Table Storage could not be reached or failed on its side; the caller may retry later."""
+
+
+@contextmanager
+def storage_errors() -> Iterator[None]:
+    """Turn "storage is down" into StorageUnavailableError; caller errors (4xx) pass through."""
+    try:
+        yield
+    except (ServiceRequestError, ServiceResponseError) as error:
+        raise StorageUnavailableError(
+            f"Table Storage unreachable: {type(error).__name__}"
+        ) from error
+    except HttpResponseError as error:
+        if error.status_code is None or error.status_code >= 500:
+            raise StorageUnavailableError(f"Table Storage failed: {error.status_code}") from error
+        raise
+
+
+class Table:
+    """A table client, created once per process, whose table is created on first use."""
+
+    def __init__(self, client: TableClient) -> None:
+        self._client = client
+        self._ready = False
+        self._create_lock = asyncio.Lock()
+
+    @classmethod
+    def from_connection_string(cls, connection_string: str, table_name: str) -> Table:
+        client = TableClient.from_connection_string(
+            connection_string,
+            table_name=table_name,
+            # Fail within a Functions run rather than after azure-core's 5-minute defaults, and
+            # give up on an unreachable account in about a second and a half.
+            connection_timeout=10,
+            read_timeout=30,
+            retry_total=3,
+            retry_backoff_factor=0.2,
+        )
+        return cls(client)
+
+    async def client(self) -> TableClient:
+        if not self._ready:
+            async with self._create_lock:
+                if not self._ready:
+                    with storage_errors(), suppress(ResourceExistsError):
+                        await self._client.create_table()
+                    self._ready = True
+        return self._client
+
+    async def close(self) -> None:
+        await self._client.close()

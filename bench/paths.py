@@ -32,6 +32,19 @@ class Measured:
     peak_rss_mb: float
 
 
+def _peak_rss_mb() -> float:
+    """This program's peak RSS. ru_maxrss would also count the parent's memory at spawn time
+    (Linux carries the high-water mark across exec), so read the fresh mm's VmHWM instead."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -48,7 +61,7 @@ async def _references(limit: int) -> list:
 
 async def project(n: int, concurrency: int) -> int:
     """The app's own path: notify_http's handler, streaming references from the table."""
-    result = await get_app().notify.handle(json.dumps({"text": TEXT}).encode())
+    result = await get_app().notify.handle(json.dumps({"text": TEXT}).encode(), {})
     assert result.status == 200, result.body
     assert result.body["sent"] == n, result.body
     return result.body["sent"]
@@ -126,8 +139,7 @@ async def main() -> None:
     if not _timing:
         _timed(started, messages)
     await app.close()
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    measured = Measured(messages, _timing["seconds"], _timing["cpu_seconds"], peak_kb / 1024)
+    measured = Measured(messages, _timing["seconds"], _timing["cpu_seconds"], _peak_rss_mb())
     print(json.dumps(asdict(measured)))
 
 

@@ -81,10 +81,12 @@ async def secured_app(secured_env: dict[str, str]) -> AsyncIterator[App]:
 
 @pytest.fixture
 def app_env(azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Settings for one test: Emulator mode (no app id) and a table of its own."""
+    """Settings for one test: Emulator mode (no app id) and tables of its own."""
     env = {
         "AzureWebJobsStorage": azurite.connection_string,
         "CONVERSATION_TABLE": "t" + uuid.uuid4().hex[:16],
+        "NOTIFICATIONS_TABLE": "n" + uuid.uuid4().hex[:16],
+        "NOTIFY_WEBHOOK_SECRET": "",
         "MicrosoftAppId": "",
         "MicrosoftAppPassword": "",
         "MicrosoftAppType": "MultiTenant",

@@ -26,6 +26,7 @@ def runner(azurite, channel_stub, tmp_path_factory) -> Iterator[str]:
         **os.environ,
         "AzureWebJobsStorage": azurite.connection_string,
         "CONVERSATION_TABLE": "e2e" + uuid.uuid4().hex[:12],
+        "NOTIFICATIONS_TABLE": "e2en" + uuid.uuid4().hex[:12],
         "MicrosoftAppId": "",
         "MicrosoftAppPassword": "",
         "MicrosoftAppType": "MultiTenant",

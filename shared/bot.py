@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from botbuilder.core import ActivityHandler, TurnContext
+from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.schema import Activity
 
 from shared.reference_store import ReferenceStore
@@ -65,6 +65,11 @@ class ProactiveBot(ActivityHandler):
 
     async def on_installation_update_remove(self, turn_context: TurnContext) -> None:
         await self._forget(turn_context.activity, "app uninstalled")
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        # This bot handles no invokes (card actions, task modules). The SDK would answer 501,
+        # which callers and monitors read as a server fault; an empty 200 is harmless.
+        return InvokeResponse(status=200)
 
     async def _remember(self, activity: Activity, only_if_changed: bool = False) -> None:
         # Joins and installs always write: the reference may have been deleted elsewhere.

@@ -92,10 +92,14 @@ def parse_activity(payload: dict[str, Any]) -> Activity:
             encode_key(value)
         except InvalidKeyError as error:
             raise field_error(field, f"cannot be stored: {error}") from None
+    # A reference addresses the user (from) on behalf of the bot (recipient): both must be named.
     for field in ("from", "recipient"):
-        if field in payload and not isinstance(payload[field], (dict, type(None))):
-            raise field_error(field, "must be an object")
+        account = payload.get(field)
+        if not isinstance(account, dict):
+            raise field_error(field, "is required and must be an object")
+        if not isinstance(account.get("id"), str) or not account["id"]:
+            raise field_error(f"{field}.id", "is required and must be a non-empty string")
     try:
         return Activity().deserialize(payload)
-    except (DeserializationError, ValueError, TypeError, AttributeError) as error:
+    except (DeserializationError, ValueError, TypeError, AttributeError, RecursionError) as error:
         raise RequestError(400, "activity does not match the Bot Framework schema") from error

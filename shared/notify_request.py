@@ -45,6 +45,8 @@ def _text(value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         raise field_error("text", "must be a string")
+    if not _is_unicode_text(value):
+        raise field_error("text", "must be valid Unicode text")
     return value if value.strip() else None
 
 
@@ -86,3 +88,12 @@ def _audience(value: Any) -> Audience:
             raise field_error(f"to.{name}", "must be a list of non-empty strings")
         filters[attribute] = frozenset(items)
     return Audience(**filters)
+
+
+def _is_unicode_text(value: str) -> bool:
+    # JSON can carry lone surrogates ("\ud800"), which no channel can display or store.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
-from devhost.azurite import Azurite
+from devhost.azurite import Azurite, free_port, port_open
 from shared.app import App, get_app, reset_app
 from shared.references import StoredReference
 from tests.support.channel_stub import ChannelStub
@@ -33,6 +39,7 @@ def channel(channel_stub: ChannelStub) -> ChannelStub:
     return channel_stub
 
 
+APP_ROOT = Path(__file__).resolve().parent.parent
 APP_ID = "00000000-0000-0000-0000-0000000b0701"
 APP_PASSWORD = "test-client-secret-value"
 
@@ -104,6 +111,53 @@ async def app(app_env: dict[str, str]) -> AsyncIterator[App]:
     await reset_app()
     yield get_app()
     await reset_app()
+
+
+@dataclass(frozen=True)
+class LocalRunner:
+    url: str
+    env: dict[str, str]
+    log: Path
+
+
+@pytest.fixture(scope="session")
+def local_runner(
+    azurite: Azurite, channel_stub: ChannelStub, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalRunner]:
+    """The real app served over HTTP by `python -m devhost`, as `make run` serves it."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "AzureWebJobsStorage": azurite.connection_string,
+        "CONVERSATION_TABLE": "e2e" + uuid.uuid4().hex[:12],
+        "NOTIFICATIONS_TABLE": "e2en" + uuid.uuid4().hex[:12],
+        "MicrosoftAppId": "",
+        "MicrosoftAppPassword": "",
+        "MicrosoftAppType": "MultiTenant",
+        "MicrosoftAppTenantId": "",
+        "NOTIFY_SCHEDULE": "0 0 0 1 1 *",  # once a year: tests trigger it on demand
+        "NOTIFY_TIMER_TEXT": "Scheduled hello from the timer",
+        "ALLOWED_SERVICE_URLS": "",
+        "NOTIFY_WEBHOOK_SECRET": "",
+    }
+    log = tmp_path_factory.mktemp("runner") / "runner.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "devhost", "--no-azurite", "--port", str(port)],
+            cwd=APP_ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while not port_open(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"local runner did not start:\n{log.read_text()}")
+            time.sleep(0.05)
+        yield LocalRunner(f"http://127.0.0.1:{port}", env, log)
+        process.terminate()
+        process.wait(10)
 
 
 async def stored_references(app: App) -> list[StoredReference]:

@@ -2,57 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
+import asyncio
+import json
 
 import aiohttp
-import pytest
+from azure.data.tables.aio import TableClient
 
-from devhost.azurite import free_port, port_open
 from tests.support.activities import activity
-
-APP_ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def runner(azurite, channel_stub, tmp_path_factory) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "AzureWebJobsStorage": azurite.connection_string,
-        "CONVERSATION_TABLE": "e2e" + uuid.uuid4().hex[:12],
-        "NOTIFICATIONS_TABLE": "e2en" + uuid.uuid4().hex[:12],
-        "MicrosoftAppId": "",
-        "MicrosoftAppPassword": "",
-        "MicrosoftAppType": "MultiTenant",
-        "MicrosoftAppTenantId": "",
-        "NOTIFY_SCHEDULE": "0 0 0 1 1 *",  # once a year: the test triggers it on demand
-        "NOTIFY_TIMER_TEXT": "Scheduled hello from the timer",
-        "ALLOWED_SERVICE_URLS": "",
-    }
-    log = tmp_path_factory.mktemp("runner") / "runner.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "devhost", "--no-azurite", "--port", str(port)],
-            cwd=APP_ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while not port_open(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"local runner did not start:\n{log.read_text()}")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-        process.terminate()
-        process.wait(10)
 
 
 async def post(url: str, body: object) -> tuple[int, object]:
@@ -61,7 +17,8 @@ async def post(url: str, body: object) -> tuple[int, object]:
         return response.status, payload
 
 
-async def test_a_conversation_saved_over_http_gets_notify_and_timer_messages(runner, channel):
+async def test_a_conversation_saved_over_http_gets_notify_and_timer_messages(local_runner, channel):
+    runner = local_runner.url
     status, _ = await post(f"{runner}/api/messages", activity(channel.url, "e2e-conversation"))
     assert status == 200
     [ack] = channel.wait_for(1)
@@ -78,13 +35,67 @@ async def test_a_conversation_saved_over_http_gets_notify_and_timer_messages(run
     assert texts[1:] == ["Webhook says hi", "Scheduled hello from the timer"]
 
 
-async def test_bad_input_over_http_is_a_json_4xx(runner, channel):
+async def test_bad_input_over_http_is_a_json_4xx(local_runner, channel):
+    runner = local_runner.url
     status, body = await post(f"{runner}/api/notify", {"to": {"userIds": ["x"]}})
 
     assert status == 400
     assert body["detail"] == {"field": "text"}
 
 
-async def test_routes_answer_only_their_declared_methods(runner):
+async def test_routes_answer_only_their_declared_methods(local_runner):
+    runner = local_runner.url
     async with aiohttp.ClientSession() as session, session.get(f"{runner}/api/notify") as response:
         assert response.status == 405
+
+
+async def stored_rows(local_runner) -> list[dict]:
+    env = local_runner.env
+    async with TableClient.from_connection_string(
+        env["AzureWebJobsStorage"], env["CONVERSATION_TABLE"]
+    ) as table:
+        return [row async for row in table.list_entities()]
+
+
+async def post_many(url: str, bodies: list[dict]) -> list[int]:
+    connector = aiohttp.TCPConnector(limit=0)  # every request in flight at once
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def post_one(body: dict) -> int:
+            async with session.post(url, json=body) as response:
+                await response.read()
+                return response.status
+
+        return await asyncio.gather(*(post_one(body) for body in bodies))
+
+
+async def test_500_concurrent_activities_from_500_conversations_store_500_references(
+    local_runner, channel
+):
+    ids = [f"load-{n:03d}" for n in range(500)]
+    bodies = [activity(channel.url, c, user_id=f"29:load-user-{c}") for c in ids]
+
+    statuses = await post_many(f"{local_runner.url}/api/messages", bodies)
+
+    assert statuses == [200] * 500
+    stored = {row["ConversationId"] for row in await stored_rows(local_runner)}
+    assert set(ids) <= stored
+
+
+async def test_200_concurrent_activities_from_one_conversation_leave_one_intact_reference(
+    local_runner, channel
+):
+    bodies = [activity(channel.url, "one-busy-conversation", text=f"#{n}") for n in range(200)]
+
+    statuses = await post_many(f"{local_runner.url}/api/messages", bodies)
+
+    assert statuses == [200] * 200
+    rows = [
+        r for r in await stored_rows(local_runner) if r["ConversationId"] == "one-busy-conversation"
+    ]
+    assert len(rows) == 1
+    reference = json.loads(rows[0]["Reference"])
+    assert reference["activityId"] in {body["id"] for body in bodies}
+    assert reference["conversation"]["id"] == "one-busy-conversation"
+    assert reference["serviceUrl"] == channel.url
+    assert reference["bot"]["id"] == bodies[0]["recipient"]["id"]

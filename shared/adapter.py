@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from botbuilder.core import CloudAdapterBase, ShowTypingMiddleware, TurnContext
+from botbuilder.core import CloudAdapterBase, TurnContext
 from botframework.connector.auth import BotFrameworkAuthentication
 
 from shared.references import InvalidReferenceError
 from shared.tables import StorageUnavailableError
+from shared.typing_indicator import TypingWhileSlow
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ TYPING_PERIOD_SECONDS = 2.0
 
 def create_adapter(authentication: BotFrameworkAuthentication) -> CloudAdapterBase:
     adapter = CloudAdapterBase(authentication)
-    adapter.use(ShowTypingMiddleware(delay=TYPING_DELAY_SECONDS, period=TYPING_PERIOD_SECONDS))
+    adapter.use(TypingWhileSlow(delay=TYPING_DELAY_SECONDS, period=TYPING_PERIOD_SECONDS))
     adapter.on_turn_error = _on_turn_error
     return adapter
 

@@ -48,7 +48,10 @@ class App:
             settings.storage_connection_string, settings.notifications_table
         )
         store = ReferenceStore(references)
-        connector = BotConnector(OutboundTokens(authentication, settings.app_id))
+        connector = BotConnector(
+            OutboundTokens(authentication, settings.app_id),
+            timeout_seconds=settings.notify_send_timeout_seconds,
+        )
         delivery = Delivery(
             connector,
             store,

@@ -53,6 +53,7 @@ class Settings:
     notify_concurrency: int = 32
     notify_max_rps_per_tenant: int = 50
     notify_max_attempts: int = 4
+    notify_send_timeout_seconds: int = 30
 
     @property
     def auth_enabled(self) -> bool:
@@ -127,6 +128,7 @@ class Settings:
             notify_concurrency=get_int("NOTIFY_CONCURRENCY", 32, minimum=1),
             notify_max_rps_per_tenant=get_int("NOTIFY_MAX_RPS_PER_TENANT", 50, minimum=0),
             notify_max_attempts=get_int("NOTIFY_MAX_ATTEMPTS", 4, minimum=1),
+            notify_send_timeout_seconds=get_int("NOTIFY_SEND_TIMEOUT_SECONDS", 30, minimum=1),
         )
 
     def __repr__(self) -> str:

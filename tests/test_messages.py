@@ -11,6 +11,7 @@ from botbuilder.core import TurnContext
 from botbuilder.schema import Activity
 
 from shared.app import App
+from shared.tables import StorageUnavailableError
 from tests.conftest import stored_references
 from tests.support.activities import BOT_ID, activity, bot_added, bot_removed
 from tests.support.channel_stub import ChannelStub
@@ -312,6 +313,22 @@ async def test_a_slow_turn_shows_typing_before_the_answer(app, channel, monkeypa
     assert typing.activity["type"] == "typing"
     assert typing.activity["from"]["id"] == BOT_ID
     assert answer.activity["type"] == "message"
+
+
+async def test_typing_stops_when_a_slow_turn_fails(app, channel, monkeypatch):
+    async def failing_save(stored):
+        await asyncio.sleep(0.7)
+        raise StorageUnavailableError("simulated outage")
+
+    monkeypatch.setattr(app.store, "save_if_changed", failing_save)
+
+    response = await post_activity(activity(channel.url, CONVERSATION))
+    typing_at_answer = len(channel.received)
+    await asyncio.sleep(2.5)  # longer than the typing period
+
+    assert response.status == 503
+    assert typing_at_answer == 1
+    assert len(channel.received) == 1
 
 
 async def test_a_quick_turn_answers_without_typing_noise(app, channel):

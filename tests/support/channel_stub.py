@@ -35,6 +35,8 @@ class Answer:
     message: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     times: int | None = None  # None: every request from now on
+    delay_seconds: float = 0.0  # answer this much later
+    reset: bool = False  # drop the connection instead of answering
 
 
 class ChannelStub:
@@ -72,15 +74,18 @@ class ChannelStub:
         *,
         times: int | None = None,
         headers: dict[str, str] | None = None,
+        delay_seconds: float = 0.0,
+        reset: bool = False,
     ) -> None:
         """Answer activities sent to this conversation with an error status.
 
         With `times`, only the next `times` requests get it; answers queue up in call order and
-        requests past them succeed.
+        requests past them succeed. A 200 answer with `delay_seconds` is a slow channel; `reset`
+        drops the connection without answering.
         """
         with self._lock:
             self._answers.setdefault(conversation_id, []).append(
-                Answer(status, code, message, headers or {}, times)
+                Answer(status, code, message, headers or {}, times, delay_seconds, reset)
             )
 
     def reset(self) -> None:
@@ -156,10 +161,15 @@ class ChannelStub:
         with self._lock:
             self._received.append(received)
             answer = self._next_answer(received.conversation_id)
-        if answer is not None:
-            error = {"error": {"code": answer.code, "message": answer.message}}
-            return web.json_response(error, status=answer.status, headers=answer.headers)
-        return web.json_response({"id": str(uuid.uuid4())})
+        if answer is None or answer.status < 400:
+            if answer is not None:
+                if answer.reset:
+                    request.transport.abort()
+                    raise ConnectionResetError("stub dropped the connection")
+                await asyncio.sleep(answer.delay_seconds)
+            return web.json_response({"id": str(uuid.uuid4())})
+        error = {"error": {"code": answer.code, "message": answer.message}}
+        return web.json_response(error, status=answer.status, headers=answer.headers)
 
     def _next_answer(self, conversation_id: str) -> Answer | None:
         queue = self._answers.get(conversation_id)

@@ -16,8 +16,8 @@ from __future__ import annotations
 import collections
 import logging
 import re
-import socket
 import signal
+import socket
 import subprocess
 import threading
 import time

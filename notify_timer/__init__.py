@@ -1,4 +1,4 @@
-"""Timer (%NOTIFY_SCHEDULE%): send NOTIFY_TIMER_TEXT to every stored conversation."""
+"""Timer (%NOTIFY_SCHEDULE%): deliver due notifications and reminders, then the broadcast."""
 
 import azure.functions as func
 
@@ -6,4 +6,4 @@ from shared.app import get_app
 
 
 async def main(timer: func.TimerRequest) -> None:
-    await get_app().scheduled_broadcast.run(past_due=timer.past_due)
+    await get_app().timer_job.run(past_due=timer.past_due)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from shared.adapter import create_adapter
 from shared.bot import ProactiveBot
@@ -12,17 +14,28 @@ from shared.connector import BotConnector
 from shared.delivery import Delivery
 from shared.idempotency import IdempotencyKeys
 from shared.inbound import MessagesEndpoint
-from shared.notify_endpoint import Notifier, NotifyEndpoint
+from shared.notifications import NotificationStore
+from shared.notifier import Notifier
+from shared.notify_endpoint import NotifyEndpoint
+from shared.prompt_replies import PromptReplies
+from shared.prompts import PromptStore
 from shared.rate_limits import RateLimits
 from shared.reference_store import ReferenceStore
+from shared.reminder_dialog import ReminderDialog
+from shared.reminders import ReminderBook
 from shared.retry_policy import RetryPolicy
-from shared.scheduled_broadcast import ScheduledBroadcast
 from shared.service_urls import ServiceUrlPolicy
 from shared.settings import Settings
+from shared.status_endpoint import StatusEndpoint
 from shared.tables import Table
+from shared.timer_job import TimerJob
 
 # azure-core logs every storage request and response at INFO; one line per event is ours to write.
 logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -31,12 +44,14 @@ class App:
     store: ReferenceStore
     tables: tuple[Table, ...]
     connector: BotConnector
+    notifications: NotificationStore
     messages: MessagesEndpoint
     notify: NotifyEndpoint
-    scheduled_broadcast: ScheduledBroadcast
+    status: StatusEndpoint
+    timer_job: TimerJob
 
     @classmethod
-    def create(cls, settings: Settings) -> App:
+    def create(cls, settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
         authentication = create_authentication(settings)
         service_urls = ServiceUrlPolicy(
             settings.allowed_service_hosts, allow_loopback=not settings.auth_enabled
@@ -60,19 +75,29 @@ class App:
             RetryPolicy(max_attempts=settings.notify_max_attempts),
             concurrency=settings.notify_concurrency,
         )
-        notifier = Notifier(store, delivery)
+        notification_store = NotificationStore(notifications)
+        prompts = PromptStore(notifications)
+        notifier = Notifier(store, delivery, notification_store, prompts, clock)
+        bot = ProactiveBot(
+            store,
+            ReminderDialog(ReminderBook(notification_store), clock),
+            PromptReplies(prompts, clock),
+            clock,
+        )
         return cls(
             settings=settings,
             store=store,
             tables=(references, notifications),
             connector=connector,
+            notifications=notification_store,
             messages=MessagesEndpoint(
-                create_adapter(authentication), authentication, ProactiveBot(store), service_urls
+                create_adapter(authentication), authentication, bot, service_urls
             ),
             notify=NotifyEndpoint(
-                notifier, IdempotencyKeys(notifications), settings.notify_webhook_secret
+                notifier, IdempotencyKeys(notifications), settings.notify_webhook_secret, clock
             ),
-            scheduled_broadcast=ScheduledBroadcast(notifier, settings.notify_timer_text),
+            status=StatusEndpoint(notification_store, prompts),
+            timer_job=TimerJob(notifier, settings.notify_timer_text),
         )
 
     async def close(self) -> None:
@@ -91,6 +116,12 @@ def get_app() -> App:
         _app = App.create(Settings.from_env())
         logging.getLogger(__name__).info("App ready: %r", _app.settings)
     return _app
+
+
+def use_app(app: App) -> None:
+    """Make `app` the process-wide App (tests use this to give it a clock of their own)."""
+    global _app
+    _app = app
 
 
 async def reset_app() -> None:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.schema import Activity
 
+from shared.prompt_replies import PromptReplies
 from shared.reference_store import ReferenceStore
 from shared.references import StoredReference
+from shared.reminder_dialog import ReminderDialog
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +22,7 @@ WELCOME = (
 )
 SUBSCRIBED = (
     "Got it. You're subscribed: I'll message you here when there's news. "
-    'Say "stop" to unsubscribe.'
+    'Say "stop" to unsubscribe, or "remind me in 10 minutes to stretch".'
 )
 UNSUBSCRIBED = (
     "You're unsubscribed and won't get notifications here. Say anything to subscribe again."
@@ -32,18 +34,28 @@ class ProactiveBot(ActivityHandler):
     def __init__(
         self,
         store: ReferenceStore,
-        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        reminders: ReminderDialog,
+        prompt_replies: PromptReplies,
+        clock: Callable[[], datetime],
     ) -> None:
         self._store = store
+        self._reminders = reminders
+        self._prompt_replies = prompt_replies
         self._clock = clock
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
-        if (activity.text or "").strip().lower() in STOP_WORDS:
+        # In Teams channels the text starts with an @mention of the bot.
+        text = (TurnContext.remove_recipient_mention(activity) or "").strip()
+        if text.lower() in STOP_WORDS:
             await self._forget(activity, "user unsubscribed")
             await turn_context.send_activity(UNSUBSCRIBED)
             return
         await self._remember(activity, only_if_changed=True)
+        if await self._reminders.handle(turn_context, text):
+            return
+        if await self._prompt_replies.handle(turn_context, text):
+            return
         await turn_context.send_activity(SUBSCRIBED)
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:

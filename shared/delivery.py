@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from shared.connector import BotConnector, ChannelError
@@ -80,8 +80,12 @@ class Delivery:
         self._sending = asyncio.Semaphore(concurrency)
 
     async def send(
-        self, message: OutboundMessage, targets: AsyncIterable[StoredReference]
+        self,
+        message: OutboundMessage,
+        targets: AsyncIterable[StoredReference],
+        on_sent: Callable[[StoredReference], Awaitable[None]] | None = None,
     ) -> DeliveryReport:
+        """Send to every target; `on_sent` runs after each successful send (e.g. a prompt)."""
         report = DeliveryReport()
         payloads = ProactivePayloads(message)
         # Targets waiting on a rate limit or a retry hold no request slot, so a few more than
@@ -93,7 +97,7 @@ class Delivery:
             async for target in targets:
                 report.matched += 1
                 await open_targets.acquire()
-                task = asyncio.create_task(self._deliver_one(payloads, target, report))
+                task = asyncio.create_task(self._deliver_one(payloads, target, report, on_sent))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
                 task.add_done_callback(lambda _: open_targets.release())
@@ -111,7 +115,11 @@ class Delivery:
         return report
 
     async def _deliver_one(
-        self, payloads: ProactivePayloads, target: StoredReference, report: DeliveryReport
+        self,
+        payloads: ProactivePayloads,
+        target: StoredReference,
+        report: DeliveryReport,
+        on_sent: Callable[[StoredReference], Awaitable[None]] | None,
     ) -> None:
         if not self._service_urls.allows(target.reference_json.get("serviceUrl")):
             self._fail(report, target, None, "serviceUrl is not on the allow-list")
@@ -137,7 +145,19 @@ class Delivery:
                 return
             else:
                 report.sent += 1
+                if on_sent is not None:
+                    await self._after_send(on_sent, target)
                 return
+
+    @staticmethod
+    async def _after_send(
+        on_sent: Callable[[StoredReference], Awaitable[None]], target: StoredReference
+    ) -> None:
+        try:
+            await on_sent(target)
+        except Exception:
+            # The message went out; what follows it must not turn that into a failure.
+            logger.exception("After-send step failed for %s", target.conversation_id)
 
     async def _send_within_limits(
         self, payloads: ProactivePayloads, target: StoredReference

@@ -24,7 +24,7 @@ from azure.core.exceptions import (
 from azure.data.tables import UpdateMode
 
 from shared.table_keys import encode_key
-from shared.tables import Table, storage_errors
+from shared.tables import Table, json_property, storage_errors
 
 PARTITION = "idempotency-key"
 REMEMBER_FOR = timedelta(hours=24)
@@ -32,7 +32,6 @@ REMEMBER_FOR = timedelta(hours=24)
 # 10 minutes at most): the key may be claimed again.
 CLAIM_EXPIRES_AFTER = timedelta(minutes=10)
 MAX_KEY_LENGTH = 255
-MAX_STORED_REPORT_CHARS = 30_000  # one string property holds 32K characters
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,8 @@ class Claimed:
 
 @dataclass(frozen=True)
 class Replay:
-    report: dict[str, Any]
+    status: int
+    body: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -106,14 +106,17 @@ class IdempotencyKeys:
                 except (ResourceModifiedError, ResourceNotFoundError):
                     continue
 
-    async def complete(self, key: str, digest: str, claim: Claimed, report: dict) -> None:
+    async def complete(
+        self, key: str, digest: str, claim: Claimed, status: int, body: dict[str, Any]
+    ) -> None:
         entity = {
             "PartitionKey": PARTITION,
             "RowKey": encode_key(key),
             "Digest": digest,
             "State": "done",
             "CompletedAt": self._clock(),
-            "Report": _fitting_json(report),
+            "Status": status,
+            "Report": json_property(body),
         }
         table = await self._table.client()
         with storage_errors():
@@ -142,24 +145,9 @@ class IdempotencyKeys:
                 return None
             if existing.get("Digest") != digest:
                 return KeyReusedWithOtherBody()
-            return Replay(json.loads(existing["Report"]))
+            return Replay(existing.get("Status", 200), json.loads(existing["Report"]))
         if now - existing["ClaimedAt"] > CLAIM_EXPIRES_AFTER:
             return None
         if existing.get("Digest") != digest:
             return KeyReusedWithOtherBody()
         return InProgress()
-
-
-def _fitting_json(report: dict) -> str:
-    text = json.dumps(report)
-    if len(text) <= MAX_STORED_REPORT_CHARS:
-        return text
-    # A replay still gets the counts; the per-conversation failures are what gets cut.
-    failures = report.get("failures", [])
-    kept = list(failures)
-    while kept and len(text) > MAX_STORED_REPORT_CHARS:
-        kept = kept[: len(kept) // 2]
-        text = json.dumps(
-            {**report, "failures": kept, "failuresOmitted": len(failures) - len(kept)}
-        )
-    return text

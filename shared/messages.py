@@ -6,7 +6,14 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from botbuilder.schema import Activity, ActivityTypes, Attachment
+from botbuilder.schema import (
+    ActionTypes,
+    Activity,
+    ActivityTypes,
+    Attachment,
+    CardAction,
+    SuggestedActions,
+)
 
 # Where TurnContext.apply_conversation_reference puts each part of a reference on an outgoing
 # activity: from the bot, to the user, in the reference's conversation.
@@ -23,13 +30,24 @@ _ADDRESSING = (
 class OutboundMessage:
     text: str | None = None
     attachments: tuple[dict, ...] = field(default_factory=tuple)
+    # Answers offered as buttons (suggested actions); a click sends the choice back as text.
+    choices: tuple[str, ...] = field(default_factory=tuple)
 
     def to_activity(self) -> Activity:
         return Activity(
             type=ActivityTypes.message,
             text=self.text,
             attachments=[Attachment().deserialize(a) for a in self.attachments] or None,
+            suggested_actions=_suggested_actions(self.choices),
         )
+
+
+def _suggested_actions(choices: tuple[str, ...]) -> SuggestedActions | None:
+    if not choices:
+        return None
+    return SuggestedActions(
+        actions=[CardAction(type=ActionTypes.im_back, title=c, value=c) for c in choices]
+    )
 
 
 class ProactivePayloads:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from botbuilder.schema import Attachment
@@ -13,7 +14,10 @@ from shared.http import RequestError, field_error
 from shared.messages import OutboundMessage
 
 MAX_ATTACHMENTS = 10  # Teams' limit for one message
-FIELDS = frozenset({"text", "attachments", "to"})
+MAX_CHOICES = 10
+MAX_CHOICE_LENGTH = 100
+MAX_SCHEDULE_AHEAD = timedelta(days=366)
+FIELDS = frozenset({"text", "attachments", "to", "sendAt", "choices"})
 AUDIENCE_FIELDS = {
     "conversationIds": "conversation_ids",
     "userIds": "user_ids",
@@ -26,9 +30,13 @@ AUDIENCE_FIELDS = {
 class NotifyRequest:
     message: OutboundMessage
     audience: Audience
+    send_at: datetime | None = None
+    # The validated body, kept to store a scheduled notification and parse it again when due.
+    payload: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
-def parse_notify_request(payload: dict[str, Any]) -> NotifyRequest:
+def parse_notify_request(payload: dict[str, Any], now: datetime | None = None) -> NotifyRequest:
+    """Validate a notify body; `now` (aware) also checks `sendAt` is not too far ahead."""
     # Unknown fields are refused: a typo such as "To" must not turn into a broadcast to everyone.
     unknown = sorted(set(payload) - FIELDS)
     if unknown:
@@ -37,7 +45,54 @@ def parse_notify_request(payload: dict[str, Any]) -> NotifyRequest:
     attachments = _attachments(payload.get("attachments"))
     if not text and not attachments:
         raise RequestError(400, "text or attachments is required", {"field": "text"})
-    return NotifyRequest(OutboundMessage(text, attachments), _audience(payload.get("to")))
+    choices = _choices(payload.get("choices"))
+    if choices and not text:
+        raise RequestError(400, "text (the question) is required with choices", {"field": "text"})
+    return NotifyRequest(
+        OutboundMessage(text, attachments, choices),
+        _audience(payload.get("to")),
+        _send_at(payload.get("sendAt"), now),
+        payload,
+    )
+
+
+def _choices(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_CHOICES:
+        raise field_error("choices", f"must be a list of 1-{MAX_CHOICES} strings")
+    for choice in value:
+        if (
+            not isinstance(choice, str)
+            or not choice.strip()
+            or len(choice) > MAX_CHOICE_LENGTH
+            or not _is_unicode_text(choice)
+        ):
+            raise field_error(
+                "choices", f"must hold non-empty strings of at most {MAX_CHOICE_LENGTH} characters"
+            )
+    folded = [c.strip().casefold() for c in value]
+    if len(set(folded)) != len(folded):
+        raise field_error("choices", "must differ from each other (ignoring case)")
+    return tuple(c.strip() for c in value)
+
+
+def _send_at(value: Any, now: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise field_error("sendAt", "must be an ISO-8601 date and time with a UTC offset")
+    try:
+        # Python 3.10 reads no "Z"; it means +00:00.
+        when = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+    except ValueError:
+        raise field_error("sendAt", "must be an ISO-8601 date and time with a UTC offset") from None
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise field_error("sendAt", "must include a UTC offset (e.g. 2026-12-01T09:00:00+01:00)")
+    when = when.astimezone(timezone.utc)
+    if now is not None and when - now > MAX_SCHEDULE_AHEAD:
+        raise field_error("sendAt", "may be at most a year ahead")
+    return when
 
 
 def _text(value: Any) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
@@ -13,6 +14,9 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 from azure.data.tables.aio import TableClient
+
+# One string property holds 64 KiB of UTF-16; keep JSON a little under 32K characters.
+MAX_PROPERTY_CHARS = 30_000
 
 
 class StorageUnavailableError(RuntimeError):
@@ -67,3 +71,19 @@ class Table:
 
     async def close(self) -> None:
         await self._client.close()
+
+
+def json_property(report: dict) -> str:
+    """A delivery report as JSON that fits one string property (32K characters)."""
+    text = json.dumps(report)
+    if len(text) <= MAX_PROPERTY_CHARS:
+        return text
+    # A replay still gets the counts; the per-conversation failures are what gets cut.
+    failures = report.get("failures", [])
+    kept = list(failures)
+    while kept and len(text) > MAX_PROPERTY_CHARS:
+        kept = kept[: len(kept) // 2]
+        text = json.dumps(
+            {**report, "failures": kept, "failuresOmitted": len(failures) - len(kept)}
+        )
+    return text

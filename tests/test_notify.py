@@ -45,7 +45,9 @@ async def test_notify_without_to_reaches_every_stored_conversation_once(
     response = await post_notify({"text": "Deploy finished"})
 
     assert response.status == 200
-    assert response.body == {"matched": 3, "sent": 3, "failed": 0, "removed": 0, "failures": []}
+    report = dict(response.body)
+    assert len(report.pop("id")) == 32
+    assert report == {"matched": 3, "sent": 3, "failed": 0, "removed": 0, "failures": []}
     assert sorted(r.conversation_id for r in channel.received) == ["conv-a", "conv-b", "conv-c"]
     assert {r.activity["text"] for r in channel.received} == {"Deploy finished"}
 

@@ -1,0 +1,174 @@
+"""Dialog-aware proactive messages: a question sent with choices, and the replies it gets.
+
+When a prompt reaches a conversation, the conversation is marked as awaiting a reply. Its next
+message that matches a choice (ignoring case) is recorded as the answer to that notification;
+one that matches nothing gets the question once more, and after that the conversation goes back
+to normal. Everything lives in Table Storage: any instance may get the reply.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
+from azure.data.tables import UpdateMode
+
+from shared.references import StoredReference
+from shared.table_keys import encode_key
+from shared.tables import Table, storage_errors
+
+AWAITING = "awaiting-reply"
+
+
+def conversation_key(channel_id: str, conversation_id: str) -> str:
+    return json.dumps([channel_id, conversation_id])
+
+
+@dataclass(frozen=True)
+class PendingPrompt:
+    conversation: str
+    notification_id: str
+    question: str
+    choices: tuple[str, ...]
+    reprompted: bool
+    etag: str
+
+    def match(self, reply: str) -> str | None:
+        wanted = reply.strip().casefold()
+        return next((c for c in self.choices if c.casefold() == wanted), None)
+
+
+@dataclass(frozen=True)
+class Answer:
+    conversation_id: str
+    channel_id: str
+    user_id: str
+    choice: str
+    answered_at: datetime
+
+
+class PromptStore:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    async def await_reply(
+        self, target: StoredReference, notification_id: str, question: str, choices: tuple[str, ...]
+    ) -> None:
+        """The prompt reached `target`: its next message answers this notification."""
+        conversation = conversation_key(target.channel_id, target.conversation_id)
+        entity = {
+            "PartitionKey": AWAITING,
+            "RowKey": encode_key(conversation),
+            "Conversation": conversation,
+            "NotificationId": notification_id,
+            "Question": question,
+            "Choices": json.dumps(list(choices)),
+            "Reprompted": False,
+        }
+        table = await self._table.client()
+        with storage_errors():
+            # A newer prompt to the same conversation takes over: replies answer the latest.
+            await table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+
+    async def pending(self, channel_id: str, conversation_id: str) -> PendingPrompt | None:
+        conversation = conversation_key(channel_id, conversation_id)
+        table = await self._table.client()
+        with storage_errors():
+            try:
+                entity = await table.get_entity(AWAITING, encode_key(conversation))
+            except ResourceNotFoundError:
+                return None
+        return PendingPrompt(
+            conversation=conversation,
+            notification_id=entity["NotificationId"],
+            question=entity.get("Question", ""),
+            choices=tuple(json.loads(entity["Choices"])),
+            reprompted=bool(entity.get("Reprompted")),
+            etag=entity.metadata["etag"],
+        )
+
+    async def record_answer(self, prompt: PendingPrompt, answer: Answer) -> bool:
+        """Record the first answer from this conversation; False if it had answered already."""
+        entity = {
+            "PartitionKey": _answers_partition(prompt.notification_id),
+            "RowKey": encode_key(prompt.conversation),
+            "ConversationId": answer.conversation_id,
+            "ChannelId": answer.channel_id,
+            "UserId": answer.user_id,
+            "Choice": answer.choice,
+            "AnsweredAt": answer.answered_at,
+        }
+        table = await self._table.client()
+        with storage_errors():
+            try:
+                await table.create_entity(entity)
+            except ResourceExistsError:
+                return False
+        await self.close(prompt)
+        return True
+
+    async def mark_reprompted(self, prompt: PendingPrompt) -> bool:
+        """Note the re-prompt; False if another reply got there first."""
+        table = await self._table.client()
+        with storage_errors(), suppress(ResourceModifiedError, ResourceNotFoundError):
+            await table.update_entity(
+                {
+                    "PartitionKey": AWAITING,
+                    "RowKey": encode_key(prompt.conversation),
+                    "Reprompted": True,
+                },
+                mode=UpdateMode.MERGE,
+                etag=prompt.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+            return True
+        return False
+
+    async def close(self, prompt: PendingPrompt) -> None:
+        table = await self._table.client()
+        with storage_errors(), suppress(ResourceModifiedError, ResourceNotFoundError):
+            await table.delete_entity(
+                AWAITING,
+                encode_key(prompt.conversation),
+                etag=prompt.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+
+    async def answers(self, notification_id: str) -> list[Answer]:
+        table = await self._table.client()
+        query = "PartitionKey eq @partition"
+        parameters = {"partition": _answers_partition(notification_id)}
+        with storage_errors():
+            return [
+                Answer(
+                    conversation_id=e["ConversationId"],
+                    channel_id=e["ChannelId"],
+                    user_id=e.get("UserId", ""),
+                    choice=e["Choice"],
+                    answered_at=e["AnsweredAt"],
+                )
+                async for e in table.query_entities(query, parameters=parameters)
+            ]
+
+
+def _answers_partition(notification_id: str) -> str:
+    return f"answers-{notification_id}"
+
+
+def answer_summary(answers: list[Answer], choices: list[str]) -> dict[str, Any]:
+    counts = {choice: 0 for choice in choices}
+    for answer in answers:
+        counts[answer.choice] = counts.get(answer.choice, 0) + 1
+    return {
+        "answers": {a.conversation_id: a.choice for a in answers},
+        "counts": counts,
+    }

@@ -1,0 +1,35 @@
+"""What each notify_timer run does: deliver due notifications, then the scheduled broadcast."""
+
+from __future__ import annotations
+
+import logging
+
+from shared.audience import Audience
+from shared.messages import OutboundMessage
+from shared.notifier import Notifier
+from shared.notify_request import NotifyRequest
+
+logger = logging.getLogger(__name__)
+
+
+class TimerJob:
+    def __init__(self, notifier: Notifier, broadcast_text: str) -> None:
+        self._notifier = notifier
+        self._broadcast_text = broadcast_text
+
+    async def run(self, past_due: bool) -> None:
+        if past_due:
+            # The host missed a slot (restart, scale-in); this run catches up.
+            logger.warning("Timer is past due; catching up now")
+        delivered = await self._notifier.deliver_due()
+        logger.info("Timer delivered %d due notification(s)", delivered)
+        await self._broadcast()
+
+    async def _broadcast(self) -> None:
+        if not self._broadcast_text:
+            logger.info("NOTIFY_TIMER_TEXT is empty; the scheduled broadcast sends nothing")
+            return
+        text = self._broadcast_text
+        request = NotifyRequest(OutboundMessage(text=text), Audience(), payload={"text": text})
+        result = await self._notifier.send_now(request)
+        logger.info("Scheduled broadcast report: %s", result)

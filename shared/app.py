@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from shared.adapter import create_adapter
 from shared.bot import ProactiveBot
 from shared.bot_auth import OutboundTokens, create_authentication
+from shared.broadcast_schedule import BroadcastSchedule
 from shared.connector import BotConnector
 from shared.delivery import Delivery
 from shared.idempotency import IdempotencyKeys
@@ -97,7 +98,12 @@ class App:
                 notifier, IdempotencyKeys(notifications), settings.notify_webhook_secret, clock
             ),
             status=StatusEndpoint(notification_store, prompts),
-            timer_job=TimerJob(notifier, settings.notify_timer_text),
+            timer_job=TimerJob(
+                notifier,
+                settings.notify_timer_text,
+                BroadcastSchedule(settings.broadcast_schedule, notifications),
+                clock,
+            ),
         )
 
     async def close(self) -> None:

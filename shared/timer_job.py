@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
 
 from shared.audience import Audience
+from shared.broadcast_schedule import BroadcastSchedule
 from shared.messages import OutboundMessage
 from shared.notifier import Notifier
 from shared.notify_request import NotifyRequest
@@ -13,9 +16,17 @@ logger = logging.getLogger(__name__)
 
 
 class TimerJob:
-    def __init__(self, notifier: Notifier, broadcast_text: str) -> None:
+    def __init__(
+        self,
+        notifier: Notifier,
+        broadcast_text: str,
+        broadcast_schedule: BroadcastSchedule,
+        clock: Callable[[], datetime],
+    ) -> None:
         self._notifier = notifier
         self._broadcast_text = broadcast_text
+        self._broadcast_schedule = broadcast_schedule
+        self._clock = clock
 
     async def run(self, past_due: bool) -> None:
         if past_due:
@@ -28,6 +39,9 @@ class TimerJob:
     async def _broadcast(self) -> None:
         if not self._broadcast_text:
             logger.info("NOTIFY_TIMER_TEXT is empty; the scheduled broadcast sends nothing")
+            return
+        slot = await self._broadcast_schedule.claim_due_slot(self._clock())
+        if slot is None:
             return
         text = self._broadcast_text
         request = NotifyRequest(OutboundMessage(text=text), Audience(), payload={"text": text})

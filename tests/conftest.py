@@ -9,13 +9,15 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from devhost.azurite import Azurite, free_port, port_open
-from shared.app import App, get_app, reset_app
+from shared.app import App, get_app, reset_app, use_app
 from shared.references import StoredReference
+from shared.settings import Settings
 from tests.support.channel_stub import ChannelStub
 from tests.support.identity_server import CHANNEL_ISSUER, IdentityServer
 
@@ -158,6 +160,32 @@ def local_runner(
         yield LocalRunner(f"http://127.0.0.1:{port}", env, log)
         process.terminate()
         process.wait(10)
+
+
+class FakeClock:
+    """The app's clock, moved by hand: scheduled things become due without sleeping."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+async def clock(
+    app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[FakeClock]:
+    """An app whose clock the test controls, installed as the process-wide one."""
+    fake = FakeClock(datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc))
+    monkeypatch.setenv("BROADCAST_SCHEDULE", "0 0 12 * * *")  # the broadcast: daily at noon UTC
+    await reset_app()
+    use_app(App.create(Settings.from_env(), clock=fake))
+    yield fake
+    await reset_app()
 
 
 async def stored_references(app: App) -> list[StoredReference]:

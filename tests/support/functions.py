@@ -11,6 +11,7 @@ from azure.functions.timer import TimerRequest
 
 import messages
 import notify_http
+import notify_status
 import notify_timer
 
 
@@ -52,3 +53,15 @@ async def post_notify(body: Any, headers: dict | None = None) -> Response:
 
 async def run_timer(past_due: bool = False) -> None:
     await notify_timer.main(TimerRequest(past_due=past_due))
+
+
+async def get_status(notification_id: str) -> Response:
+    request = func.HttpRequest(
+        method="GET",
+        url=f"http://127.0.0.1:7071/api/notify/{notification_id}",
+        headers={},
+        params={},
+        route_params={"id": notification_id},
+        body=b"",
+    )
+    return _response(await notify_status.main(request))

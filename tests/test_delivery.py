@@ -122,8 +122,12 @@ async def test_no_conversation_gets_more_than_seven_messages_in_a_second(app, ch
     reports = await asyncio.gather(*(post_notify({"text": f"#{n}"}) for n in range(12)))
 
     assert sum(r.body["sent"] for r in reports) == 12
-    assert len(channel.received_by("busy")) == 12
-    assert channel.most_in_any_window(lambda r: r.conversation_id) == 7
+    arrivals = sorted(r.at for r in channel.received_by("busy"))
+    assert len(arrivals) == 12
+    # Within any second (less 50 ms for arrival jitter on a loaded machine) at most seven...
+    assert channel.most_in_any_window(lambda r: r.conversation_id, window_seconds=0.95) <= 7
+    # ...and the eighth had to wait for the first one's second to pass.
+    assert arrivals[7] - arrivals[0] >= 0.95
 
 
 async def test_no_tenant_gets_more_than_its_limit_in_a_second(app_with, channel):
@@ -135,7 +139,9 @@ async def test_no_tenant_gets_more_than_its_limit_in_a_second(app_with, channel)
     response = await post_notify({"text": "per tenant"})
 
     assert response.body["sent"] == 15
-    assert channel.most_in_any_window(lambda r: r.conversation_id[0]) == 5
+    tenant_a = sorted(r.at for r in channel.received if r.conversation_id.startswith("a-"))
+    assert channel.most_in_any_window(lambda r: r.conversation_id[0], window_seconds=0.95) <= 5
+    assert tenant_a[10] - tenant_a[0] >= 1.9  # twelve at five a second span two windows
     tenant_b = [r.at for r in channel.received if r.conversation_id.startswith("b-")]
     first = min(r.at for r in channel.received)
     assert max(tenant_b) - first < 0.5  # the other tenant is not held back

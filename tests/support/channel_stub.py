@@ -1,8 +1,4 @@
-"""A loopback Bot Connector service: answers /v3/conversations/... and records what it receives.
-
-It runs its own event loop in a thread so it answers whatever client the app uses (botbuilder's
-requests-based connector for replies, our aiohttp connector for proactive sends).
-"""
+"""A loopback Bot Connector service: answers /v3/conversations/... and records what it receives."""
 
 from __future__ import annotations
 
@@ -15,6 +11,8 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from aiohttp import web
+
+from tests.support.loopback_server import LoopbackServer
 
 
 @dataclass(frozen=True)
@@ -39,31 +37,18 @@ class Answer:
     reset: bool = False  # drop the connection instead of answering
 
 
-class ChannelStub:
+class ChannelStub(LoopbackServer):
     def __init__(self, latency_seconds: float = 0.0) -> None:
+        super().__init__()
         self.latency_seconds = latency_seconds
         self._received: list[Received] = []
         self._answers: dict[str, list[Answer]] = {}
         self._lock = threading.Lock()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._runner: web.AppRunner | None = None
-        self.port = 0
 
     @property
     def url(self) -> str:
         """A serviceUrl pointing here, with a path like Teams' regional ones."""
         return f"http://127.0.0.1:{self.port}/amer/"
-
-    def start(self) -> ChannelStub:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
-        return self
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
 
     def answer(
         self,
@@ -125,14 +110,8 @@ class ChannelStub:
             time.sleep(0.02)
         raise AssertionError(f"expected {count} activities, got {len(self.received)}")
 
-    async def _start(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
 
     async def _handle(self, request: web.Request) -> web.Response:
         # Match on the raw path: an encoded "/" inside a conversation id must stay one segment.

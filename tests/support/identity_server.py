@@ -8,12 +8,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import ipaddress
 import json
 import ssl
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -25,6 +23,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+
+from tests.support.loopback_server import LoopbackServer
 
 CHANNEL_ISSUER = "https://api.botframework.com"
 SIGNING_KEY_ID = "test-channel-key"
@@ -63,18 +63,15 @@ def _self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-class IdentityServer:
+class IdentityServer(LoopbackServer):
     def __init__(self, folder: Path, app_id: str, app_password: str) -> None:
+        super().__init__()
         self.app_id = app_id
         self.app_password = app_password
         self.cert_path, self._key_path = _self_signed_certificate(folder)
         self.signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.token_lifetime_seconds = 3600
         self.token_requests = 0
-        self.port = 0
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._runner: web.AppRunner | None = None
 
     @property
     def base_url(self) -> str:
@@ -87,16 +84,6 @@ class IdentityServer:
     @property
     def openid_metadata_url(self) -> str:
         return f"{self.base_url}/channel/.well-known/openidconfiguration"
-
-    def start(self) -> IdentityServer:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
-        return self
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
 
     def channel_token(self, service_url: str, **claims: object) -> str:
         """A token like those the channel signs; `claims` override, add or (None) remove."""
@@ -115,19 +102,16 @@ class IdentityServer:
         key = body.pop("_key", self.signing_key)
         return jwt.encode(body, key, algorithm="RS256", headers={"kid": kid})
 
-    async def _start(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/adfs/.well-known/openid-configuration", self._adfs_metadata)
         app.router.add_post("/adfs/oauth2/token", self._token)
         app.router.add_get("/channel/.well-known/openidconfiguration", self._channel_metadata)
         app.router.add_get("/channel/keys", self._channel_keys)
+
+    def ssl_context(self) -> ssl.SSLContext:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(self.cert_path, self._key_path)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=context)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        return context
 
     async def _adfs_metadata(self, request: web.Request) -> web.Response:
         return web.json_response(

@@ -45,7 +45,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--rss-ns", default="1000,5000", help="comma-separated N for the memory check"
     )
-    parser.add_argument("--import-runs", type=int, default=3, help="fresh imports per module")
+    parser.add_argument("--import-runs", type=int, default=5, help="fresh imports per module")
     parser.add_argument("--skip-limits-demo", action="store_true")
     return parser.parse_args()
 
@@ -71,15 +71,12 @@ def run_path(path: str, n: int, concurrency: int, env: dict[str, str]) -> dict:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def import_seconds(module: str, runs: int) -> float:
+def import_seconds(module: str) -> float:
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-    samples = []
-    for _ in range(runs):
-        out = subprocess.run(
-            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-        )
-        samples.append(float(out.stdout))
-    return statistics.median(samples)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return float(out.stdout)
 
 
 def row(*cells: object) -> str:
@@ -151,11 +148,17 @@ async def measure_memory(args, azurite: Azurite, stub: ChannelStub) -> None:
 
 
 def measure_imports(args) -> None:
-    print(f"\nImport time (median of {args.import_runs} fresh processes)")
-    bare = import_seconds(BARE_IMPORT, args.import_runs)
+    print(f"\nImport time (median of {args.import_runs} fresh processes, modules interleaved)")
+    modules = (BARE_IMPORT, *FUNCTION_MODULES)
+    samples: dict[str, list[float]] = {module: [] for module in modules}
+    # Round-robin, so a busy moment of the machine lands on every module alike.
+    for _ in range(args.import_runs):
+        for module in modules:
+            samples[module].append(import_seconds(module))
+    bare = statistics.median(samples[BARE_IMPORT])
     print(f"  {'bare: import ' + BARE_IMPORT:<62} {bare * 1000:6.0f} ms")
     for module in FUNCTION_MODULES:
-        seconds = import_seconds(module, args.import_runs)
+        seconds = statistics.median(samples[module])
         print(
             f"  {'import ' + module:<62} {seconds * 1000:6.0f} ms  "
             f"{seconds / bare:.2f}x   (target <= 1.2x)"

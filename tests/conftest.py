@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -14,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from devhost.azurite import Azurite, free_port, port_open
+from devhost.azurite import Azurite
 from shared.app import App, get_app, reset_app, use_app
 from shared.references import StoredReference
 from shared.settings import Settings
 from tests.support.channel_stub import ChannelStub
+from tests.support.devhost_process import start_devhost
 from tests.support.identity_server import CHANNEL_ISSUER, IdentityServer
 
 
@@ -127,7 +125,6 @@ def local_runner(
     azurite: Azurite, channel_stub: ChannelStub, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LocalRunner]:
     """The real app served over HTTP by `python -m devhost`, as `make run` serves it."""
-    port = free_port()
     env = {
         **os.environ,
         "AzureWebJobsStorage": azurite.connection_string,
@@ -143,23 +140,10 @@ def local_runner(
         "NOTIFY_WEBHOOK_SECRET": "",
     }
     log = tmp_path_factory.mktemp("runner") / "runner.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "devhost", "--no-azurite", "--port", str(port)],
-            cwd=APP_ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while not port_open(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"local runner did not start:\n{log.read_text()}")
-            time.sleep(0.05)
-        yield LocalRunner(f"http://127.0.0.1:{port}", env, log)
-        process.terminate()
-        process.wait(10)
+    process, url = start_devhost(APP_ROOT, env, log)
+    yield LocalRunner(url, env, log)
+    process.terminate()
+    process.wait(10)
 
 
 class FakeClock:

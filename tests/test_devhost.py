@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 import urllib.error
@@ -25,8 +24,7 @@ import pytest
 from devhost.azurite import Azurite, free_port, is_local_dev_storage, port_open
 from devhost.routes import compile_route
 from devhost.timers import ScheduleError, next_occurrence, resolve_schedule
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from tests.support.devhost_process import REPO_ROOT, devhost_argv, start_devhost
 
 NEVER = "0 0 0 1 1 *"  # midnight on 1 January: not during a test run
 UNUSED_FILES = {"TICK_FILE": "unused", "SLOW_FILE": "unused", "YEARLY_FILE": "unused"}
@@ -186,31 +184,11 @@ class RunningHost:
         return self.log.read_text(errors="replace")
 
 
-def devhost_argv(root: Path, port: int) -> list[str]:
-    app = ["--app-root", str(root), "--no-azurite", "--port", str(port)]
-    return [sys.executable, "-m", "devhost", *app]
-
-
 def start_host(root: Path, env_overrides: dict[str, str] | None = None) -> RunningHost:
-    port = free_port()
-    log = root / "devhost.log"
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env_overrides or {})}
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            devhost_argv(root, port),
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    host = RunningHost(process, f"http://127.0.0.1:{port}", log, root)
-    deadline = time.monotonic() + 10
-    while not port_open(port):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"devhost did not start:\n{host.output()}")
-        time.sleep(0.05)
-    return host
+    log = root / "devhost.log"
+    process, url = start_devhost(root, env, log, timeout=10)
+    return RunningHost(process, url, log, root)
 
 
 def stop_host(host: RunningHost) -> int:

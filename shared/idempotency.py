@@ -10,18 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from azure.core import MatchConditions
 from azure.core.exceptions import (
     ResourceExistsError,
-    ResourceModifiedError,
     ResourceNotFoundError,
 )
-from azure.data.tables import UpdateMode
 
 from shared.table_keys import encode_key
 from shared.tables import Table, json_property, storage_errors
@@ -95,16 +91,9 @@ class IdempotencyKeys:
                 if outcome is not None:
                     return outcome
                 # Stale: take it over, but only if nobody else changed it since we read it.
-                try:
-                    updated = await table.update_entity(
-                        entity,
-                        mode=UpdateMode.REPLACE,
-                        etag=existing.metadata["etag"],
-                        match_condition=MatchConditions.IfNotModified,
-                    )
-                    return Claimed(updated["etag"])
-                except (ResourceModifiedError, ResourceNotFoundError):
-                    continue
+                etag = await self._table.update_if_unchanged(entity, existing.metadata["etag"])
+                if etag is not None:
+                    return Claimed(etag)
 
     async def complete(
         self, key: str, digest: str, claim: Claimed, status: int, body: dict[str, Any]
@@ -118,25 +107,12 @@ class IdempotencyKeys:
             "Status": status,
             "Report": json_property(body),
         }
-        table = await self._table.client()
-        with storage_errors():
-            await table.update_entity(
-                entity,
-                mode=UpdateMode.REPLACE,
-                etag=claim.etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
+        if await self._table.update_if_unchanged(entity, claim.etag) is None:
+            raise RuntimeError("Idempotency-Key claim was taken over while sending")
 
     async def release(self, key: str, claim: Claimed) -> None:
         """Give the key back after a failure, so a retry of the request runs again."""
-        table = await self._table.client()
-        with storage_errors(), suppress(ResourceModifiedError, ResourceNotFoundError):
-            await table.delete_entity(
-                PARTITION,
-                encode_key(key),
-                etag=claim.etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
+        await self._table.delete_if_unchanged(PARTITION, encode_key(key), claim.etag)
 
     def _judge(self, existing: dict, digest: str, now: datetime) -> Outcome | None:
         """What an existing record means for this request; None when it is stale."""

@@ -11,14 +11,11 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from azure.core import MatchConditions
-from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import UpdateMode
+from azure.core.exceptions import ResourceNotFoundError
 
 from shared.tables import Table, json_property, storage_errors
 
@@ -157,27 +154,8 @@ class NotificationStore:
 
     async def cancel(self, notification: Notification) -> bool:
         """Delete a scheduled notification unless it was claimed meanwhile."""
-        table = await self._table.client()
-        with storage_errors():
-            try:
-                await table.delete_entity(
-                    PARTITION,
-                    notification.id,
-                    etag=notification.etag,
-                    match_condition=MatchConditions.IfNotModified,
-                )
-            except (ResourceModifiedError, ResourceNotFoundError):
-                return False
-        return True
+        return await self._table.delete_if_unchanged(PARTITION, notification.id, notification.etag)
 
     async def _replace(self, notification: Notification) -> Notification | None:
-        table = await self._table.client()
-        with storage_errors(), suppress(ResourceModifiedError, ResourceNotFoundError):
-            updated = await table.update_entity(
-                notification._entity(),
-                mode=UpdateMode.REPLACE,
-                etag=notification.etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
-            return replace(notification, etag=updated["etag"])
-        return None
+        etag = await self._table.update_if_unchanged(notification._entity(), notification.etag)
+        return None if etag is None else replace(notification, etag=etag)

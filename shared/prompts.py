@@ -9,15 +9,12 @@ to normal. Everything lives in Table Storage: any instance may get the reply.
 from __future__ import annotations
 
 import json
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from azure.core import MatchConditions
 from azure.core.exceptions import (
     ResourceExistsError,
-    ResourceModifiedError,
     ResourceNotFoundError,
 )
 from azure.data.tables import UpdateMode
@@ -118,30 +115,18 @@ class PromptStore:
 
     async def mark_reprompted(self, prompt: PendingPrompt) -> bool:
         """Note the re-prompt; False if another reply got there first."""
-        table = await self._table.client()
-        with storage_errors(), suppress(ResourceModifiedError, ResourceNotFoundError):
-            await table.update_entity(
-                {
-                    "PartitionKey": AWAITING,
-                    "RowKey": encode_key(prompt.conversation),
-                    "Reprompted": True,
-                },
-                mode=UpdateMode.MERGE,
-                etag=prompt.etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
-            return True
-        return False
+        entity = {
+            "PartitionKey": AWAITING,
+            "RowKey": encode_key(prompt.conversation),
+            "Reprompted": True,
+        }
+        etag = await self._table.update_if_unchanged(entity, prompt.etag, UpdateMode.MERGE)
+        return etag is not None
 
     async def close(self, prompt: PendingPrompt) -> None:
-        table = await self._table.client()
-        with storage_errors(), suppress(ResourceModifiedError, ResourceNotFoundError):
-            await table.delete_entity(
-                AWAITING,
-                encode_key(prompt.conversation),
-                etag=prompt.etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
+        await self._table.delete_if_unchanged(
+            AWAITING, encode_key(prompt.conversation), prompt.etag
+        )
 
     async def answers(self, notification_id: str) -> list[Answer]:
         table = await self._table.client()

@@ -7,12 +7,16 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
+from azure.core import MatchConditions
 from azure.core.exceptions import (
     HttpResponseError,
     ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
     ServiceRequestError,
     ServiceResponseError,
 )
+from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
 # One string property holds 64 KiB of UTF-16; keep JSON a little under 32K characters.
@@ -68,6 +72,29 @@ class Table:
                         await self._client.create_table()
                     self._ready = True
         return self._client
+
+    async def update_if_unchanged(
+        self, entity: dict, etag: str, mode: UpdateMode = UpdateMode.REPLACE
+    ) -> str | None:
+        """Write `entity` only if its row still has `etag`: the new ETag, or None when the row
+        changed or went away meanwhile (someone else got there first)."""
+        client = await self.client()
+        with storage_errors(), suppress(ResourceModifiedError, ResourceNotFoundError):
+            updated = await client.update_entity(
+                entity, mode=mode, etag=etag, match_condition=MatchConditions.IfNotModified
+            )
+            return updated["etag"]
+        return None
+
+    async def delete_if_unchanged(self, partition_key: str, row_key: str, etag: str) -> bool:
+        """Delete the row only if it still has `etag`; False when it changed or went away."""
+        client = await self.client()
+        with storage_errors(), suppress(ResourceModifiedError, ResourceNotFoundError):
+            await client.delete_entity(
+                partition_key, row_key, etag=etag, match_condition=MatchConditions.IfNotModified
+            )
+            return True
+        return False
 
     async def close(self) -> None:
         await self._client.close()

@@ -42,12 +42,12 @@ class ReferenceStore:
 
     async def save(self, stored: StoredReference) -> None:
         entity = stored.to_entity()
-        await self._write(_key(stored), entity, _fingerprint(entity))
+        await self._write(_key(stored), entity, _fingerprint(stored, entity))
 
     async def save_if_changed(self, stored: StoredReference) -> bool:
         """Write unless this process wrote the same reference recently; True if written."""
         entity = stored.to_entity()
-        fingerprint = _fingerprint(entity)
+        fingerprint = _fingerprint(stored, entity)
         if self._recent_writes.is_current(_key(stored), fingerprint):
             return False
         await self._write(_key(stored), entity, fingerprint)
@@ -106,15 +106,14 @@ def _key(stored: StoredReference) -> tuple[str, str]:
     return (stored.channel_id, stored.conversation_id)
 
 
-def _fingerprint(entity: dict) -> str:
+def _fingerprint(stored: StoredReference, entity: dict) -> str:
     """What makes a stored reference different, leaving out what every new message changes.
 
     LastSeen is a time, and the reference's activityId is the id of the latest message: proactive
     sends never use it (continue_conversation replies to a fresh continuation id), so a
     conversation that merely talked again has not changed.
     """
-    reference = json.loads(entity["Reference"])
-    reference.pop("activityId", None)
+    reference = {k: v for k, v in stored.reference_json.items() if k != "activityId"}
     rest = {k: v for k, v in entity.items() if k not in ("LastSeen", "Reference")}
     return json.dumps([reference, rest], sort_keys=True)
 

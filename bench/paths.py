@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass
 import aiohttp
 
 from shared.app import get_app
-from shared.audience import Audience
-from shared.connector import activity_url
-from shared.messages import OutboundMessage, ProactivePayloads
+from shared.channel.connector import activity_url
+from shared.delivery.outbound import OutboundMessage, ProactivePayloads
+from shared.storage.audience import Audience
 
 TEXT = "Benchmark: the build finished."
 

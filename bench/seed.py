@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from azure.data.tables.aio import TableClient
 from botbuilder.schema import Activity
 
-from shared.references import StoredReference
+from shared.storage.references import StoredReference
 from tests.support.activities import activity
 
 BATCH = 100  # the most one Table Storage transaction takes

@@ -2,34 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from shared.adapter import create_adapter
-from shared.bot import ProactiveBot
-from shared.bot_auth import OutboundTokens, create_authentication
-from shared.broadcast_schedule import BroadcastSchedule
-from shared.connector import BotConnector
-from shared.delivery import Delivery
-from shared.idempotency import IdempotencyKeys
-from shared.inbound import MessagesEndpoint
-from shared.notifications import NotificationStore
-from shared.notifier import Notifier
-from shared.notify_endpoint import NotifyEndpoint
-from shared.prompt_replies import PromptReplies
-from shared.prompts import PromptStore
-from shared.rate_limits import RateLimits
-from shared.reference_store import ReferenceStore
-from shared.reminder_dialog import ReminderDialog
-from shared.reminders import ReminderBook
-from shared.retry_policy import RetryPolicy
-from shared.service_urls import ServiceUrlPolicy
+from shared.channel.adapter import create_adapter
+from shared.channel.auth import OutboundTokens, create_authentication
+from shared.channel.connector import BotConnector
+from shared.channel.service_urls import ServiceUrlPolicy
+from shared.chat.bot import ProactiveBot
+from shared.chat.prompt_replies import PromptReplies
+from shared.chat.reminder_dialog import ReminderDialog
+from shared.chat.reminders import ReminderBook
+from shared.delivery.fanout import Delivery
+from shared.delivery.rate_limits import RateLimits
+from shared.delivery.retry_policy import RetryPolicy
+from shared.endpoints.messages import MessagesEndpoint
+from shared.endpoints.notify import NotifyEndpoint
+from shared.endpoints.status import StatusEndpoint
+from shared.endpoints.timer import TimerJob
+from shared.notifications.broadcast_schedule import BroadcastSchedule
+from shared.notifications.idempotency import IdempotencyKeys
+from shared.notifications.notifier import Notifier
+from shared.notifications.prompts import PromptStore
+from shared.notifications.records import NotificationStore
 from shared.settings import Settings
-from shared.status_endpoint import StatusEndpoint
-from shared.tables import Table
-from shared.timer_job import TimerJob
+from shared.storage.reference_store import ReferenceStore
+from shared.storage.tables import Table
 
 # azure-core logs every storage request and response at INFO; one line per event is ours to write.
 logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
@@ -95,7 +96,10 @@ class App:
                 create_adapter(authentication), authentication, bot, service_urls
             ),
             notify=NotifyEndpoint(
-                notifier, IdempotencyKeys(notifications), settings.notify_webhook_secret, clock
+                notifier,
+                IdempotencyKeys(notifications, clock),
+                settings.notify_webhook_secret,
+                clock,
             ),
             status=StatusEndpoint(notification_store, prompts),
             timer_job=TimerJob(
@@ -113,26 +117,56 @@ class App:
 
 
 _app: App | None = None
+_closer: asyncio.Task[None] | None = None
 
 
 def get_app() -> App:
     """The process-wide App, built from the environment on first use."""
-    global _app
     if _app is None:
-        _app = App.create(Settings.from_env())
+        use_app(App.create(Settings.from_env()))
         logging.getLogger(__name__).info("App ready: %r", _app.settings)
+    assert _app is not None
     return _app
 
 
 def use_app(app: App) -> None:
     """Make `app` the process-wide App (tests use this to give it a clock of their own)."""
-    global _app
+    global _app, _closer
+    if _closer is not None:
+        _closer.cancel()
     _app = app
+    _closer = _close_when_the_loop_ends(app)
 
 
 async def reset_app() -> None:
     """Close and forget the App so the next get_app() re-reads settings (tests use this)."""
-    global _app
-    if _app is not None:
-        await _app.close()
-        _app = None
+    global _app, _closer
+    app, closer = _app, _closer
+    _app, _closer = None, None
+    if closer is not None:
+        closer.cancel()
+    if app is not None:
+        await app.close()
+
+
+def _close_when_the_loop_ends(app: App) -> asyncio.Task[None] | None:
+    """A task that closes the app's clients when the worker's event loop shuts down.
+
+    The folder model has no shutdown hook (azure-functions-python-worker#1521). A loop that ends
+    cleanly (asyncio.run, as the local runner uses) cancels its tasks first, so this one closes the
+    HTTP and Table clients instead of leaving aiohttp to warn about unclosed sessions.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None  # built outside the worker's loop: whoever built it closes it
+
+    async def wait_then_close() -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            if _app is app:
+                await app.close()
+            raise
+
+    return loop.create_task(wait_then_close())

@@ -49,6 +49,13 @@ class HttpResult:
         )
 
 
+# How long a caller told "not now" (storage down, a request still in progress) should wait.
+RETRY_AFTER = {"Retry-After": "5"}
+# Table Storage could not be reached: nothing was half-done, so the caller (a channel, a webhook
+# sender) may safely send the same request again.
+STORAGE_UNAVAILABLE = HttpResult(503, {"error": "storage unavailable, retry later"}, RETRY_AFTER)
+
+
 def check_body_size(body: bytes) -> None:
     if len(body) > MAX_BODY_BYTES:
         raise RequestError(

@@ -6,8 +6,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from shared.broadcast_schedule import validate_schedule
-
 # Where Bot Framework and Teams send from, in the public and US government clouds. A stored
 # serviceUrl outside this list is never used, so the app cannot be steered at arbitrary hosts.
 DEFAULT_ALLOWED_SERVICE_HOSTS = (
@@ -100,15 +98,6 @@ class Settings:
                 "MicrosoftAppTenantId is required when MicrosoftAppType is SingleTenant"
             )
 
-        def get_schedule(name: str) -> str:
-            expression = get(name)
-            if expression:
-                try:
-                    validate_schedule(expression)
-                except (ValueError, KeyError) as error:
-                    raise SettingsError(f"{name} {error}, got {expression!r}") from None
-            return expression
-
         def get_table_name(name: str, default: str) -> str:
             table = get(name) or default
             if not (3 <= len(table) <= 63 and table.isalnum() and table[0].isalpha()):
@@ -137,7 +126,7 @@ class Settings:
             },
             notifications_table=get_table_name("NOTIFICATIONS_TABLE", "Notifications"),
             notify_webhook_secret=get("NOTIFY_WEBHOOK_SECRET"),
-            broadcast_schedule=get_schedule("BROADCAST_SCHEDULE"),
+            broadcast_schedule=get("BROADCAST_SCHEDULE"),
             notify_concurrency=get_int("NOTIFY_CONCURRENCY", 32, minimum=1),
             notify_max_rps_per_tenant=get_int("NOTIFY_MAX_RPS_PER_TENANT", 50, minimum=0),
             notify_max_attempts=get_int("NOTIFY_MAX_ATTEMPTS", 4, minimum=1),

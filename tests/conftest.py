@@ -13,8 +13,8 @@ import pytest
 
 from devhost.azurite import Azurite
 from shared.app import App, get_app, reset_app, use_app
-from shared.references import StoredReference
 from shared.settings import Settings
+from shared.storage.references import StoredReference
 from tests.support.channel_stub import ChannelStub
 from tests.support.devhost_process import start_devhost
 from tests.support.identity_server import CHANNEL_ISSUER, IdentityServer
@@ -173,6 +173,6 @@ async def clock(
 
 
 async def stored_references(app: App) -> list[StoredReference]:
-    from shared.audience import Audience
+    from shared.storage.audience import Audience
 
     return [stored async for stored in app.store.find(Audience())]

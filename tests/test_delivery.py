@@ -10,7 +10,7 @@ from botbuilder.schema import Activity
 
 from devhost.azurite import free_port
 from shared.app import get_app, reset_app
-from shared.references import StoredReference
+from shared.storage.references import StoredReference
 from tests.support.activities import activity
 from tests.support.functions import post_notify
 
@@ -187,7 +187,7 @@ async def test_more_references_than_one_table_page_are_each_sent_once(app_with, 
 
 
 async def _all(app):
-    from shared.audience import Audience
+    from shared.storage.audience import Audience
 
     async for stored in app.store.find(Audience()):
         yield stored

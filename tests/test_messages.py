@@ -11,7 +11,7 @@ from botbuilder.core import TurnContext
 from botbuilder.schema import Activity
 
 from shared.app import App
-from shared.tables import StorageUnavailableError
+from shared.storage.tables import StorageUnavailableError
 from tests.conftest import stored_references
 from tests.support.activities import BOT_ID, activity, bot_added, bot_removed
 from tests.support.channel_stub import ChannelStub

@@ -13,7 +13,7 @@ from botframework.connector.auth import (
     PasswordServiceClientCredentialFactory,
 )
 
-from shared.references import StoredReference
+from shared.storage.references import StoredReference
 from tests.conftest import stored_references
 from tests.support.activities import BOT_ID, activity
 from tests.support.functions import post_activity, post_notify

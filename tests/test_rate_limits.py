@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from shared.connector import ChannelError
-from shared.rate_limits import WINDOW_SECONDS, RateLimits
-from shared.recent_writes import RecentWrites
-from shared.retry_policy import MAX_RETRY_AFTER_SECONDS, RetryPolicy
+from shared.channel.connector import ChannelError
+from shared.delivery.rate_limits import WINDOW_SECONDS, RateLimits
+from shared.delivery.retry_policy import MAX_RETRY_AFTER_SECONDS, RetryPolicy
+from shared.storage.recent_writes import RecentWrites
 
 
 class FakeTime:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from botbuilder.schema import Activity
 
-from shared.reminders import parse_reminder, user_timezone
+from shared.chat.reminders import parse_reminder, user_timezone
 from tests.support.activities import activity
 from tests.support.functions import post_activity, run_timer
 

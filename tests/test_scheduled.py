@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from shared.app import get_app
-from shared.notifications import CLAIM_EXPIRES_AFTER
+from shared.notifications.records import CLAIM_EXPIRES_AFTER
 from tests.support.functions import get_status, post_notify, run_timer
 from tests.test_delivery import store_conversations
 

@@ -6,7 +6,7 @@ import logging
 
 from devhost.azurite import ACCOUNT_KEY
 from shared.app import get_app, reset_app
-from shared.webhook_signature import sign
+from shared.notifications.signature import sign
 from tests.conftest import APP_PASSWORD
 from tests.support.activities import activity
 from tests.support.functions import post_activity, post_notify

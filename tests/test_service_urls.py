@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.service_urls import ServiceUrlPolicy
+from shared.channel.service_urls import ServiceUrlPolicy
 from shared.settings import DEFAULT_ALLOWED_SERVICE_HOSTS
 
 DEFAULT = ServiceUrlPolicy(DEFAULT_ALLOWED_SERVICE_HOSTS, allow_loopback=False)

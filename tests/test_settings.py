@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from shared.app import App
 from shared.settings import DEFAULT_ALLOWED_SERVICE_HOSTS, Settings, SettingsError
 
 MINIMAL = {"AzureWebJobsStorage": "UseDevelopmentStorage=true"}
@@ -64,10 +65,10 @@ def test_the_settings_repr_leaves_out_the_password_and_storage_key():
 @pytest.mark.parametrize("schedule", ["0 9 * * *", "0 0 25 * * *", "every day"])
 def test_a_broadcast_schedule_that_is_not_six_field_ncrontab_fails_naming_the_setting(schedule):
     with pytest.raises(SettingsError, match="BROADCAST_SCHEDULE"):
-        Settings.from_env({**MINIMAL, "BROADCAST_SCHEDULE": schedule})
+        App.create(Settings.from_env({**MINIMAL, "BROADCAST_SCHEDULE": schedule}))
 
 
 def test_a_six_field_broadcast_schedule_is_accepted():
     settings = Settings.from_env({**MINIMAL, "BROADCAST_SCHEDULE": "0 30 9 * * 1-5"})
 
-    assert settings.broadcast_schedule == "0 30 9 * * 1-5"
+    assert App.create(settings).settings.broadcast_schedule == "0 30 9 * * 1-5"

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from shared.table_keys import InvalidKeyError, decode_key, encode_key
+from shared.storage.keys import InvalidKeyError, decode_key, encode_key
 
 LEGAL_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from shared.app import get_app, reset_app
-from shared.webhook_signature import sign
+from shared.notifications.signature import sign
 from tests.support.functions import post_notify
 from tests.test_delivery import store_conversations
 

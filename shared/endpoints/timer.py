@@ -6,11 +6,11 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from shared.audience import Audience
-from shared.broadcast_schedule import BroadcastSchedule
-from shared.messages import OutboundMessage
-from shared.notifier import Notifier
-from shared.notify_request import NotifyRequest
+from shared.delivery.outbound import OutboundMessage
+from shared.notifications.broadcast_schedule import BroadcastSchedule
+from shared.notifications.notifier import Notifier
+from shared.notifications.request import NotifyRequest
+from shared.storage.audience import Audience
 
 logger = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from datetime import datetime
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.schema import Activity
 
-from shared.prompt_replies import PromptReplies
-from shared.reference_store import ReferenceStore
-from shared.references import StoredReference
-from shared.reminder_dialog import ReminderDialog
+from shared.chat.prompt_replies import PromptReplies
+from shared.chat.reminder_dialog import ReminderDialog
+from shared.storage.reference_store import ReferenceStore
+from shared.storage.references import StoredReference
 
 logger = logging.getLogger(__name__)
 

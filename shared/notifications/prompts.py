@@ -19,15 +19,11 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import UpdateMode
 
-from shared.references import StoredReference
-from shared.table_keys import encode_key
-from shared.tables import Table, storage_errors
+from shared.storage.keys import conversation_key, encode_key
+from shared.storage.references import StoredReference
+from shared.storage.tables import Table, storage_errors
 
 AWAITING = "awaiting-reply"
-
-
-def conversation_key(channel_id: str, conversation_id: str) -> str:
-    return json.dumps([channel_id, conversation_id])
 
 
 @dataclass(frozen=True)

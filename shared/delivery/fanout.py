@@ -7,14 +7,14 @@ import logging
 from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass, field
 
-from shared.connector import BotConnector, ChannelError
-from shared.messages import OutboundMessage, ProactivePayloads
-from shared.rate_limits import RateLimits
-from shared.reference_store import ReferenceStore
-from shared.references import StoredReference
-from shared.retry_policy import RetryPolicy
-from shared.service_urls import ServiceUrlPolicy
-from shared.tables import StorageUnavailableError
+from shared.channel.connector import BotConnector, ChannelError
+from shared.channel.service_urls import ServiceUrlPolicy
+from shared.delivery.outbound import OutboundMessage, ProactivePayloads
+from shared.delivery.rate_limits import RateLimits
+from shared.delivery.retry_policy import RetryPolicy
+from shared.storage.reference_store import ReferenceStore
+from shared.storage.references import StoredReference
+from shared.storage.tables import StorageUnavailableError
 
 logger = logging.getLogger(__name__)
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
-from contextlib import suppress
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 from msrest.exceptions import DeserializationError
 
-from shared.audience import Audience
-from shared.recent_writes import RecentWrites
-from shared.references import StoredReference
-from shared.table_keys import encode_key
-from shared.tables import Table, storage_errors
+from shared.storage.audience import Audience
+from shared.storage.keys import encode_key
+from shared.storage.recent_writes import RecentWrites
+from shared.storage.references import StoredReference
+from shared.storage.tables import Table, storage_errors
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +62,8 @@ class ReferenceStore:
     async def delete(self, channel_id: str, conversation_id: str) -> None:
         self._recent_writes.forget((channel_id, conversation_id))
         table = await self._table.client()
-        # Already gone is fine: deleting is idempotent.
-        with storage_errors(), suppress(ResourceNotFoundError):
+        # Already gone is fine: delete_entity treats a 404 as done.
+        with storage_errors():
             await table.delete_entity(encode_key(channel_id), encode_key(conversation_id))
 
     async def get(self, channel_id: str, conversation_id: str) -> StoredReference | None:

@@ -7,9 +7,9 @@ import logging
 from botbuilder.core import CloudAdapterBase, TurnContext
 from botframework.connector.auth import BotFrameworkAuthentication
 
-from shared.references import InvalidReferenceError
-from shared.tables import StorageUnavailableError
-from shared.typing_indicator import TypingWhileSlow
+from shared.channel.typing_indicator import TypingWhileSlow
+from shared.storage.references import InvalidReferenceError
+from shared.storage.tables import StorageUnavailableError
 
 logger = logging.getLogger(__name__)
 

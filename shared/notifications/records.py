@@ -1,9 +1,8 @@
 """Notification records: every notification's id, state, request and report, in Table Storage.
 
-A notification is `scheduled` (waiting for its sendAt), `sending` (claimed by one timer run or
-request) or `done` (with its delivery report). Claims are ETag-conditional updates, so two timer
-runs that overlap never both send one notification; a claim that outlives any Functions run
-belongs to an instance that died, and the next run takes it over.
+A notification goes through the states in `lifecycle`. Claims are ETag-conditional updates, so
+two timer runs that overlap never both send one notification; a claim that outlives any Functions
+run belongs to an instance that died, and the next run takes it over.
 """
 
 from __future__ import annotations
@@ -12,23 +11,21 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 
-from shared.tables import Table, json_property, storage_errors
+from shared.notifications.lifecycle import CLAIM_EXPIRES_AFTER, State
+from shared.storage.tables import Table, json_property, storage_errors
 
 PARTITION = "notification"
-SCHEDULED, SENDING, DONE = "scheduled", "sending", "done"
-# Longer than any Functions run (10 minutes at most): a claim this old was abandoned.
-CLAIM_EXPIRES_AFTER = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
 class Notification:
     id: str
-    state: str
+    state: State
     request: dict[str, Any]  # the validated notify body
     created_at: datetime
     send_at: datetime | None = None
@@ -45,7 +42,7 @@ class Notification:
     def to_status(self) -> dict[str, Any]:
         status: dict[str, Any] = {
             "id": self.id,
-            "state": self.state,
+            "state": self.state.value,
             "createdAt": self.created_at.isoformat(),
             "sendAt": self.send_at.isoformat() if self.send_at else None,
         }
@@ -57,7 +54,7 @@ class Notification:
         entity: dict[str, Any] = {
             "PartitionKey": PARTITION,
             "RowKey": self.id,
-            "State": self.state,
+            "State": self.state.value,
             "Request": json.dumps(self.request),
             "CreatedAt": self.created_at,
             "Kind": self.kind,
@@ -76,7 +73,7 @@ class Notification:
         report = entity.get("Report")
         return cls(
             id=entity["RowKey"],
-            state=entity["State"],
+            state=State(entity["State"]),
             request=json.loads(entity["Request"]),
             created_at=entity["CreatedAt"],
             send_at=entity.get("SendAt"),
@@ -116,8 +113,8 @@ class NotificationStore:
         )
         parameters = {
             "partition": PARTITION,
-            "scheduled": SCHEDULED,
-            "sending": SENDING,
+            "scheduled": State.SCHEDULED.value,
+            "sending": State.SENDING.value,
             "now": now,
             "abandoned": now - CLAIM_EXPIRES_AFTER,
         }
@@ -130,7 +127,12 @@ class NotificationStore:
         query = (
             "PartitionKey eq @partition and Owner eq @owner and Kind eq @kind and State eq @state"
         )
-        parameters = {"partition": PARTITION, "owner": owner, "kind": kind, "state": SCHEDULED}
+        parameters = {
+            "partition": PARTITION,
+            "owner": owner,
+            "kind": kind,
+            "state": State.SCHEDULED.value,
+        }
         with storage_errors():
             found = [
                 Notification._from_entity(e)
@@ -140,11 +142,11 @@ class NotificationStore:
 
     async def claim(self, notification: Notification, now: datetime) -> Notification | None:
         """Mark it `sending` if nobody changed it since it was read; None if someone did."""
-        claimed = replace(notification, state=SENDING, claimed_at=now)
+        claimed = replace(notification, state=State.SENDING, claimed_at=now)
         return await self._replace(claimed)
 
     async def finish(
-        self, notification: Notification, report: dict[str, Any], state: str = DONE
+        self, notification: Notification, report: dict[str, Any], state: State = State.DONE
     ) -> Notification:
         done = replace(notification, state=state, report=report)
         finished = await self._replace(done)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.references import StoredReference
+from shared.storage.references import StoredReference
 
 # Table Storage accepts at most 15 comparisons in one $filter; past that we filter as we stream.
 MAX_SERVER_COMPARISONS = 15

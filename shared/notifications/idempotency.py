@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from azure.core.exceptions import (
@@ -19,14 +19,12 @@ from azure.core.exceptions import (
     ResourceNotFoundError,
 )
 
-from shared.table_keys import encode_key
-from shared.tables import Table, json_property, storage_errors
+from shared.notifications.lifecycle import CLAIM_EXPIRES_AFTER, State
+from shared.storage.keys import encode_key
+from shared.storage.tables import Table, json_property, storage_errors
 
 PARTITION = "idempotency-key"
 REMEMBER_FOR = timedelta(hours=24)
-# A claim older than this belongs to an instance that died mid-send (Functions stops a run after
-# 10 minutes at most): the key may be claimed again.
-CLAIM_EXPIRES_AFTER = timedelta(minutes=10)
 MAX_KEY_LENGTH = 255
 
 
@@ -59,9 +57,7 @@ def body_digest(body: bytes) -> str:
 
 
 class IdempotencyKeys:
-    def __init__(
-        self, table: Table, clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
-    ) -> None:
+    def __init__(self, table: Table, clock: Callable[[], datetime]) -> None:
         self._table = table
         self._clock = clock
 
@@ -73,7 +69,7 @@ class IdempotencyKeys:
             "PartitionKey": PARTITION,
             "RowKey": row,
             "Digest": digest,
-            "State": "sending",
+            "State": State.SENDING.value,
             "ClaimedAt": now,
         }
         with storage_errors():
@@ -102,7 +98,7 @@ class IdempotencyKeys:
             "PartitionKey": PARTITION,
             "RowKey": encode_key(key),
             "Digest": digest,
-            "State": "done",
+            "State": State.DONE.value,
             "CompletedAt": self._clock(),
             "Status": status,
             "Report": json_property(body),
@@ -116,7 +112,7 @@ class IdempotencyKeys:
 
     def _judge(self, existing: dict, digest: str, now: datetime) -> Outcome | None:
         """What an existing record means for this request; None when it is stale."""
-        if existing.get("State") == "done":
+        if existing.get("State") == State.DONE.value:
             if now - existing["CompletedAt"] > REMEMBER_FOR:
                 return None
             if existing.get("Digest") != digest:

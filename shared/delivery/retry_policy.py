@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from shared.connector import ChannelError
+from shared.channel.connector import ChannelError
 
 # Teams' guidance: these mean "busy or briefly unavailable", so the same request may succeed later.
 RETRYABLE_STATUSES = frozenset({412, 429, 502, 504})

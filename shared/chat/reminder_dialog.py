@@ -8,7 +8,7 @@ from datetime import datetime
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ActivityTypes
 
-from shared.reminders import (
+from shared.chat.reminders import (
     HELP,
     CancelReminder,
     ListReminders,

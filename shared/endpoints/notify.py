@@ -6,8 +6,15 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from shared.http import HttpResult, RequestError, check_body_size, parse_json_object
-from shared.idempotency import (
+from shared.http import (
+    RETRY_AFTER,
+    STORAGE_UNAVAILABLE,
+    HttpResult,
+    RequestError,
+    check_body_size,
+    parse_json_object,
+)
+from shared.notifications.idempotency import (
     MAX_KEY_LENGTH,
     Claimed,
     IdempotencyKeys,
@@ -16,14 +23,12 @@ from shared.idempotency import (
     Replay,
     body_digest,
 )
-from shared.notifier import Notifier
-from shared.notify_request import NotifyRequest, parse_notify_request
-from shared.tables import StorageUnavailableError
-from shared.webhook_signature import signature_is_valid
+from shared.notifications.notifier import Notifier
+from shared.notifications.request import NotifyRequest, parse_notify_request
+from shared.notifications.signature import signature_is_valid
+from shared.storage.tables import StorageUnavailableError
 
 logger = logging.getLogger(__name__)
-
-STORAGE_DOWN = HttpResult(503, {"error": "storage unavailable, retry later"}, {"Retry-After": "5"})
 
 
 class NotifyEndpoint:
@@ -55,7 +60,7 @@ class NotifyEndpoint:
             return await self._notify_once(key, body_digest(body), request)
         except StorageUnavailableError as error:
             logger.error("Notify failed: %s", error)
-            return STORAGE_DOWN
+            return STORAGE_UNAVAILABLE
 
     async def _notify_once(self, key: str, digest: str, request: NotifyRequest) -> HttpResult:
         outcome = await self._idempotency_keys.claim(key, digest)
@@ -66,7 +71,7 @@ class NotifyEndpoint:
             return HttpResult(
                 409,
                 {"error": "a request with this Idempotency-Key is still being sent"},
-                {"Retry-After": "5"},
+                RETRY_AFTER,
             )
         if isinstance(outcome, KeyReusedWithOtherBody):
             return RequestError(

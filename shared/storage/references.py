@@ -11,10 +11,8 @@ from typing import Any
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ConversationReference
 
-from shared.table_keys import decode_key, encode_key
-
-# Table Storage caps a string property at 64 KiB of UTF-16, i.e. 32K characters.
-MAX_REFERENCE_JSON_CHARS = 32 * 1024
+from shared.storage.keys import decode_key, encode_key
+from shared.storage.tables import MAX_STRING_PROPERTY_CHARS
 
 
 class InvalidReferenceError(ValueError):
@@ -68,10 +66,10 @@ class StoredReference:
     def to_entity(self) -> dict[str, Any]:
         # serialize() JSON, untouched: loading it back gives the reference the SDK produced.
         reference_json = json.dumps(self.reference_json, separators=(",", ":"))
-        if len(reference_json) > MAX_REFERENCE_JSON_CHARS:
+        if len(reference_json) > MAX_STRING_PROPERTY_CHARS:
             raise InvalidReferenceError(
                 f"conversation reference is {len(reference_json)} characters; the limit is "
-                f"{MAX_REFERENCE_JSON_CHARS}"
+                f"{MAX_STRING_PROPERTY_CHARS}"
             )
         return {
             "PartitionKey": self.partition_key,

@@ -11,11 +11,17 @@ from botbuilder.schema import Activity
 from botframework.connector.auth import BotFrameworkAuthentication
 from msrest.exceptions import DeserializationError
 
-from shared.http import HttpResult, RequestError, field_error, parse_json_object
-from shared.references import InvalidReferenceError
-from shared.service_urls import ServiceUrlPolicy
-from shared.table_keys import InvalidKeyError, encode_key
-from shared.tables import StorageUnavailableError
+from shared.channel.service_urls import ServiceUrlPolicy
+from shared.http import (
+    STORAGE_UNAVAILABLE,
+    HttpResult,
+    RequestError,
+    field_error,
+    parse_json_object,
+)
+from shared.storage.keys import InvalidKeyError, encode_key
+from shared.storage.references import InvalidReferenceError
+from shared.storage.tables import StorageUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +72,7 @@ class MessagesEndpoint:
             )
         except StorageUnavailableError as error:
             logger.error("Activity %s not processed: %s", activity.id, error)
-            return HttpResult(503, {"error": "storage unavailable, retry later"})
+            return STORAGE_UNAVAILABLE
         except InvalidReferenceError as error:
             return RequestError(400, str(error)).to_result()
 

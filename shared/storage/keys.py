@@ -8,6 +8,7 @@ without padding uses only `A-Z a-z 0-9 - _`, so every id maps to a legal key and
 from __future__ import annotations
 
 import base64
+import json
 
 # Keys are limited to 1 KiB of UTF-16, i.e. 512 characters: ids up to 384 UTF-8 bytes fit.
 MAX_KEY_LENGTH = 512
@@ -33,3 +34,8 @@ def encode_key(raw: str) -> str:
 def decode_key(key: str) -> str:
     padding = "=" * (-len(key) % 4)
     return base64.urlsafe_b64decode(key + padding).decode("utf-8")
+
+
+def conversation_key(channel_id: str, conversation_id: str) -> str:
+    """One string naming a conversation across channels, for rows keyed by conversation."""
+    return json.dumps([channel_id, conversation_id])

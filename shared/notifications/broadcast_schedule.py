@@ -11,18 +11,25 @@ from datetime import datetime, timedelta
 
 from azure.core.exceptions import ResourceExistsError
 
-from shared.tables import Table, storage_errors
+from shared.settings import SettingsError
+from shared.storage.tables import Table, storage_errors
 
 PARTITION = "broadcast-slot"
 # A slot missed by more than this (the app was down) is skipped rather than sent late.
 LATE_LIMIT = timedelta(minutes=10)
 
 
-def validate_schedule(expression: str) -> None:
-    """Raise ValueError unless `expression` is a six-field NCRONTAB schedule."""
-    if len(expression.split()) != 6:
-        raise ValueError("must have six fields: second minute hour day month day-of-week")
-    _slot_at_or_before(expression, datetime(2026, 1, 1))
+SETTING = "BROADCAST_SCHEDULE"
+
+
+def _validate(expression: str) -> None:
+    """Raise SettingsError unless `expression` is a six-field NCRONTAB schedule."""
+    try:
+        if len(expression.split()) != 6:
+            raise ValueError("must have six fields: second minute hour day month day-of-week")
+        _slot_at_or_before(expression, datetime(2026, 1, 1))
+    except (ValueError, KeyError) as error:
+        raise SettingsError(f"{SETTING} {error}, got {expression!r}") from None
 
 
 def _slot_at_or_before(expression: str, moment: datetime) -> datetime:
@@ -38,6 +45,9 @@ def _slot_at_or_before(expression: str, moment: datetime) -> datetime:
 
 class BroadcastSchedule:
     def __init__(self, expression: str, table: Table) -> None:
+        """`expression` is the BROADCAST_SCHEDULE setting; a malformed one fails here."""
+        if expression:
+            _validate(expression)
         self._expression = expression
         self._table = table
 

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from botbuilder.schema import Activity
 
-from shared.notifications import SCHEDULED, Notification, NotificationStore
-from shared.prompts import conversation_key
+from shared.notifications.lifecycle import State
+from shared.notifications.records import Notification, NotificationStore
+from shared.storage.keys import conversation_key
 
 REMINDER = "reminder"
 MAX_AHEAD = timedelta(days=365)
@@ -165,7 +166,7 @@ class ReminderBook:
     async def add(self, activity: Activity, reminder: ParsedReminder, now: datetime) -> None:
         notification = Notification(
             id=Notification.new_id(),
-            state=SCHEDULED,
+            state=State.SCHEDULED,
             request={
                 "text": f"⏰ Reminder: {reminder.what}",
                 "to": {

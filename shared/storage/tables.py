@@ -19,8 +19,9 @@ from azure.core.exceptions import (
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
-# One string property holds 64 KiB of UTF-16; keep JSON a little under 32K characters.
-MAX_PROPERTY_CHARS = 30_000
+# A string property holds 64 KiB of UTF-16: 32K characters of the ASCII JSON json.dumps writes
+# (it escapes everything else).
+MAX_STRING_PROPERTY_CHARS = 32 * 1024
 
 
 class StorageUnavailableError(RuntimeError):
@@ -89,11 +90,20 @@ class Table:
     async def delete_if_unchanged(self, partition_key: str, row_key: str, etag: str) -> bool:
         """Delete the row only if it still has `etag`; False when it changed or went away."""
         client = await self.client()
-        with storage_errors(), suppress(ResourceModifiedError, ResourceNotFoundError):
+        statuses: list[int] = []
+        with storage_errors(), suppress(ResourceModifiedError):
+            # delete_entity returns quietly on a 404, so the answer's status is read to tell
+            # "deleted" from "already gone".
             await client.delete_entity(
-                partition_key, row_key, etag=etag, match_condition=MatchConditions.IfNotModified
+                partition_key,
+                row_key,
+                etag=etag,
+                match_condition=MatchConditions.IfNotModified,
+                raw_response_hook=lambda pipeline: statuses.append(
+                    pipeline.http_response.status_code
+                ),
             )
-            return True
+            return statuses[-1:] == [204]
         return False
 
     async def close(self) -> None:
@@ -101,14 +111,14 @@ class Table:
 
 
 def json_property(report: dict) -> str:
-    """A delivery report as JSON that fits one string property (32K characters)."""
+    """A delivery report as JSON that fits one string property."""
     text = json.dumps(report)
-    if len(text) <= MAX_PROPERTY_CHARS:
+    if len(text) <= MAX_STRING_PROPERTY_CHARS:
         return text
     # A replay still gets the counts; the per-conversation failures are what gets cut.
     failures = report.get("failures", [])
     kept = list(failures)
-    while kept and len(text) > MAX_PROPERTY_CHARS:
+    while kept and len(text) > MAX_STRING_PROPERTY_CHARS:
         kept = kept[: len(kept) // 2]
         text = json.dumps(
             {**report, "failures": kept, "failuresOmitted": len(failures) - len(kept)}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from shared.http import HttpResult
-from shared.notifications import NotificationStore
-from shared.prompts import PromptStore, answer_summary
-from shared.tables import StorageUnavailableError
+from shared.http import STORAGE_UNAVAILABLE, HttpResult
+from shared.notifications.prompts import PromptStore, answer_summary
+from shared.notifications.records import NotificationStore
+from shared.storage.tables import StorageUnavailableError
 
 NOTIFICATION_ID = re.compile(r"^[0-9a-f]{32}$")
 NOT_FOUND = HttpResult(404, {"error": "no notification with this id"})
@@ -31,5 +31,5 @@ class StatusEndpoint:
                 answers = await self._prompts.answers(notification.id)
                 status.update(answer_summary(answers, choices))
         except StorageUnavailableError:
-            return HttpResult(503, {"error": "storage unavailable, retry later"})
+            return STORAGE_UNAVAILABLE
         return HttpResult(200, status)

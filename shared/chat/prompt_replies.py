@@ -7,8 +7,8 @@ from datetime import datetime
 
 from botbuilder.core import TurnContext
 
-from shared.messages import OutboundMessage
-from shared.prompts import Answer, PromptStore
+from shared.delivery.outbound import OutboundMessage
+from shared.notifications.prompts import Answer, PromptStore
 
 
 class PromptReplies:

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from shared.bot_auth import OutboundTokens
+from shared.channel.auth import OutboundTokens
 
 USER_AGENT = "proactive-bot-functions (BotBuilder Python/4.17.1)"
 

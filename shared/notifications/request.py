@@ -9,9 +9,9 @@ from typing import Any
 from botbuilder.schema import Attachment
 from msrest.exceptions import DeserializationError
 
-from shared.audience import Audience
+from shared.delivery.outbound import OutboundMessage
 from shared.http import RequestError, field_error
-from shared.messages import OutboundMessage
+from shared.storage.audience import Audience
 
 MAX_ATTACHMENTS = 10  # Teams' limit for one message
 MAX_CHOICES = 10

@@ -8,17 +8,16 @@ from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
-from shared.delivery import Delivery, DeliveryReport
-from shared.notifications import SCHEDULED, SENDING, Notification, NotificationStore
-from shared.notify_request import NotifyRequest, parse_notify_request
-from shared.prompts import PromptStore
-from shared.reference_store import ReferenceStore
-from shared.references import StoredReference
-from shared.tables import StorageUnavailableError
+from shared.delivery.fanout import Delivery, DeliveryReport
+from shared.notifications.lifecycle import State
+from shared.notifications.prompts import PromptStore
+from shared.notifications.records import Notification, NotificationStore
+from shared.notifications.request import NotifyRequest, parse_notify_request
+from shared.storage.reference_store import ReferenceStore
+from shared.storage.references import StoredReference
+from shared.storage.tables import StorageUnavailableError
 
 logger = logging.getLogger(__name__)
-
-FAILED = "failed"
 
 
 class Notifier:
@@ -41,7 +40,7 @@ class Notifier:
         notification = await self._notifications.add(
             Notification(
                 id=Notification.new_id(),
-                state=SENDING,
+                state=State.SENDING,
                 request=request.payload,
                 created_at=now,
                 claimed_at=now,
@@ -53,7 +52,7 @@ class Notifier:
             # Best effort: say it failed, so the status does not read "sending" for ever.
             with suppress(StorageUnavailableError):
                 await self._notifications.finish(
-                    notification, {"error": "storage unavailable"}, FAILED
+                    notification, {"error": "storage unavailable"}, State.FAILED
                 )
             raise
         return {"id": notification.id, **report.to_dict()}
@@ -62,7 +61,7 @@ class Notifier:
         notification = await self._notifications.add(
             Notification(
                 id=Notification.new_id(),
-                state=SCHEDULED,
+                state=State.SCHEDULED,
                 request=request.payload,
                 created_at=self._clock(),
                 send_at=request.send_at,
@@ -79,7 +78,7 @@ class Notifier:
             claimed = await self._notifications.claim(due, now)
             if claimed is None:
                 continue  # another timer run claimed it first
-            if due.state == SENDING:
+            if due.state is State.SENDING:
                 logger.warning("Resuming notification %s abandoned mid-send", due.id)
             await self._deliver(claimed, parse_notify_request(claimed.request))
             delivered += 1

@@ -1,0 +1,9 @@
+"""Azure Table Storage: where conversation references live and how they are found.
+
+tables           one client per table, created once; "storage is down" as one error; ETag writes
+keys             reversible Table keys for ids with / \\ # ? and other forbidden characters
+references       StoredReference: the exact serialize() JSON plus the ids we filter by
+reference_store  save, delete, get and stream references page by page
+recent_writes    what this instance last wrote, so an unchanged reference is not written again
+audience         who a notification goes to, as a Table filter and a per-row check
+"""

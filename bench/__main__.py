@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bench.seed import conversation_id, seed, tenant_of
 from devhost.azurite import Azurite
-from tests.support.channel_stub import ChannelStub
+from testbed.channel_stub import ChannelStub
 
 ROOT = Path(__file__).resolve().parent.parent
 BARE_IMPORT = "botbuilder.core, azure.data.tables, azure.functions"

@@ -9,7 +9,7 @@ from azure.data.tables.aio import TableClient
 from botbuilder.schema import Activity
 
 from shared.storage.references import StoredReference
-from tests.support.activities import activity
+from testbed.activities import activity
 
 BATCH = 100  # the most one Table Storage transaction takes
 PARALLEL_BATCHES = 8

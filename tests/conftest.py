@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -14,8 +13,9 @@ import pytest
 from devhost.azurite import Azurite
 from shared.app import App, get_app, reset_app, use_app
 from shared.settings import Settings
-from shared.storage.references import StoredReference
-from tests.support.channel_stub import ChannelStub
+from testbed.channel_stub import ChannelStub
+from tests.support.app_settings import emulator_settings
+from tests.support.credentials import APP_ID, APP_PASSWORD
 from tests.support.devhost_process import start_devhost
 from tests.support.identity_server import CHANNEL_ISSUER, IdentityServer
 
@@ -40,8 +40,6 @@ def channel(channel_stub: ChannelStub) -> ChannelStub:
 
 
 APP_ROOT = Path(__file__).resolve().parent.parent
-APP_ID = "00000000-0000-0000-0000-0000000b0701"
-APP_PASSWORD = "test-client-secret-value"
 
 
 @pytest.fixture(scope="session")
@@ -80,37 +78,48 @@ def secured_env(
 
 
 @pytest.fixture
-async def secured_app(secured_env: dict[str, str]) -> AsyncIterator[App]:
-    await reset_app()
-    yield get_app()
-    await reset_app()
+async def secured_app(secured_env: dict[str, str], app_with: AppWith) -> App:
+    return await app_with()
 
 
 @pytest.fixture
 def app_env(azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Settings for one test: Emulator mode (no app id) and tables of its own."""
     env = {
-        "AzureWebJobsStorage": azurite.connection_string,
-        "CONVERSATION_TABLE": "t" + uuid.uuid4().hex[:16],
-        "NOTIFICATIONS_TABLE": "n" + uuid.uuid4().hex[:16],
-        "NOTIFY_WEBHOOK_SECRET": "",
-        "MicrosoftAppId": "",
-        "MicrosoftAppPassword": "",
-        "MicrosoftAppType": "MultiTenant",
-        "MicrosoftAppTenantId": "",
+        **emulator_settings(azurite.connection_string),
         "NOTIFY_TIMER_TEXT": "Daily reminder: stand-up at 10:00.",
-        "ALLOWED_SERVICE_URLS": "",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
 
 
+AppWith = Callable[..., Awaitable[App]]
+
+
 @pytest.fixture
-async def app(app_env: dict[str, str]) -> AsyncIterator[App]:
+async def app_with(
+    app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[AppWith]:
+    """`await app_with(**settings)`: the process-wide app rebuilt on `app_env` plus these settings.
+
+    Each call closes the app before and builds a fresh one, as a new process would; the last is
+    closed when the test ends, whatever its outcome.
+    """
+
+    async def build(**settings: object) -> App:
+        for name, value in settings.items():
+            monkeypatch.setenv(name, str(value))
+        await reset_app()
+        return get_app()
+
+    yield build
     await reset_app()
-    yield get_app()
-    await reset_app()
+
+
+@pytest.fixture
+async def app(app_with: AppWith) -> App:
+    return await app_with()
 
 
 @dataclass(frozen=True)
@@ -127,17 +136,9 @@ def local_runner(
     """The real app served over HTTP by `python -m devhost`, as `make run` serves it."""
     env = {
         **os.environ,
-        "AzureWebJobsStorage": azurite.connection_string,
-        "CONVERSATION_TABLE": "e2e" + uuid.uuid4().hex[:12],
-        "NOTIFICATIONS_TABLE": "e2en" + uuid.uuid4().hex[:12],
-        "MicrosoftAppId": "",
-        "MicrosoftAppPassword": "",
-        "MicrosoftAppType": "MultiTenant",
-        "MicrosoftAppTenantId": "",
+        **emulator_settings(azurite.connection_string),
         "NOTIFY_SCHEDULE": "0 0 0 1 1 *",  # once a year: tests trigger it on demand
         "NOTIFY_TIMER_TEXT": "Scheduled hello from the timer",
-        "ALLOWED_SERVICE_URLS": "",
-        "NOTIFY_WEBHOOK_SECRET": "",
     }
     log = tmp_path_factory.mktemp("runner") / "runner.log"
     process, url = start_devhost(APP_ROOT, env, log)
@@ -170,9 +171,3 @@ async def clock(
     use_app(App.create(Settings.from_env(), clock=fake))
     yield fake
     await reset_app()
-
-
-async def stored_references(app: App) -> list[StoredReference]:
-    from shared.storage.audience import Audience
-
-    return [stored async for stored in app.store.find(Audience())]

@@ -3,45 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
-
-import pytest
-from botbuilder.schema import Activity
 
 from devhost.azurite import free_port
-from shared.app import get_app, reset_app
-from shared.storage.references import StoredReference
-from tests.support.activities import activity
 from tests.support.functions import post_notify
-
-
-def reference(service_url: str, conversation_id: str, tenant_id: str = "tenant-1"):
-    inbound = Activity().deserialize(activity(service_url, conversation_id, tenant_id=tenant_id))
-    return StoredReference.from_activity(inbound, seen_at=datetime.now(timezone.utc))
-
-
-async def store_conversations(app, service_url, ids, tenant_id="tenant-1") -> None:
-    slots = asyncio.Semaphore(16)
-
-    async def save(conversation_id):
-        async with slots:
-            await app.store.save(reference(service_url, conversation_id, tenant_id))
-
-    await asyncio.gather(*(save(c) for c in ids))
-
-
-@pytest.fixture
-async def app_with(app_env, monkeypatch):
-    """An app built with extra settings for this test."""
-
-    async def build(**settings):
-        for name, value in settings.items():
-            monkeypatch.setenv(name, str(value))
-        await reset_app()
-        return get_app()
-
-    yield build
-    await reset_app()
+from tests.support.references import store_conversations
 
 
 async def test_a_502_is_retried_and_then_counts_as_sent(app, channel):

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from azure.data.tables.aio import TableClient
 
 from devhost.azurite import Azurite, free_port
-from shared.app import get_app, reset_app
-from tests.support.activities import activity
+from shared.app import App
+from testbed.activities import activity
 from tests.support.functions import post_activity, post_notify
-from tests.test_delivery import store_conversations
+from tests.support.references import store_conversations
 
 
 class FragileStorage:
@@ -43,11 +43,8 @@ def fragile_storage(tmp_path: Path) -> Iterator[FragileStorage]:
 
 
 @pytest.fixture
-async def fragile_app(app_env, fragile_storage, monkeypatch) -> AsyncIterator:
-    monkeypatch.setenv("AzureWebJobsStorage", fragile_storage.connection_string)
-    await reset_app()
-    yield get_app()
-    await reset_app()
+async def fragile_app(fragile_storage, app_with) -> App:
+    return await app_with(AzureWebJobsStorage=fragile_storage.connection_string)
 
 
 async def raw_rows(connection_string: str, table_name: str) -> dict[str, dict]:
@@ -104,22 +101,16 @@ async def test_while_storage_is_down_notify_gets_503_and_a_retry_sends_once(
 
 
 async def test_channel_faults_each_end_in_one_reported_outcome_and_nothing_is_lost(
-    app_env, monkeypatch, channel
+    app_with, channel
 ):
-    monkeypatch.setenv("NOTIFY_SEND_TIMEOUT_SECONDS", "1")
-    monkeypatch.setenv("NOTIFY_MAX_ATTEMPTS", "2")
-    await reset_app()
-    app = get_app()
-    try:
-        await store_conversations(app, channel.url, ["fine", "hangs", "drops-once", "fails-once"])
-        channel.answer("hangs", 200, delay_seconds=3)
-        channel.answer("drops-once", 200, reset=True, times=1)
-        channel.answer("fails-once", 500, "InternalServerError", times=1)
+    app = await app_with(NOTIFY_SEND_TIMEOUT_SECONDS=1, NOTIFY_MAX_ATTEMPTS=2)
+    await store_conversations(app, channel.url, ["fine", "hangs", "drops-once", "fails-once"])
+    channel.answer("hangs", 200, delay_seconds=3)
+    channel.answer("drops-once", 200, reset=True, times=1)
+    channel.answer("fails-once", 500, "InternalServerError", times=1)
 
-        first = await post_notify({"text": "first"})
-        second = await post_notify({"text": "second"}, {})
-    finally:
-        await reset_app()
+    first = await post_notify({"text": "first"})
+    second = await post_notify({"text": "second"}, {})
 
     body = first.body
     assert (body["matched"], body["sent"], body["failed"], body["removed"]) == (4, 2, 2, 0)

@@ -6,7 +6,7 @@ from collections import Counter
 
 from azure.data.tables.aio import TableClient
 
-from tests.support.activities import activity
+from testbed.activities import activity
 from tests.support.functions import post_activity, post_notify
 from tests.support.hostile import corpus
 

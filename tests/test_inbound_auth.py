@@ -7,9 +7,10 @@ import time
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.conftest import APP_ID, stored_references
-from tests.support.activities import activity
+from testbed.activities import activity
+from tests.support.credentials import APP_ID
 from tests.support.functions import post_activity
+from tests.support.references import stored_references
 
 NOW = int(time.time())
 OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -8,7 +8,7 @@ import json
 import aiohttp
 from azure.data.tables.aio import TableClient
 
-from tests.support.activities import activity
+from testbed.activities import activity
 
 
 async def post(url: str, body: object) -> tuple[int, object]:

@@ -10,12 +10,11 @@ from azure.data.tables.aio import TableClient
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity
 
-from shared.app import App
 from shared.storage.tables import StorageUnavailableError
-from tests.conftest import stored_references
-from tests.support.activities import BOT_ID, activity, bot_added, bot_removed
-from tests.support.channel_stub import ChannelStub
+from testbed.activities import BOT_ID, activity, bot_added, bot_removed
+from testbed.channel_stub import ChannelStub
 from tests.support.functions import post_activity
+from tests.support.references import stored_references
 
 CONVERSATION = "a:1Jd8sd9sOZfQ2b-fAKE-personal-chat"
 
@@ -279,15 +278,11 @@ async def test_a_body_over_256_kib_is_a_413(app, channel):
     assert await app.store.get("msteams", CONVERSATION) is None
 
 
-async def test_with_an_app_id_a_request_without_a_token_is_a_401(
-    app_env, monkeypatch, channel: ChannelStub
-):
-    from shared.app import get_app, reset_app
-
-    monkeypatch.setenv("MicrosoftAppId", "00000000-0000-0000-0000-000000000001")
-    monkeypatch.setenv("MicrosoftAppPassword", "not-a-real-secret")
-    await reset_app()
-    app: App = get_app()
+async def test_with_an_app_id_a_request_without_a_token_is_a_401(app_with, channel: ChannelStub):
+    app = await app_with(
+        MicrosoftAppId="00000000-0000-0000-0000-000000000001",
+        MicrosoftAppPassword="not-a-real-secret",
+    )
 
     response = await post_activity(activity(channel.url, CONVERSATION))
 
@@ -295,7 +290,6 @@ async def test_with_an_app_id_a_request_without_a_token_is_a_401(
     assert response.body == {"error": "unauthorized"}
     assert await app.store.get("msteams", CONVERSATION) is None
     assert channel.received == []
-    await reset_app()
 
 
 async def test_a_slow_turn_shows_typing_before_the_answer(app, channel, monkeypatch):

@@ -14,9 +14,9 @@ from botframework.connector.auth import (
 )
 
 from shared.storage.references import StoredReference
-from tests.conftest import stored_references
-from tests.support.activities import BOT_ID, activity
+from testbed.activities import BOT_ID, activity
 from tests.support.functions import post_activity, post_notify
+from tests.support.references import stored_references
 
 HERO_CARD = {
     "contentType": "application/vnd.microsoft.card.hero",

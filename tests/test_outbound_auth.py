@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import jwt
 
-from tests.conftest import APP_ID
+from tests.support.credentials import APP_ID
 from tests.support.functions import post_notify
-from tests.test_delivery import store_conversations
+from tests.support.references import store_conversations
 
 
 async def test_proactive_sends_carry_the_bots_bearer_token(secured_app, channel, identity_server):
@@ -34,19 +34,13 @@ async def test_one_token_serves_a_whole_fan_out_and_later_ones(
     assert len({r.headers["Authorization"] for r in channel.received}) == 1
 
 
-async def test_a_token_near_its_expiry_is_renewed(secured_env, identity_server, channel):
-    from shared.app import get_app, reset_app
-
+async def test_a_token_near_its_expiry_is_renewed(
+    secured_app, identity_server, channel, monkeypatch
+):
     # Lifetimes under the five-minute renewal margin: every send needs a fresh token.
-    identity_server.token_lifetime_seconds = 120
-    await reset_app()
-    app = get_app()
-    try:
-        await store_conversations(app, channel.url, ["c-1"])
-        await post_notify({"text": "one"})
-        await post_notify({"text": "two"})
-    finally:
-        identity_server.token_lifetime_seconds = 3600
-        await reset_app()
+    monkeypatch.setattr(identity_server, "token_lifetime_seconds", 120)
+    await store_conversations(secured_app, channel.url, ["c-1"])
+    await post_notify({"text": "one"})
+    await post_notify({"text": "two"})
 
     assert identity_server.token_requests == 2

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from shared.app import get_app
-from tests.support.activities import BOT_ID, BOT_NAME
+from testbed.activities import BOT_ID, BOT_NAME
+from tests.support.chat import say
 from tests.support.functions import get_status, post_notify
-from tests.test_delivery import store_conversations
-from tests.test_reminders import say
+from tests.support.references import store_conversations
 
 QUESTION = {"text": "Is the new build working for you?", "choices": ["Yes", "No"]}
 

@@ -9,8 +9,8 @@ import pytest
 from botbuilder.schema import Activity
 
 from shared.chat.reminders import parse_reminder, user_timezone
-from tests.support.activities import activity
-from tests.support.functions import post_activity, run_timer
+from tests.support.chat import say
+from tests.support.functions import run_timer
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # a Monday
 UTC = timezone.utc
@@ -88,14 +88,6 @@ def test_the_users_timezone_comes_from_local_timezone_then_local_timestamp_then_
     assert user_timezone(stamped).utcoffset(None) == timedelta(hours=-5)
     assert user_timezone(unknown) == UTC
     assert user_timezone(Activity()) == UTC
-
-
-async def say(channel, text: str, conversation: str = "conv-1", **extra) -> list[str]:
-    """Send a message as the user; return the bot's message replies (typing left out)."""
-    channel.reset()
-    response = await post_activity(activity(channel.url, conversation, text=text, **extra))
-    assert response.status == 200
-    return [r.activity["text"] for r in channel.received if r.activity["type"] == "message"]
 
 
 async def test_a_reminder_is_confirmed_listed_cancelled_and_delivered_by_the_timer(clock, channel):

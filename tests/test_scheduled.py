@@ -9,7 +9,7 @@ import pytest
 from shared.app import get_app
 from shared.notifications.records import CLAIM_EXPIRES_AFTER
 from tests.support.functions import get_status, post_notify, run_timer
-from tests.test_delivery import store_conversations
+from tests.support.references import store_conversations
 
 SEND_AT = "2026-11-23T10:00:00+01:00"  # 09:00 UTC, one hour after the test clock's start
 

@@ -5,37 +5,31 @@ from __future__ import annotations
 import logging
 
 from devhost.azurite import ACCOUNT_KEY
-from shared.app import get_app, reset_app
 from shared.notifications.signature import sign
-from tests.conftest import APP_PASSWORD
-from tests.support.activities import activity
+from testbed.activities import activity
+from tests.support.credentials import APP_PASSWORD
 from tests.support.functions import post_activity, post_notify
 
 WEBHOOK_SECRET = "whsec-never-log-me-8d2f"
 
 
 async def test_no_secret_or_token_appears_in_any_log_line(
-    secured_env, identity_server, channel, caplog, monkeypatch
+    secured_env, app_with, identity_server, channel, caplog
 ):
-    monkeypatch.setenv("NOTIFY_WEBHOOK_SECRET", WEBHOOK_SECRET)
     caplog.set_level(logging.DEBUG)
-    await reset_app()
-    get_app()
-    try:
-        channel_token = identity_server.channel_token(channel.url)
-        accepted = await post_activity(
-            activity(channel.url, "conv-1"), {"Authorization": f"Bearer {channel_token}"}
-        )
-        forged = identity_server.channel_token(channel.url, aud="someone-else")
-        rejected = await post_activity(
-            activity(channel.url, "conv-2"), {"Authorization": f"Bearer {forged}"}
-        )
-        body = b'{"text": "signed and sent"}'
-        signature = sign(WEBHOOK_SECRET, body)
-        sent = await post_notify(body, {"X-Signature-256": signature})
-        unsigned = await post_notify(body, {"X-Signature-256": "sha256=" + "0" * 64})
-    finally:
-        await reset_app()
+    await app_with(NOTIFY_WEBHOOK_SECRET=WEBHOOK_SECRET)
+    channel_token = identity_server.channel_token(channel.url)
+    accepted = await post_activity(
+        activity(channel.url, "conv-1"), {"Authorization": f"Bearer {channel_token}"}
+    )
+    forged = identity_server.channel_token(channel.url, aud="someone-else")
+    rejected = await post_activity(
+        activity(channel.url, "conv-2"), {"Authorization": f"Bearer {forged}"}
+    )
+    body = b'{"text": "signed and sent"}'
+    signature = sign(WEBHOOK_SECRET, body)
+    sent = await post_notify(body, {"X-Signature-256": signature})
+    unsigned = await post_notify(body, {"X-Signature-256": "sha256=" + "0" * 64})
 
     assert (accepted.status, rejected.status, sent.status, unsigned.status) == (200, 401, 200, 401)
     outbound_tokens = {r.headers["Authorization"].split(" ", 1)[1] for r in channel.received}

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from shared.app import get_app, reset_app
-from tests.support.activities import activity
+from testbed.activities import activity
 from tests.support.functions import post_activity, run_timer
 
 
@@ -31,12 +30,8 @@ async def test_a_past_due_timer_still_sends_and_says_so(app, channel, caplog):
     assert "past due" in caplog.text
 
 
-async def test_with_no_timer_text_the_timer_sends_nothing_and_logs_why(
-    app_env, monkeypatch, channel, caplog
-):
-    monkeypatch.setenv("NOTIFY_TIMER_TEXT", "")
-    await reset_app()
-    get_app()
+async def test_with_no_timer_text_the_timer_sends_nothing_and_logs_why(app_with, channel, caplog):
+    await app_with(NOTIFY_TIMER_TEXT="")
     await post_activity(activity(channel.url, "conv-1"))
     channel.reset()
 
@@ -45,7 +40,6 @@ async def test_with_no_timer_text_the_timer_sends_nothing_and_logs_why(
 
     assert channel.received == []
     assert "NOTIFY_TIMER_TEXT is empty" in caplog.text
-    await reset_app()
 
 
 async def test_the_timer_prunes_conversations_the_channel_says_are_gone(app, channel, caplog):

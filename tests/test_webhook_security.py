@@ -7,20 +7,16 @@ import json
 
 import pytest
 
-from shared.app import get_app, reset_app
 from shared.notifications.signature import sign
 from tests.support.functions import post_notify
-from tests.test_delivery import store_conversations
+from tests.support.references import store_conversations
 
 SECRET = "whsec-test-4f9a1c0b7e"
 
 
 @pytest.fixture
-async def signed_app(app_env, monkeypatch):
-    monkeypatch.setenv("NOTIFY_WEBHOOK_SECRET", SECRET)
-    await reset_app()
-    yield get_app()
-    await reset_app()
+async def signed_app(app_with):
+    return await app_with(NOTIFY_WEBHOOK_SECRET=SECRET)
 
 
 def signed(body: dict, header: str = "X-Signature-256") -> tuple[bytes, dict]:
@@ -90,14 +86,13 @@ async def test_a_repeated_idempotency_key_returns_the_first_report_and_sends_not
     assert len(channel.received) == 2
 
 
-async def test_the_idempotency_record_holds_across_instances(app_env, channel):
-    app = get_app()
+async def test_the_idempotency_record_holds_across_instances(app_with, channel):
+    app = await app_with()
     await store_conversations(app, channel.url, ["c-1"])
     await post_notify({"text": "once"}, {"Idempotency-Key": "k-1"})
 
-    await reset_app()  # a new process: no memory of the first request but the table
+    await app_with()  # a new process: no memory of the first request but the table
     again = await post_notify({"text": "once"}, {"Idempotency-Key": "k-1"})
-    await reset_app()
 
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert len(channel.received) == 1

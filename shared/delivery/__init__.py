@@ -1,7 +1,8 @@
 """Delivery: one proactive message to many conversations, within the channel's limits.
 
 outbound      the message and its wire JSON, addressed exactly as continue_conversation does
-fanout        bounded-concurrency fan-out over streamed targets, and its report
+fanout        bounded-concurrency fan-out over streamed targets
+results       each target's one outcome, and the report that adds them up
 rate_limits   sliding-window limits per conversation and per tenant
 retry_policy  which channel answers to retry, and how long to wait
 """

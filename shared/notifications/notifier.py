@@ -8,7 +8,8 @@ from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
-from shared.delivery.fanout import Delivery, DeliveryReport
+from shared.delivery.fanout import Delivery
+from shared.delivery.results import DeliveryReport
 from shared.notifications.lifecycle import State
 from shared.notifications.prompts import PromptStore
 from shared.notifications.records import Notification, NotificationStore

@@ -1,4 +1,4 @@
-"""Azure Table Storage: where conversation references live and how they are found.
+"""Azure Storage: where references and state live, how they are found, where work is queued.
 
 tables           one client per table, created once; "storage is down" as one error; ETag writes
 keys             reversible Table keys for ids with / \\ # ? and other forbidden characters
@@ -6,4 +6,5 @@ references       StoredReference: the exact serialize() JSON plus the ids we fil
 reference_store  save, delete, get and stream references page by page
 recent_writes    what this instance last wrote, so an unchanged reference is not written again
 audience         who a notification goes to, as a Table filter and a per-row check
+queues           the Storage queue work is put on, in the encoding the Functions host reads
 """

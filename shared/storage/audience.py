@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from shared.storage.references import StoredReference
 
@@ -42,6 +44,14 @@ class Audience:
         for field, _, attribute in _FIELDS:
             wanted = getattr(self, field)
             if wanted is not None and getattr(stored, attribute) not in wanted:
+                return False
+        return True
+
+    def matches_row(self, row: Mapping[str, Any]) -> bool:
+        """`matches` for a stored row read without its reference (only the ids)."""
+        for field, prop, _ in _FIELDS:
+            wanted = getattr(self, field)
+            if wanted is not None and row.get(prop, "") not in wanted:
                 return False
         return True
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
+from azure.core.async_paging import AsyncItemPaged
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 from msrest.exceptions import DeserializationError
@@ -32,6 +33,8 @@ FAN_OUT_COLUMNS = (
     "ConversationType",
     "ServiceUrl",
 )
+# What splitting an audience into work reads per row: the keys and what audiences filter on.
+KEY_COLUMNS = ("PartitionKey", "RowKey", "ChannelId", "ConversationId", "UserId", "TenantId")
 
 
 class ReferenceStore:
@@ -82,23 +85,62 @@ class ReferenceStore:
         """
         if audience.is_nobody:
             return
-        table = await self._table.client()
-        server_filter = audience.table_filter()
-        if server_filter is None:
-            entities = table.list_entities(results_per_page=PAGE_SIZE, select=list(FAN_OUT_COLUMNS))
-        else:
-            query, parameters = server_filter
-            entities = table.query_entities(
-                query,
-                parameters=parameters,
-                results_per_page=PAGE_SIZE,
-                select=list(FAN_OUT_COLUMNS),
-            )
         with storage_errors():
-            async for entity in entities:
+            async for entity in await self._query(audience, FAN_OUT_COLUMNS):
                 stored = _parse(entity)
                 if stored is not None and audience.matches(stored):
                     yield stored
+
+    async def find_page(
+        self, audience: Audience, continuation: dict[str, str] | None
+    ) -> tuple[list[tuple[str, str]], dict[str, str] | None]:
+        """One page of the matching references' keys, and where the next page starts (or None).
+
+        A page is at most PAGE_SIZE rows before filtering; only the keys and the ids the audience
+        checks are read, so splitting a large audience into work costs little.
+        """
+        if audience.is_nobody:
+            return [], None
+        pages = (await self._query(audience, KEY_COLUMNS)).by_page(continuation_token=continuation)
+        keys: list[tuple[str, str]] = []
+        with storage_errors():
+            async for page in pages:
+                keys = [
+                    (entity["PartitionKey"], entity["RowKey"])
+                    async for entity in page
+                    if audience.matches_row(entity)
+                ]
+                break
+        return keys, pages.continuation_token
+
+    async def get_many(self, partition_key: str, row_keys: Sequence[str]) -> list[StoredReference]:
+        """The references with these keys in one partition that still exist, in one range query."""
+        if not row_keys:
+            return []
+        wanted = set(row_keys)
+        table = await self._table.client()
+        entities = table.query_entities(
+            "PartitionKey eq @pk and RowKey ge @first and RowKey le @last",
+            parameters={"pk": partition_key, "first": min(wanted), "last": max(wanted)},
+            results_per_page=PAGE_SIZE,
+            select=list(FAN_OUT_COLUMNS),
+        )
+        found = []
+        with storage_errors():
+            async for entity in entities:
+                if entity["RowKey"] in wanted and (stored := _parse(entity)) is not None:
+                    found.append(stored)
+        return found
+
+    async def _query(self, audience: Audience, columns: Sequence[str]) -> AsyncItemPaged:
+        table = await self._table.client()
+        server_filter = audience.table_filter()
+        if server_filter is None:
+            return table.list_entities(results_per_page=PAGE_SIZE, select=list(columns))
+        query, parameters = server_filter
+        return table.query_entities(
+            query, parameters=parameters, results_per_page=PAGE_SIZE, select=list(columns)
+        )
 
 
 def _key(stored: StoredReference) -> tuple[str, str]:

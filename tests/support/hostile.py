@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from tests.support.activities import activity
+from testbed.activities import activity
 
 STUB = "http://127.0.0.1:9/"  # loopback (allowed in Emulator mode); port 9 discards
 

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from tests.support.loopback_server import LoopbackServer
+from testbed.loopback_server import LoopbackServer
 
 CHANNEL_ISSUER = "https://api.botframework.com"
 SIGNING_KEY_ID = "test-channel-key"

@@ -12,7 +12,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from tests.support.loopback_server import LoopbackServer
+from testbed.loopback_server import LoopbackServer
 
 
 @dataclass(frozen=True)

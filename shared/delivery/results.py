@@ -1,0 +1,83 @@
+"""How one target of a notification ended, and the report that adds them up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from shared.storage.references import StoredReference
+
+
+class Outcome(str, Enum):
+    SENT = "sent"
+    FAILED = "failed"  # the channel kept refusing or failing; the reference is kept
+    REMOVED = "removed"  # the conversation is gone for good; its reference was deleted
+    SKIPPED = "skipped"  # its reference was gone by the time its turn came (unsubscribed)
+    CANCELLED = "cancelled"  # the notification was cancelled before its turn came
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """One target's single outcome, with what the channel said."""
+
+    channel_id: str
+    conversation_id: str
+    outcome: Outcome
+    status: int | None = None
+    error: str = ""
+    attempts: int = 0
+    activity_id: str = ""  # the channel's id for the sent message: to update or delete it
+    tenant_id: str = ""
+    service_url: str = ""  # where the message went, to update or delete it there
+
+    @classmethod
+    def of(cls, target: StoredReference, outcome: Outcome, **details: Any) -> TargetResult:
+        return cls(
+            target.channel_id,
+            target.conversation_id,
+            outcome,
+            tenant_id=target.tenant_id,
+            service_url=target.service_url,
+            **details,
+        )
+
+    @property
+    def is_failure(self) -> bool:
+        return self.outcome in (Outcome.FAILED, Outcome.REMOVED)
+
+    def failure_dict(self) -> dict[str, Any]:
+        return {
+            "conversationId": self.conversation_id,
+            "status": self.status,
+            "error": self.error,
+            "removed": self.outcome is Outcome.REMOVED,
+        }
+
+
+@dataclass
+class DeliveryReport:
+    """Every matched target ends in exactly one outcome; `counts` adds them up."""
+
+    matched: int = 0
+    counts: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, result: TargetResult) -> None:
+        self.counts[result.outcome] += 1
+        if result.is_failure:
+            self.failures.append(result.failure_dict())
+
+    def to_dict(self) -> dict[str, Any]:
+        report: dict[str, Any] = {"matched": self.matched}
+        for outcome in (Outcome.SENT, Outcome.FAILED, Outcome.REMOVED):
+            report[outcome.value] = self.counts[outcome]
+        # Outcomes only queued delivery produces are shown when they happened.
+        for outcome in (Outcome.SKIPPED, Outcome.CANCELLED):
+            if self.counts[outcome]:
+                report[outcome.value] = self.counts[outcome]
+        report["failures"] = self.failures
+        return report

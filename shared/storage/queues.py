@@ -1,0 +1,72 @@
+"""An Azure Storage queue the app puts work on, in the encoding the Functions host reads.
+
+The host's queue trigger expects base64 message text by default (`extensions.queues.
+messageEncoding`), so messages are JSON encoded as UTF-8 then base64. The queue is created on
+first use, like the host creates a trigger's queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
+
+from azure.core.exceptions import ResourceExistsError
+
+from shared.storage.tables import storage_errors
+
+if TYPE_CHECKING:
+    from azure.storage.queue.aio import QueueClient
+
+# A queue message holds 64 KiB; base64 makes 3 bytes 4, so the JSON may take 48 KiB.
+MAX_MESSAGE_JSON_BYTES = 48 * 1024
+
+
+class MessageTooLargeError(ValueError):
+    """A work item that would not fit one queue message (a bug: items are built to fit)."""
+
+
+class WorkQueue:
+    def __init__(self, connection_string: str, name: str) -> None:
+        self._connection_string = connection_string
+        self.name = name
+        self._client: QueueClient | None = None
+        self._create_lock = asyncio.Lock()
+
+    async def put(self, item: dict[str, Any], delay_seconds: int = 0) -> None:
+        text = json.dumps(item, separators=(",", ":"))
+        if len(text.encode("utf-8")) > MAX_MESSAGE_JSON_BYTES:
+            raise MessageTooLargeError(f"work item of {len(text)} characters")
+        client = await self._ready_client()
+        with storage_errors():
+            await client.send_message(text, visibility_timeout=delay_seconds or None)
+
+    async def _ready_client(self) -> QueueClient:
+        if self._client is not None:
+            return self._client
+        async with self._create_lock:
+            if self._client is None:
+                # Imported on first use: functions that never enqueue skip its import time.
+                from azure.storage.queue import TextBase64EncodePolicy
+                from azure.storage.queue.aio import QueueClient
+
+                client = QueueClient.from_connection_string(
+                    self._connection_string,
+                    self.name,
+                    message_encode_policy=TextBase64EncodePolicy(),
+                    # As for tables: fail within a Functions run, not after azure-core's defaults.
+                    connection_timeout=10,
+                    read_timeout=30,
+                    retry_total=3,
+                    retry_backoff_factor=0.2,
+                )
+                with storage_errors(), suppress(ResourceExistsError):
+                    await client.create_queue()
+                self._client = client
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None

@@ -11,7 +11,7 @@ from azure.data.tables.aio import TableClient
 from devhost.azurite import Azurite, free_port
 from shared.app import App
 from testbed.activities import activity
-from tests.support.functions import post_activity, post_notify
+from tests.support.functions import get_status, post_activity, post_notify
 from tests.support.references import store_conversations
 
 
@@ -77,6 +77,23 @@ async def test_while_storage_is_down_messages_get_503_and_nothing_is_half_writte
     retried = await post_activity(activity(channel.url, "conv-2"))
     assert retried.status == 200
     assert await fragile_app.store.get("msteams", "conv-2") is not None
+
+
+async def test_every_storage_unavailable_answer_says_when_to_retry(
+    fragile_app, fragile_storage, channel
+):
+    fragile_storage.stop()
+    answers = {
+        "messages": await post_activity(activity(channel.url, "conv-1")),
+        "notify": await post_notify({"text": "during outage"}),
+        "status": await get_status("0" * 32),
+    }
+    fragile_storage.start()
+
+    assert {name: a.status for name, a in answers.items()} == dict.fromkeys(answers, 503)
+    assert {name: a.headers.get("Retry-After") for name, a in answers.items()} == dict.fromkeys(
+        answers, "5"
+    )
 
 
 async def test_while_storage_is_down_notify_gets_503_and_a_retry_sends_once(

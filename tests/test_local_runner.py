@@ -9,12 +9,7 @@ import aiohttp
 from azure.data.tables.aio import TableClient
 
 from testbed.activities import activity
-
-
-async def post(url: str, body: object) -> tuple[int, object]:
-    async with aiohttp.ClientSession() as session, session.post(url, json=body) as response:
-        payload = await response.json(content_type=None) if response.content_length else None
-        return response.status, payload
+from tests.support.http_client import post
 
 
 async def test_a_conversation_saved_over_http_gets_notify_and_timer_messages(local_runner, channel):

@@ -1,0 +1,109 @@
+"""The small JSON work items a large notification is split into on the queue.
+
+An `ExpandItem` reads one page of the audience and puts a `ChunkItem` on the queue for each run
+of at most TARGETS_PER_CHUNK targets in it, then an `ExpandItem` for the next page. A chunk names
+its targets by their reference keys (one channel each, so one range query reads them back),
+never the references themselves: any item fits a queue message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from shared.notifications.outcomes import TARGETS_PER_CHUNK
+from shared.storage.queues import MAX_MESSAGE_JSON_BYTES
+
+EXPAND, CHUNK = "expand", "chunk"
+
+
+class MalformedItemError(ValueError):
+    """A queue message that is not one of our work items."""
+
+
+@dataclass(frozen=True)
+class ExpandItem:
+    notification_id: str
+    page: int = 0
+    continuation: dict[str, str] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": EXPAND,
+            "notification": self.notification_id,
+            "page": self.page,
+            "continuation": self.continuation,
+        }
+
+
+@dataclass(frozen=True)
+class ChunkItem:
+    notification_id: str
+    chunk: str  # "<page>-<index>": the same for every copy of one chunk
+    partition_key: str
+    row_keys: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": CHUNK,
+            "notification": self.notification_id,
+            "chunk": self.chunk,
+            "partitionKey": self.partition_key,
+            "rowKeys": list(self.row_keys),
+        }
+
+
+WorkItem = ExpandItem | ChunkItem
+
+
+def parse_work_item(payload: Any) -> WorkItem:
+    try:
+        kind = payload["kind"]
+        notification_id = payload["notification"]
+        if not isinstance(notification_id, str):
+            raise TypeError("notification")
+        if kind == EXPAND:
+            continuation = payload.get("continuation")
+            if continuation is not None and not isinstance(continuation, dict):
+                raise TypeError("continuation")
+            return ExpandItem(notification_id, int(payload["page"]), continuation)
+        if kind == CHUNK:
+            row_keys = tuple(payload["rowKeys"])
+            if not all(isinstance(k, str) for k in row_keys):
+                raise TypeError("rowKeys")
+            return ChunkItem(
+                notification_id, str(payload["chunk"]), str(payload["partitionKey"]), row_keys
+            )
+    except (KeyError, TypeError, ValueError) as error:
+        raise MalformedItemError(f"not a work item: {error}") from None
+    raise MalformedItemError(f"unknown work item kind {kind!r}")
+
+
+def chunk_items(
+    notification_id: str, page: int, keys: Sequence[tuple[str, str]]
+) -> Iterator[ChunkItem]:
+    """A page's target keys cut into chunks: one partition each, at most TARGETS_PER_CHUNK, and
+    small enough for a queue message however long the keys are."""
+    index = 0
+    start = 0
+    while start < len(keys):
+        partition_key = keys[start][0]
+        size = len(
+            json.dumps(ChunkItem(notification_id, f"{page}-{index}", partition_key, ()).to_json())
+        )
+        end = start
+        while (
+            end < len(keys)
+            and end - start < TARGETS_PER_CHUNK
+            and keys[end][0] == partition_key
+            and size + len(keys[end][1]) + 4 <= MAX_MESSAGE_JSON_BYTES
+        ):
+            size += len(keys[end][1]) + 4  # the quoted key and its comma
+            end += 1
+        yield ChunkItem(
+            notification_id, f"{page}-{index}", partition_key, tuple(k for _, k in keys[start:end])
+        )
+        index += 1
+        start = end

@@ -26,7 +26,6 @@ from shared.endpoints.timer import TimerJob
 from shared.notifications.broadcast_schedule import BroadcastSchedule
 from shared.notifications.idempotency import IdempotencyKeys
 from shared.notifications.notifier import Notifier
-from shared.notifications.outcomes import OutcomeStore
 from shared.notifications.prompts import PromptStore
 from shared.notifications.records import NotificationStore
 from shared.settings import Settings
@@ -48,7 +47,6 @@ class App:
     tables: tuple[Table, ...]
     connector: BotConnector
     notifications: NotificationStore
-    outcomes: OutcomeStore
     messages: MessagesEndpoint
     notify: NotifyEndpoint
     status: StatusEndpoint
@@ -81,8 +79,7 @@ class App:
         )
         notification_store = NotificationStore(notifications)
         prompts = PromptStore(notifications)
-        outcomes = OutcomeStore(notifications)
-        notifier = Notifier(store, delivery, notification_store, outcomes, prompts, clock)
+        notifier = Notifier(store, delivery, notification_store, prompts, clock)
         bot = ProactiveBot(
             store,
             ReminderDialog(ReminderBook(notification_store), clock),
@@ -95,7 +92,6 @@ class App:
             tables=(references, notifications),
             connector=connector,
             notifications=notification_store,
-            outcomes=outcomes,
             messages=MessagesEndpoint(
                 create_adapter(authentication), authentication, bot, service_urls
             ),

@@ -24,8 +24,6 @@ class Received:
     activity: dict
     raw_path: str
     at: float  # time.monotonic() on arrival
-    # The id the stub answered with, as Teams answers a send: what update and delete address.
-    answered_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
 @dataclass
@@ -148,7 +146,7 @@ class ChannelStub(LoopbackServer):
                     request.transport.abort()
                     raise ConnectionResetError("stub dropped the connection")
                 await asyncio.sleep(answer.delay_seconds)
-            return web.json_response({"id": received.answered_id})
+            return web.json_response({"id": str(uuid.uuid4())})
         error = {"error": {"code": answer.code, "message": answer.message}}
         return web.json_response(error, status=answer.status, headers=answer.headers)
 

@@ -12,8 +12,6 @@ from devhost.azurite import Azurite
 from shared.delivery.results import Outcome, TargetResult
 from shared.notifications.outcomes import TARGETS_PER_CHUNK, OutcomeStore
 from shared.storage.tables import Table
-from tests.support.functions import post_notify
-from tests.support.references import store_conversations
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 
@@ -114,27 +112,3 @@ async def test_a_taker_over_sees_which_targets_already_have_outcomes(outcomes):
     recorded = await outcomes.recorded_targets("n1")
 
     assert len(recorded) == 2
-
-
-async def test_a_notification_records_each_targets_outcome_and_the_channels_message_id(
-    app, channel
-):
-    await store_conversations(app, channel.url, ["ok-1", "ok-2", "gone", "broken"])
-    channel.answer("gone", 403, "BotNotInConversationRoster")
-    channel.answer("broken", 400, "BadArgument")
-
-    response = await post_notify({"text": "Deploy finished"})
-
-    rows = {r["conversationId"]: r async for r in app.outcomes.outcomes(response.body["id"])}
-    sent_ids = {r.conversation_id: r.answered_id for r in channel.received}
-    assert {c: r["outcome"] for c, r in rows.items()} == {
-        "ok-1": "sent",
-        "ok-2": "sent",
-        "gone": "removed",
-        "broken": "failed",
-    }
-    assert {c: rows[c]["activityId"] for c in ("ok-1", "ok-2")} == {
-        c: sent_ids[c] for c in ("ok-1", "ok-2")
-    }
-    totals = await app.outcomes.totals(response.body["id"])
-    assert totals.recorded == response.body["matched"] == 4

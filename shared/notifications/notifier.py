@@ -11,7 +11,6 @@ from typing import Any
 from shared.delivery.fanout import Delivery
 from shared.delivery.results import DeliveryReport
 from shared.notifications.lifecycle import State
-from shared.notifications.outcomes import OutcomeRecorder, OutcomeStore
 from shared.notifications.prompts import PromptStore
 from shared.notifications.records import Notification, NotificationStore
 from shared.notifications.request import NotifyRequest, parse_notify_request
@@ -28,12 +27,10 @@ class Notifier:
         store: ReferenceStore,
         delivery: Delivery,
         notifications: NotificationStore,
-        outcomes: OutcomeStore,
         prompts: PromptStore,
         clock: Callable[[], datetime],
     ) -> None:
         self._store = store
-        self._outcomes = outcomes
         self._delivery = delivery
         self._notifications = notifications
         self._prompts = prompts
@@ -99,14 +96,7 @@ class Notifier:
                 )
 
         targets = self._store.find(request.audience)
-        recorder = OutcomeRecorder(self._outcomes, notification.id, self._clock)
-        try:
-            report = await self._delivery.send(
-                message, targets, on_sent=on_sent, on_result=recorder.add
-            )
-        finally:
-            # Whatever was sent keeps its outcome, even when reading targets failed midway.
-            await recorder.flush()
+        report = await self._delivery.send(message, targets, on_sent=on_sent)
         await self._notifications.finish(notification, report.to_dict())
         logger.info("Notification %s done: %s", notification.id, report.to_dict())
         return report

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -244,26 +244,3 @@ def _outcome_dict(entity: dict[str, Any]) -> dict[str, Any]:
         "activityId": entity.get("ActivityId", ""),
         "at": at.isoformat() if at else None,
     }
-
-
-class OutcomeRecorder:
-    """Records one notification's outcomes as they come, a full batch at a time."""
-
-    def __init__(
-        self, store: OutcomeStore, notification_id: str, clock: Callable[[], datetime]
-    ) -> None:
-        self._store = store
-        self._notification_id = notification_id
-        self._clock = clock
-        self._batch: list[TargetResult] = []
-
-    async def add(self, result: TargetResult) -> None:
-        self._batch.append(result)
-        if len(self._batch) >= MAX_BATCH_OPERATIONS - 1:
-            await self.flush()
-
-    async def flush(self) -> None:
-        # Taken before the write, so results that arrive meanwhile start the next batch.
-        batch, self._batch = self._batch, []
-        if batch:
-            await self._store.record(self._notification_id, batch, self._clock())

@@ -8,7 +8,6 @@ with the same key sees the claim and answers from it.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,7 +20,8 @@ from azure.core.exceptions import (
 
 from shared.notifications.lifecycle import CLAIM_EXPIRES_AFTER, State
 from shared.storage.keys import encode_key
-from shared.storage.tables import Table, json_property, storage_errors
+from shared.storage.large_values import json_value, report_properties
+from shared.storage.tables import MAX_REPORT_BYTES, Table, storage_errors
 
 PARTITION = "idempotency-key"
 REMEMBER_FOR = timedelta(hours=24)
@@ -101,7 +101,7 @@ class IdempotencyKeys:
             "State": State.DONE.value,
             "CompletedAt": self._clock(),
             "Status": status,
-            "Report": json_property(body),
+            **report_properties("Report", body, MAX_REPORT_BYTES),
         }
         if await self._table.update_if_unchanged(entity, claim.etag) is None:
             raise RuntimeError("Idempotency-Key claim was taken over while sending")
@@ -117,7 +117,7 @@ class IdempotencyKeys:
                 return None
             if existing.get("Digest") != digest:
                 return KeyReusedWithOtherBody()
-            return Replay(existing.get("Status", 200), json.loads(existing["Report"]))
+            return Replay(existing.get("Status", 200), json_value(existing, "Report"))
         if now - existing["ClaimedAt"] > CLAIM_EXPIRES_AFTER:
             return None
         if existing.get("Digest") != digest:

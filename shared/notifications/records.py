@@ -7,7 +7,6 @@ run belongs to an instance that died, and the next run takes it over.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -17,7 +16,8 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 
 from shared.notifications.lifecycle import CLAIM_EXPIRES_AFTER, State
-from shared.storage.tables import Table, json_property, storage_errors
+from shared.storage.large_values import json_properties, json_value, report_properties
+from shared.storage.tables import MAX_REPORT_BYTES, MAX_REQUEST_BYTES, Table, storage_errors
 
 PARTITION = "notification"
 
@@ -55,7 +55,7 @@ class Notification:
             "PartitionKey": PARTITION,
             "RowKey": self.id,
             "State": self.state.value,
-            "Request": json.dumps(self.request),
+            **json_properties("Request", self.request, MAX_REQUEST_BYTES),
             "CreatedAt": self.created_at,
             "Kind": self.kind,
             "Owner": self.owner,
@@ -65,20 +65,19 @@ class Notification:
         if self.claimed_at is not None:
             entity["ClaimedAt"] = self.claimed_at
         if self.report is not None:
-            entity["Report"] = json_property(self.report)
+            entity.update(report_properties("Report", self.report, MAX_REPORT_BYTES))
         return entity
 
     @classmethod
     def _from_entity(cls, entity: dict[str, Any]) -> Notification:
-        report = entity.get("Report")
         return cls(
             id=entity["RowKey"],
             state=State(entity["State"]),
-            request=json.loads(entity["Request"]),
+            request=json_value(entity, "Request"),
             created_at=entity["CreatedAt"],
             send_at=entity.get("SendAt"),
             claimed_at=entity.get("ClaimedAt"),
-            report=json.loads(report) if report else None,
+            report=json_value(entity, "Report"),
             kind=entity.get("Kind", "notify"),
             owner=entity.get("Owner", ""),
             etag=entity.metadata["etag"],

@@ -6,5 +6,6 @@ references       StoredReference: the exact serialize() JSON plus the ids we fil
 reference_store  save, delete, get and stream references page by page
 recent_writes    what this instance last wrote, so an unchanged reference is not written again
 audience         who a notification goes to, as a Table filter and a per-row check
+large_values     JSON too large for one property: compressed, across several in one entity
 queues           the Storage queue work is put on, in the encoding the Functions host reads
 """

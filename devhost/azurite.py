@@ -8,6 +8,8 @@ Typical use in tests — an in-memory, table-only emulator on a free port::
         client = TableServiceClient.from_connection_string(azurite.connection_string)
         ...
 
+or, for queues too, `Azurite.all_services()` (one binary serves blobs, queues and tables).
+
 `Azurite(...)` starts nothing until `start()` (or `with`); `stop()` is safe to call twice.
 """
 
@@ -70,6 +72,14 @@ def is_local_dev_storage(connection_string: str | None) -> bool:
     return "usedevelopmentstorage=true" in compact or bool(
         _LOCAL_ENDPOINT.search(connection_string)
     )
+
+
+def explicit_connection_string(value: str) -> str:
+    """`value`, with the `UseDevelopmentStorage=true` shorthand spelled out for the standard
+    ports (the Python storage SDKs do not read the shorthand)."""
+    if value.replace(" ", "").lower().rstrip(";") == "usedevelopmentstorage=true":
+        return connection_string(STANDARD_PORTS)
+    return value
 
 
 def is_azurite(port: int, host: str = HOST) -> bool:
@@ -138,6 +148,11 @@ class Azurite:
     def table_only(cls, port: int | None = None, location: Path | None = None) -> Azurite:
         """Table service only, in memory unless `location` is given, on `port` or a free one."""
         return cls(location, table_port=port or free_port(), services=("table",))
+
+    @classmethod
+    def all_services(cls, location: Path | None = None) -> Azurite:
+        """Blob, queue and table services on free ports, in memory unless `location` is given."""
+        return cls(location, free_port(), free_port(), free_port())
 
     @property
     def connection_string(self) -> str:

@@ -22,7 +22,8 @@ logger = logging.getLogger(__name__)
 
 HTTP_TRIGGER = "httpTrigger"
 TIMER_TRIGGER = "timerTrigger"
-SUPPORTED_TRIGGERS = (HTTP_TRIGGER, TIMER_TRIGGER)
+QUEUE_TRIGGER = "queueTrigger"
+SUPPORTED_TRIGGERS = (HTTP_TRIGGER, TIMER_TRIGGER, QUEUE_TRIGGER)
 SKIPPED_FOLDERS = {"node_modules", ".venv", "venv", "__pycache__"}
 # The worker passes `context` to any main that declares it, without a binding.
 CONTEXT_PARAMETER = "context"
@@ -49,6 +50,9 @@ class FunctionSpec:
     route: str | None = None
     schedule: str | None = None
     run_on_startup: bool = False
+    queue_name: str | None = None
+    # The app setting with the storage connection string; None means the host's default.
+    connection: str | None = None
 
     @property
     def is_http(self) -> bool:
@@ -57,6 +61,10 @@ class FunctionSpec:
     @property
     def is_timer(self) -> bool:
         return self.trigger_type == TIMER_TRIGGER
+
+    @property
+    def is_queue(self) -> bool:
+        return self.trigger_type == QUEUE_TRIGGER
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,8 @@ def parse_function_json(directory: Path) -> FunctionSpec:
         route=trigger.get("route"),
         schedule=trigger.get("schedule"),
         run_on_startup=bool(trigger.get("runOnStartup", False)),
+        queue_name=trigger.get("queueName"),
+        connection=trigger.get("connection"),
     )
 
 

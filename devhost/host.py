@@ -1,4 +1,4 @@
-"""A small stand-in for the Functions host: HTTP triggers, timer triggers and the admin API.
+"""A small stand-in for the Functions host: HTTP, timer and queue triggers and the admin API.
 
 Everything runs on one asyncio event loop, as in the Python worker, because the app creates its
 clients once per process bound to that loop.
@@ -20,11 +20,20 @@ from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import web
+from azure.functions import QueueMessage
 from azure.functions.timer import TimerRequest
 
 from devhost.functions import LoadedFunction, discover_functions, load_function
 from devhost.httpbinding import to_function_request, to_web_response
 from devhost.invoke import HOST_API_REASON, Invoker
+from devhost.queues import (
+    QueueListener,
+    QueueOptions,
+    on_demand_message,
+    read_queue_options,
+    resolve_queue_name,
+    storage_connection_string,
+)
 from devhost.routes import RouteTemplate, compile_route, full_route
 from devhost.timers import resolve_schedule, run_timer
 
@@ -38,14 +47,18 @@ MAX_REQUEST_BYTES = 100 * 1024 * 1024
 _ADMIN_INVOKE = re.compile(r"/admin/functions/([^/]+)/?")
 
 
-def read_route_prefix(app_root: Path) -> str:
-    """`extensions.http.routePrefix` from host.json ("api" when absent)."""
+def read_host_json(app_root: Path) -> dict[str, Any]:
+    """The parsed host.json (empty when there is none: every setting at its default)."""
     path = app_root / "host.json"
     if not path.is_file():
         logger.warning("No host.json in %s: using defaults", app_root)
-        return DEFAULT_ROUTE_PREFIX
-    config = json.loads(path.read_text(encoding="utf-8"))
-    prefix = config.get("extensions", {}).get("http", {}).get("routePrefix")
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def route_prefix(host_config: dict[str, Any]) -> str:
+    """`extensions.http.routePrefix` from parsed host.json ("api" when absent)."""
+    prefix = host_config.get("extensions", {}).get("http", {}).get("routePrefix")
     return DEFAULT_ROUTE_PREFIX if prefix is None else str(prefix)
 
 
@@ -78,6 +91,7 @@ class DevHost:
         self._routes: list[tuple[RouteTemplate, LoadedFunction]] = []
         self._schedules: dict[str, str] = {}
         self._timer_locks: dict[str, asyncio.Lock] = {}
+        self._listeners: dict[str, QueueListener] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
@@ -109,11 +123,13 @@ class DevHost:
                     ),
                 )
             )
+        for listener in self._listeners.values():
+            self._spawn(listener.run())
         self._log_banner()
         logger.info("Host started. Serving on %s", self.url)
 
     async def stop(self) -> None:
-        """Stop accepting, cancel timers, give invocations in flight a grace period, close."""
+        """Stop accepting and polling, give invocations in flight a grace period, close."""
         if self._stopping:
             return
         self._stopping = True
@@ -123,7 +139,10 @@ class DevHost:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._invoker.drain(self.shutdown_grace)
+        await asyncio.gather(
+            self._invoker.drain(self.shutdown_grace),
+            *(listener.drain(self.shutdown_grace) for listener in self._listeners.values()),
+        )
         if self._runner is not None:
             await self._runner.cleanup()
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -144,19 +163,39 @@ class DevHost:
                 loop.remove_signal_handler(signum)
 
     def _load(self) -> None:
-        route_prefix = read_route_prefix(self.app_root)
+        host_config = read_host_json(self.app_root)
+        queue_options: QueueOptions | None = None
         for spec in discover_functions(self.app_root, self._environ):
             function = load_function(spec, self.app_root)
             self._functions[spec.name] = function
             if spec.is_http:
-                route = full_route(route_prefix, spec.route or spec.name)
+                route = full_route(route_prefix(host_config), spec.route or spec.name)
                 self._routes.append((compile_route(route), function))
             elif spec.is_timer:
                 self._schedules[spec.name] = resolve_schedule(
                     spec.name, spec.schedule, self._environ
                 )
                 self._timer_locks[spec.name] = asyncio.Lock()
+            elif spec.is_queue:
+                queue_options = queue_options or read_queue_options(host_config, self._environ)
+                self._listeners[spec.name] = self._queue_listener(function, queue_options)
         self._routes.sort(key=lambda entry: entry[0].precedence)
+
+    def _queue_listener(self, function: LoadedFunction, options: QueueOptions) -> QueueListener:
+        spec = function.spec
+        queue_name = resolve_queue_name(spec, self._environ)
+        reason = f"New queue message detected on '{queue_name}'."
+
+        async def invoke(message: QueueMessage, details: str) -> object:
+            return await self._invoker.invoke(function, message, reason, details=details)
+
+        return QueueListener(
+            spec.name,
+            queue_name,
+            storage_connection_string(spec, self._environ),
+            options,
+            invoke,
+        )
 
     def _log_banner(self) -> None:
         logger.info("Functions:")
@@ -166,8 +205,11 @@ class DevHost:
                 template = next(t for t, f in self._routes if f is function).template
                 methods = ",".join(spec.methods or ("ALL",))
                 logger.info("  %s: [%s] %s/%s", name, methods, self.url, template)
-            else:
+            elif spec.is_timer:
                 logger.info("  %s: %s (%s)", name, spec.trigger_type, self._schedules[name])
+            else:
+                queue_name = self._listeners[name].queue_name
+                logger.info("  %s: %s (queue '%s')", name, spec.trigger_type, queue_name)
         keyed = [
             n
             for n, f in sorted(self._functions.items())
@@ -239,13 +281,21 @@ class DevHost:
             return _error(400, 'The body must be JSON like {"input": ""}')
         if not isinstance(body, dict):
             return _error(400, 'The body must be JSON like {"input": ""}')
-        self._spawn(self._run_on_demand(function))
+        if not function.spec.is_queue:
+            trigger_value: Any = TimerRequest(past_due=False)
+        elif isinstance(value := body.get("input", ""), (dict, list)):
+            return _error(400, "The input must be a string, number or boolean", {"input": value})
+        else:
+            # Straight to the function, not through the queue: no retries, no poison queue.
+            text = value if isinstance(value, str) else json.dumps(value)
+            trigger_value = on_demand_message(text)
+        self._spawn(self._run_on_demand(function, trigger_value))
         return web.Response(status=202)
 
-    async def _run_on_demand(self, function: LoadedFunction) -> None:
-        # Same lock as the schedule: an on-demand run never overlaps a scheduled one.
-        async with self._timer_locks[function.spec.name]:
+    async def _run_on_demand(self, function: LoadedFunction, trigger_value: Any) -> None:
+        # A timer's own lock: an on-demand run never overlaps a scheduled one.
+        async with self._timer_locks.get(function.spec.name) or contextlib.nullcontext():
             if self._stopping:
                 return
             with contextlib.suppress(Exception):  # logged by the invoker
-                await self._invoker.invoke(function, TimerRequest(past_due=False), HOST_API_REASON)
+                await self._invoker.invoke(function, trigger_value, HOST_API_REASON)

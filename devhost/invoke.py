@@ -37,7 +37,7 @@ class _TraceContext:
 
 @dataclass(frozen=True)
 class _RetryContext:
-    # Neither HTTP nor timer triggers are retried by the host.
+    # devhost has no retry policies (host.json `retry`); a queue message's redelivery is not one.
     retry_count: int = 0
     max_retry_count: int = 0
     exception: None = None
@@ -90,14 +90,15 @@ class Invoker:
         trigger_value: Any,
         reason: str,
         convert: Callable[[Any], Any] | None = None,
+        details: str | None = None,
     ) -> Any:
         """Run `function` with its trigger bound to `trigger_value`; return its result.
 
         `convert` turns the result into the output binding inside the invocation, so a result the
-        worker could not encode fails the invocation as it would on Azure. Failures are logged
-        here and re-raised.
+        worker could not encode fails the invocation as it would on Azure. `details` is the
+        host's "Trigger Details" line, where it logs one. Failures are logged here and re-raised.
         """
-        task = asyncio.create_task(self._run(function, trigger_value, reason, convert))
+        task = asyncio.create_task(self._run(function, trigger_value, reason, convert, details))
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
         # Shielded: a caller that goes away (client disconnect, shutdown) does not cut the
@@ -124,6 +125,7 @@ class Invoker:
         trigger_value: Any,
         reason: str,
         convert: Callable[[Any], Any] | None,
+        details: str | None,
     ) -> Any:
         spec = function.spec
         invocation_id = str(uuid.uuid4())
@@ -135,6 +137,8 @@ class Invoker:
         logger.info(
             "Executing 'Functions.%s' (Reason='%s', Id=%s)", spec.name, reason, invocation_id
         )
+        if details:
+            logger.info("Trigger Details: %s", details)
         started = time.perf_counter()
         outcome = "Failed"
         try:

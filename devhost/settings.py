@@ -1,17 +1,25 @@
-"""App settings from `local.settings.json`, the way Core Tools applies them."""
+"""App settings: `local.settings.json` applied the way Core Tools applies it, and `%NAME%`
+references to app settings in function.json resolved the way the host resolves them.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
-from collections.abc import MutableMapping
+import re
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
 
 LOCAL_SETTINGS = "local.settings.json"
+_SETTING_REFERENCE = re.compile(r"%([^%]+)%")
+
+
+class MissingSettingError(ValueError):
+    """A `%NAME%` reference in function.json to an app setting that is not set."""
 
 
 def read_local_settings(app_root: Path) -> dict[str, Any]:
@@ -61,3 +69,21 @@ def local_http_port(settings: dict[str, Any]) -> int | None:
     """`Host.LocalHttpPort` of parsed local settings: the port Core Tools listens on."""
     port = (settings.get("Host") or {}).get("LocalHttpPort")
     return int(port) if port else None
+
+
+def resolve_setting_references(text: str, environ: Mapping[str, str], where: str) -> str:
+    """`text` with every `%NAME%` replaced by the app setting NAME, as the host resolves them.
+
+    `where` names the function.json property for the error, e.g. "Function 'tick': schedule".
+    """
+
+    def setting(reference: re.Match[str]) -> str:
+        name = reference.group(1)
+        if name not in environ:
+            raise MissingSettingError(
+                f"{where} refers to app setting '{name}', which is not set "
+                "(add it to local.settings.json Values or the environment)"
+            )
+        return environ[name]
+
+    return _SETTING_REFERENCE.sub(setting, text)

@@ -12,11 +12,12 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import re
 from collections.abc import Awaitable, Callable, Mapping
 
 from azure.functions.timer import TimerRequest
 from croniter import croniter
+
+from devhost.settings import resolve_setting_references
 
 logger = logging.getLogger("devhost.host")
 
@@ -24,7 +25,6 @@ logger = logging.getLogger("devhost.host")
 PAST_DUE_TOLERANCE = dt.timedelta(milliseconds=500)
 # Sleep in slices so long waits follow the wall clock (NCRONTAB is wall-clock UTC).
 MAX_SLEEP = 60.0
-_SETTING_REFERENCE = re.compile(r"%([^%]+)%")
 
 Invoke = Callable[[TimerRequest, dt.datetime], Awaitable[object]]
 
@@ -37,17 +37,8 @@ def resolve_schedule(function_name: str, schedule: str | None, environ: Mapping[
     """The schedule with `%SETTING%` references replaced by app settings, checked as NCRONTAB."""
     if not schedule:
         raise ScheduleError(f"Function '{function_name}': timerTrigger has no schedule")
-
-    def setting(reference: re.Match[str]) -> str:
-        name = reference.group(1)
-        if name not in environ:
-            raise ScheduleError(
-                f"Function '{function_name}': schedule refers to app setting '{name}', "
-                "which is not set (add it to local.settings.json Values or the environment)"
-            )
-        return environ[name]
-
-    expression = _SETTING_REFERENCE.sub(setting, schedule).strip()
+    where = f"Function '{function_name}': schedule"
+    expression = resolve_setting_references(schedule, environ, where).strip()
     # croniter takes five fields too, with another meaning: insist on the host's six.
     if len(expression.split()) != 6 or not croniter.is_valid(expression, second_at_beginning=True):
         raise ScheduleError(

@@ -2,7 +2,7 @@
 
 The host's queue trigger expects base64 message text by default (`extensions.queues.
 messageEncoding`), so messages are JSON encoded as UTF-8 then base64. The queue is created on
-first use, like the host creates a trigger's queue.
+first use: the host never creates a trigger's queue (azure-functions-host#8442), it waits for it.
 """
 
 from __future__ import annotations
@@ -61,8 +61,12 @@ class WorkQueue:
                     retry_total=3,
                     retry_backoff_factor=0.2,
                 )
-                with storage_errors(), suppress(ResourceExistsError):
-                    await client.create_queue()
+                try:
+                    with storage_errors(), suppress(ResourceExistsError):
+                        await client.create_queue()
+                except BaseException:
+                    await client.close()
+                    raise
                 self._client = client
         return self._client
 

@@ -48,18 +48,14 @@ class Delivery:
         message: OutboundMessage,
         targets: AsyncIterable[StoredReference],
         on_sent: Callable[[StoredReference], Awaitable[None]] | None = None,
-        on_result: Callable[[TargetResult], None] | None = None,
     ) -> DeliveryReport:
-        """Send to every target; `on_sent` runs after each successful send (e.g. a prompt),
-        `on_result` gets each target's outcome as it is known (e.g. to record it)."""
+        """Send to every target; `on_sent` runs after each successful send (e.g. a prompt)."""
         report = DeliveryReport()
         payloads = ProactivePayloads(message)
 
         async def deliver(target: StoredReference) -> None:
             result = await self._deliver_one(payloads, target)
             report.add(result)
-            if on_result is not None:
-                on_result(result)
             if result.outcome is Outcome.SENT and on_sent is not None:
                 await self._after_send(on_sent, target)
 

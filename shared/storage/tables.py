@@ -32,7 +32,8 @@ MAX_REPORT_BYTES = 192 * 1024
 
 
 class StorageUnavailableError(RuntimeError):
-    """Table Storage could not be reached or failed on its side; the caller may retry later."""
+    """Storage (a table or the queue) could not be reached or failed on its side; the caller
+    may retry later."""
 
 
 @contextmanager
@@ -41,12 +42,10 @@ def storage_errors() -> Iterator[None]:
     try:
         yield
     except (ServiceRequestError, ServiceResponseError) as error:
-        raise StorageUnavailableError(
-            f"Table Storage unreachable: {type(error).__name__}"
-        ) from error
+        raise StorageUnavailableError(f"Storage unreachable: {type(error).__name__}") from error
     except HttpResponseError as error:
         if error.status_code is None or error.status_code >= 500:
-            raise StorageUnavailableError(f"Table Storage failed: {error.status_code}") from error
+            raise StorageUnavailableError(f"Storage failed: {error.status_code}") from error
         raise
 
 

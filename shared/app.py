@@ -19,16 +19,26 @@ from shared.chat.reminders import ReminderBook
 from shared.delivery.fanout import Delivery
 from shared.delivery.rate_limits import RateLimits
 from shared.delivery.retry_policy import RetryPolicy
+from shared.delivery.tenant_budget import SharedTenantBudget
+from shared.endpoints.cancel import CancelEndpoint
 from shared.endpoints.messages import MessagesEndpoint
 from shared.endpoints.notify import NotifyEndpoint
 from shared.endpoints.status import StatusEndpoint
+from shared.endpoints.targets import TargetsEndpoint
 from shared.endpoints.timer import TimerJob
+from shared.endpoints.work import WorkEndpoint
 from shared.notifications.broadcast_schedule import BroadcastSchedule
+from shared.notifications.cancellation import CancelWatch
+from shared.notifications.chunk_delivery import ChunkDelivery
+from shared.notifications.expansion import AudienceExpansion
 from shared.notifications.idempotency import IdempotencyKeys
 from shared.notifications.notifier import Notifier
+from shared.notifications.outcomes import OutcomeStore
+from shared.notifications.poisoned_work import PoisonedWork
 from shared.notifications.prompts import PromptStore
 from shared.notifications.records import NotificationStore
 from shared.settings import Settings
+from shared.storage.queues import WorkQueue
 from shared.storage.reference_store import ReferenceStore
 from shared.storage.tables import Table
 
@@ -45,11 +55,16 @@ class App:
     settings: Settings
     store: ReferenceStore
     tables: tuple[Table, ...]
+    queue: WorkQueue
+    rate_limits: RateLimits
     connector: BotConnector
     notifications: NotificationStore
     messages: MessagesEndpoint
     notify: NotifyEndpoint
     status: StatusEndpoint
+    targets: TargetsEndpoint
+    cancel: CancelEndpoint
+    work: WorkEndpoint
     timer_job: TimerJob
 
     @classmethod
@@ -69,17 +84,41 @@ class App:
             OutboundTokens(authentication, settings.app_id),
             timeout_seconds=settings.notify_send_timeout_seconds,
         )
+        rate_limits = RateLimits(
+            per_tenant=settings.notify_max_rps_per_tenant,
+            tenant_budget=SharedTenantBudget(notifications, settings.notify_max_rps_per_tenant),
+        )
         delivery = Delivery(
             connector,
             store,
             service_urls,
-            RateLimits(per_tenant=settings.notify_max_rps_per_tenant),
+            rate_limits,
             RetryPolicy(max_attempts=settings.notify_max_attempts),
             concurrency=settings.notify_concurrency,
         )
         notification_store = NotificationStore(notifications)
+        outcomes = OutcomeStore(notifications)
         prompts = PromptStore(notifications)
-        notifier = Notifier(store, delivery, notification_store, prompts, clock)
+        queue = WorkQueue(settings.storage_connection_string, settings.notify_queue)
+        expansion = AudienceExpansion(notification_store, store, queue, clock)
+        notifier = Notifier(
+            store,
+            delivery,
+            notification_store,
+            prompts,
+            expansion,
+            settings.notify_inline_max_targets,
+            clock,
+        )
+        chunks = ChunkDelivery(
+            notification_store,
+            outcomes,
+            store,
+            delivery,
+            prompts,
+            CancelWatch(notification_store),
+            clock,
+        )
         bot = ProactiveBot(
             store,
             ReminderDialog(ReminderBook(notification_store), clock),
@@ -90,6 +129,8 @@ class App:
             settings=settings,
             store=store,
             tables=(references, notifications),
+            queue=queue,
+            rate_limits=rate_limits,
             connector=connector,
             notifications=notification_store,
             messages=MessagesEndpoint(
@@ -101,7 +142,10 @@ class App:
                 settings.notify_webhook_secret,
                 clock,
             ),
-            status=StatusEndpoint(notification_store, prompts),
+            status=StatusEndpoint(notification_store, outcomes, prompts),
+            targets=TargetsEndpoint(notification_store, outcomes),
+            cancel=CancelEndpoint(notification_store, outcomes, clock),
+            work=WorkEndpoint(expansion, chunks, PoisonedWork(notification_store, outcomes, clock)),
             timer_job=TimerJob(
                 notifier,
                 settings.notify_timer_text,
@@ -112,6 +156,8 @@ class App:
 
     async def close(self) -> None:
         await self.connector.close()
+        await self.queue.close()
+        await self.rate_limits.close()  # its rows are in a table: before the tables close
         for table in self.tables:
             await table.close()
 

@@ -35,17 +35,16 @@ def field_error(field: str, problem: str) -> RequestError:
 @dataclass(frozen=True)
 class HttpResult:
     status: int
-    body: Any = None
+    body: Any = None  # JSON, or text already in `mimetype`
     headers: dict[str, str] = field(default_factory=dict)
+    mimetype: str = "application/json"
 
     def to_response(self) -> func.HttpResponse:
         if self.body is None:
             return func.HttpResponse(status_code=self.status, headers=self.headers)
+        text = self.body if isinstance(self.body, str) else json.dumps(self.body)
         return func.HttpResponse(
-            json.dumps(self.body),
-            status_code=self.status,
-            headers=self.headers,
-            mimetype="application/json",
+            text, status_code=self.status, headers=self.headers, mimetype=self.mimetype
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -17,6 +18,8 @@ DEFAULT_ALLOWED_SERVICE_HOSTS = (
     "smba.infra.gov.teams.microsoft.us",
     "smba.infra.dod.teams.microsoft.us",
 )
+
+_QUEUE_NAME = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]")
 
 APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
 
@@ -55,6 +58,8 @@ class Settings:
     notify_max_rps_per_tenant: int = 50
     notify_max_attempts: int = 4
     notify_send_timeout_seconds: int = 30
+    notify_queue: str = "notify-work"
+    notify_inline_max_targets: int = 100
 
     @property
     def auth_enabled(self) -> bool:
@@ -106,6 +111,16 @@ class Settings:
                 )
             return table
 
+        def get_queue_name(name: str, default: str) -> str:
+            queue = get(name) or default
+            # The host appends "-poison" for the poison queue, which must be a legal name too.
+            if not (3 <= len(queue) <= 63 - len("-poison") and _QUEUE_NAME.fullmatch(queue)):
+                raise SettingsError(
+                    f"{name} must be 3-56 lower-case letters, digits and single dashes, "
+                    f"starting and ending with a letter or digit, got {queue!r}"
+                )
+            return queue
+
         hosts = tuple(
             h.strip().lower() for h in get("ALLOWED_SERVICE_URLS").split(",") if h.strip()
         )
@@ -131,6 +146,8 @@ class Settings:
             notify_max_rps_per_tenant=get_int("NOTIFY_MAX_RPS_PER_TENANT", 50, minimum=0),
             notify_max_attempts=get_int("NOTIFY_MAX_ATTEMPTS", 4, minimum=1),
             notify_send_timeout_seconds=get_int("NOTIFY_SEND_TIMEOUT_SECONDS", 30, minimum=1),
+            notify_queue=get_queue_name("NOTIFY_QUEUE", "notify-work"),
+            notify_inline_max_targets=get_int("NOTIFY_INLINE_MAX_TARGETS", 100, minimum=0),
         )
 
     def __repr__(self) -> str:

@@ -24,6 +24,7 @@ class Received:
     activity: dict
     raw_path: str
     at: float  # time.monotonic() on arrival
+    activity_id: str = ""  # the id a success answer gives the activity
 
 
 @dataclass
@@ -136,6 +137,7 @@ class ChannelStub(LoopbackServer):
             activity=json.loads(await request.read()),
             raw_path=request.raw_path,
             at=arrived,
+            activity_id=uuid.uuid4().hex,
         )
         with self._lock:
             self._received.append(received)
@@ -146,7 +148,7 @@ class ChannelStub(LoopbackServer):
                     request.transport.abort()
                     raise ConnectionResetError("stub dropped the connection")
                 await asyncio.sleep(answer.delay_seconds)
-            return web.json_response({"id": str(uuid.uuid4())})
+            return web.json_response({"id": received.activity_id})
         error = {"error": {"code": answer.code, "message": answer.message}}
         return web.json_response(error, status=answer.status, headers=answer.headers)
 

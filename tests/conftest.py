@@ -1,4 +1,5 @@
-"""Real components for every test: an in-memory Azurite and a loopback Bot Connector stub."""
+"""Real components for every test: an in-memory Azurite (tables and queues) and a loopback Bot
+Connector stub."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from tests.support.identity_server import CHANNEL_ISSUER, IdentityServer
 
 @pytest.fixture(scope="session")
 def azurite() -> Iterator[Azurite]:
-    with Azurite.table_only() as running:
+    with Azurite.all_services() as running:
         yield running
 
 

@@ -139,7 +139,7 @@ async def test_every_target_ends_sent_failed_or_removed_exactly_once(app, channe
 
 
 async def test_more_references_than_one_table_page_are_each_sent_once(app_with, channel):
-    app = await app_with(NOTIFY_MAX_RPS_PER_TENANT=0)
+    app = await app_with(NOTIFY_MAX_RPS_PER_TENANT=0, NOTIFY_INLINE_MAX_TARGETS=2000)
     ids = [f"page-{n:04d}" for n in range(1100)]
     await store_conversations(app, channel.url, ids)
 

@@ -1,4 +1,4 @@
-"""Per-target outcomes: exactly one per target, written in batches, added up from summaries."""
+"""Per-target outcomes: exactly one per target, written in transactions, added up from claims."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ import pytest
 
 from devhost.azurite import Azurite
 from shared.delivery.results import Outcome, TargetResult
-from shared.notifications.outcomes import TARGETS_PER_CHUNK, OutcomeStore
+from shared.notifications.outcomes import (
+    OUTCOMES_PER_TRANSACTION,
+    InvalidContinuationError,
+    OutcomeStore,
+)
 from shared.storage.tables import Table
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
@@ -27,17 +31,28 @@ def result(conversation_id: str, outcome: Outcome = Outcome.SENT, **details) -> 
     return TargetResult("msteams", conversation_id, outcome, **details)
 
 
+async def record_chunk(outcomes, chunk: str, results: list[TargetResult], done: bool = True):
+    claim = await outcomes.claim_chunk("n1", chunk, NOW, take_over=False)
+    return await outcomes.record("n1", claim, list(enumerate(results)), NOW, done=done)
+
+
+async def all_rows(outcomes, outcome: Outcome | None = None) -> list[dict]:
+    rows, continuation = await outcomes.page("n1", outcome)
+    assert continuation is None
+    return rows
+
+
 async def test_recorded_outcomes_read_back_with_what_the_channel_said(outcomes):
-    await outcomes.record(
-        "n1",
+    await record_chunk(
+        outcomes,
+        "0-0",
         [
             result("a:1", attempts=1, activity_id="1700000000001", status=201),
             result("a:2", Outcome.REMOVED, status=403, error="BotNotInConversationRoster"),
         ],
-        NOW,
     )
 
-    rows = {r["conversationId"]: r async for r in outcomes.outcomes("n1")}
+    rows = {r["conversationId"]: r for r in await all_rows(outcomes)}
 
     assert rows["a:1"]["outcome"] == "sent"
     assert rows["a:1"]["activityId"] == "1700000000001"
@@ -45,38 +60,53 @@ async def test_recorded_outcomes_read_back_with_what_the_channel_said(outcomes):
     assert rows["a:2"]["error"] == "BotNotInConversationRoster"
 
 
-async def test_totals_add_up_every_batch(outcomes):
-    many = [result(f"a:{i}") for i in range(250)] + [result("f", Outcome.FAILED, status=502)]
+async def test_totals_add_up_every_transaction_of_every_chunk(outcomes):
+    many = [result(f"a:{i}") for i in range(OUTCOMES_PER_TRANSACTION + 50)]
+    await record_chunk(outcomes, "0-0", many)
+    await record_chunk(outcomes, "0-1", [result("f", Outcome.FAILED, status=502)], done=False)
 
-    written = await outcomes.record("n1", many, NOW)
     totals = await outcomes.totals("n1")
 
-    assert written == 251
-    assert totals.counts[Outcome.SENT] == 250
+    assert totals.counts[Outcome.SENT] == OUTCOMES_PER_TRANSACTION + 50
     assert totals.counts[Outcome.FAILED] == 1
-    assert totals.recorded == 251
+    assert totals.recorded == OUTCOMES_PER_TRANSACTION + 51
+    assert (totals.chunks_claimed, totals.chunks_done) == (2, 1)
+    assert totals.started_at == totals.last_at == NOW
 
 
-async def test_a_target_keeps_its_first_outcome_when_recorded_again(outcomes):
-    await outcomes.record("n1", [result("a:1", activity_id="first")], NOW)
+async def test_a_target_keeps_its_first_outcome_when_another_chunk_records_it_again(outcomes):
+    await record_chunk(outcomes, "0-0", [result("a:1", activity_id="first")])
 
-    written = await outcomes.record("n1", [result("a:1", Outcome.FAILED), result("a:2")], NOW)
+    await record_chunk(outcomes, "0-0-again", [result("a:1", Outcome.FAILED), result("a:2")])
 
-    rows = {r["conversationId"]: r async for r in outcomes.outcomes("n1")}
-    assert written == 1
+    rows = {r["conversationId"]: r for r in await all_rows(outcomes)}
     assert rows["a:1"]["activityId"] == "first"
-    assert (await outcomes.totals("n1")).counts == {
-        **dict.fromkeys(Outcome, 0),
-        Outcome.SENT: 2,
-    }
+    assert (await outcomes.totals("n1")).counts == {**dict.fromkeys(Outcome, 0), Outcome.SENT: 2}
 
 
-async def test_outcomes_can_be_read_by_kind(outcomes):
-    await outcomes.record("n1", [result("a:1"), result("a:2", Outcome.FAILED)], NOW)
+async def test_outcomes_can_be_read_by_kind_a_page_at_a_time(outcomes):
+    await record_chunk(
+        outcomes,
+        "0-0",
+        [result(f"a:{i}", Outcome.FAILED if i % 2 else Outcome.SENT) for i in range(9)],
+    )
 
-    failed = [r["conversationId"] async for r in outcomes.outcomes("n1", Outcome.FAILED)]
+    first, continuation = await outcomes.page("n1", Outcome.FAILED, size=3)
+    rest, end = await outcomes.page("n1", Outcome.FAILED, continuation, size=3)
 
-    assert failed == ["a:2"]
+    assert len(first) == 3
+    assert continuation is not None
+    assert len(rest) == 1
+    assert end is None
+    assert sorted(r["conversationId"] for r in first + rest) == ["a:1", "a:3", "a:5", "a:7"]
+
+
+@pytest.mark.parametrize(
+    "token", ["%%%", "bm90IGpzb24", "WzEsMl0"], ids=["not-base64", "not-json", "a-list"]
+)
+async def test_a_continuation_this_api_did_not_give_is_refused(outcomes, token):
+    with pytest.raises(InvalidContinuationError):
+        await outcomes.page("n1", continuation=token)
 
 
 async def test_a_chunk_is_claimed_once_until_a_redelivery_takes_it_over(outcomes):
@@ -90,8 +120,7 @@ async def test_a_chunk_is_claimed_once_until_a_redelivery_takes_it_over(outcomes
 
 
 async def test_a_done_chunk_is_never_claimed_again(outcomes):
-    claim = await outcomes.claim_chunk("n1", "0-0", NOW, take_over=False)
-    await outcomes.record("n1", [result(f"a:{i}") for i in range(TARGETS_PER_CHUNK)], NOW, claim)
+    await record_chunk(outcomes, "0-0", [result("a:1")])
 
     assert await outcomes.claim_chunk("n1", "0-0", NOW, take_over=True) is None
 
@@ -100,15 +129,20 @@ async def test_the_holder_of_a_taken_over_claim_records_nothing(outcomes):
     stale = await outcomes.claim_chunk("n1", "0-0", NOW, take_over=False)
     await outcomes.claim_chunk("n1", "0-0", NOW, take_over=True)
 
-    written = await outcomes.record("n1", [result("a:1")], NOW, stale)
-
-    assert written == 0
+    assert await outcomes.record("n1", stale, [(0, result("a:1"))], NOW) is None
     assert (await outcomes.totals("n1")).recorded == 0
+    assert await all_rows(outcomes) == []
 
 
-async def test_a_taker_over_sees_which_targets_already_have_outcomes(outcomes):
-    await outcomes.record("n1", [result("a:1"), result("a:2")], NOW)
+async def test_a_taker_over_skips_the_positions_the_dead_run_recorded(outcomes):
+    await record_chunk(outcomes, "0-0", [result("a:0"), result("a:1"), result("a:2")], done=False)
 
-    recorded = await outcomes.recorded_targets("n1")
+    taken = await outcomes.claim_chunk("n1", "0-0", NOW, take_over=True)
+    finished = await outcomes.record(
+        "n1", taken, [(1, result("a:1", Outcome.FAILED)), (3, result("a:3"))], NOW, done=True
+    )
 
-    assert len(recorded) == 2
+    assert taken.recorded == {0, 1, 2}
+    assert finished.recorded == {0, 1, 2, 3}
+    assert (await outcomes.totals("n1")).counts[Outcome.SENT] == 4
+    assert await outcomes.claim_chunk("n1", "0-0", NOW, take_over=True) is None

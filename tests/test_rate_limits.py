@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.channel.connector import ChannelError
-from shared.delivery.rate_limits import WINDOW_SECONDS, RateLimits
+from shared.delivery.rate_limits import WINDOW_SECONDS, RateLimits, SlidingWindow
 from shared.delivery.retry_policy import MAX_RETRY_AFTER_SECONDS, RetryPolicy
 from shared.storage.recent_writes import RecentWrites
 
@@ -72,6 +72,46 @@ async def test_no_tenant_means_no_tenant_limit():
     times = await sends_at(limits, time, [(f"c{n}", "") for n in range(5)])
 
     assert times == [100.0] * 5
+
+
+async def test_a_paused_tenant_waits_for_the_pause_to_end_and_other_tenants_do_not():
+    time = FakeTime()
+    limits = RateLimits(per_tenant=50, clock=time.clock, sleep=time.sleep)
+
+    await limits.pause_tenant("A", 2.0)
+    times = await sends_at(limits, time, [("b1", "B"), ("a1", "A"), ("b2", "B")])
+
+    assert times == [100.0, 102.0, 102.0]
+
+
+async def test_a_shorter_pause_does_not_cut_a_longer_one_short():
+    time = FakeTime()
+    limits = RateLimits(per_tenant=50, clock=time.clock, sleep=time.sleep)
+
+    await limits.pause_tenant("A", 5.0)
+    await limits.pause_tenant("A", 1.0)
+    times = await sends_at(limits, time, [("a1", "A")])
+
+    assert times == [105.0]
+
+
+async def test_a_pause_holds_even_without_a_tenant_limit():
+    time = FakeTime()
+    limits = RateLimits(per_tenant=0, clock=time.clock, sleep=time.sleep)
+
+    await limits.pause_tenant("A", 1.5)
+    times = await sends_at(limits, time, [("a1", "A")])
+
+    assert times == [101.5]
+
+
+def test_a_smaller_share_is_enforced_on_the_sends_a_window_already_holds():
+    window = SlidingWindow(10)
+    for sent_at in (100.0, 100.5, 100.6):
+        window.record("k", sent_at)
+
+    assert window.wait_seconds("k", 100.7, limit=2) == pytest.approx(100.5 + WINDOW_SECONDS - 100.7)
+    assert window.wait_seconds("k", 100.7, limit=4) == 0.0
 
 
 def test_idle_keys_are_swept_so_memory_follows_live_conversations():

@@ -8,9 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from botbuilder.schema import Activity
 
+from shared.app import get_app
 from shared.chat.reminders import parse_reminder, user_timezone
 from tests.support.chat import say
 from tests.support.functions import run_timer
+from tests.support.work_queue import run_queued_work
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # a Monday
 UTC = timezone.utc
@@ -104,6 +106,7 @@ async def test_a_reminder_is_confirmed_listed_cancelled_and_delivered_by_the_tim
     clock.advance(hours=8, minutes=31)  # 17:31
     await run_timer()
     await run_timer()
+    await run_queued_work(get_app())
 
     assert typing_first == "typing"
     assert confirm_stretch == ("Got it: I'll remind you to stretch at 09:10 (UTC), in 10 minutes.")
@@ -131,9 +134,11 @@ async def test_a_reminder_in_the_users_timezone_is_sent_at_that_local_time(clock
     channel.reset()
     clock.advance(hours=7, minutes=29)  # 16:29 UTC = 17:29 in Berlin
     await run_timer()
+    await run_queued_work(get_app())
     early = list(channel.received)
     clock.advance(minutes=1)
     await run_timer()
+    await run_queued_work(get_app())
 
     assert (
         confirm

@@ -7,9 +7,11 @@ import asyncio
 import pytest
 
 from shared.app import get_app
+from shared.notifications.lifecycle import State
 from shared.notifications.records import CLAIM_EXPIRES_AFTER
 from tests.support.functions import get_status, post_notify, run_timer
 from tests.support.references import store_conversations
+from tests.support.work_queue import run_queued_work
 
 SEND_AT = "2026-11-23T10:00:00+01:00"  # 09:00 UTC, one hour after the test clock's start
 
@@ -49,7 +51,7 @@ async def test_a_scheduled_notification_is_not_sent_early(subscribers, clock, ch
     assert (await get_status(notification_id)).body["state"] == "scheduled"
 
 
-async def test_a_due_notification_is_sent_once_and_its_status_shows_the_report(
+async def test_a_due_notification_is_queued_once_sent_once_and_its_status_shows_the_counts(
     subscribers, clock, channel
 ):
     notification_id = await schedule(send_at="2026-11-23T09:30:00Z")
@@ -57,11 +59,14 @@ async def test_a_due_notification_is_sent_once_and_its_status_shows_the_report(
 
     await run_timer()
     await run_timer()
+    assert (await get_status(notification_id)).body["state"] == "queued"
+    await run_queued_work(get_app())
 
     assert sorted(r.conversation_id for r in channel.received) == subscribers
     status = (await get_status(notification_id)).body
     assert status["state"] == "done"
-    assert (status["report"]["matched"], status["report"]["sent"]) == (2, 2)
+    assert (status["counts"]["matched"], status["counts"]["sent"]) == (2, 2)
+    assert status["counts"]["pending"] == 0
 
 
 async def test_two_overlapping_timer_runs_send_each_notification_once(subscribers, clock, channel):
@@ -70,25 +75,29 @@ async def test_two_overlapping_timer_runs_send_each_notification_once(subscriber
     clock.advance(minutes=15)
 
     await asyncio.gather(run_timer(), run_timer(), run_timer())
+    await run_queued_work(get_app())
 
     texts = sorted((r.conversation_id, r.activity["text"]) for r in channel.received)
     assert texts == sorted((c, f"#{n}") for c in subscribers for n in range(3))
 
 
-async def test_a_claim_left_by_a_crashed_run_is_resumed_once_it_expires(
+async def test_a_claim_left_by_a_crashed_run_is_queued_again_once_it_expires(
     subscribers, clock, channel
 ):
     notification_id = await schedule(send_at="2026-11-23T09:05:00Z")
     clock.advance(minutes=5)
     notifications = get_app().notifications
     [due] = [n async for n in notifications.due(clock())]
-    assert await notifications.claim(due, clock()) is not None  # this run then dies
+    # This run claims it, then dies before its work item is on the queue.
+    assert await notifications.claim(due, clock(), State.QUEUED) is not None
 
     await run_timer()
+    await run_queued_work(get_app())
     sent_while_claimed = list(channel.received)
     clock.advance(seconds=CLAIM_EXPIRES_AFTER.total_seconds() + 60)
     await run_timer()
     await run_timer()
+    await run_queued_work(get_app())
 
     assert sent_while_claimed == []
     assert sorted(r.conversation_id for r in channel.received) == subscribers
@@ -102,7 +111,9 @@ async def test_an_immediate_notification_has_a_status_too(subscribers, clock, ch
 
     assert status["state"] == "done"
     assert status["report"]["sent"] == 2
+    assert status["counts"]["sent"] == 2
     assert status["sendAt"] is None
+    assert status["startedAt"] == status["finishedAt"] == clock().isoformat()
 
 
 @pytest.mark.parametrize("notification_id", ["0" * 32, "not-an-id", "../../etc", ""])
@@ -135,6 +146,7 @@ async def test_a_scheduled_request_with_an_idempotency_key_is_stored_once(
     again = await post_notify(body, headers)
     clock.advance(minutes=30)
     await run_timer()
+    await run_queued_work(get_app())
 
     assert (first.status, again.status) == (202, 202)
     assert again.body["id"] == first.body["id"]
@@ -145,11 +157,13 @@ async def test_the_broadcast_goes_out_once_per_slot_of_its_own_schedule(
     subscribers, clock, channel
 ):
     await run_timer()  # 09:00: not a broadcast slot
+    await run_queued_work(get_app())
     before_noon = list(channel.received)
     clock.advance(hours=3, seconds=20)  # 12:00:20, the noon slot
     await asyncio.gather(run_timer(), run_timer())
     clock.advance(minutes=1)
     await run_timer()
+    await run_queued_work(get_app())
 
     assert before_noon == []
     assert sorted(r.conversation_id for r in channel.received) == subscribers

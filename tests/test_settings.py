@@ -17,6 +17,7 @@ def test_defaults_apply_when_only_storage_is_set():
     assert settings.app_type == "MultiTenant"
     assert settings.allowed_service_hosts == DEFAULT_ALLOWED_SERVICE_HOSTS
     assert settings.auth_enabled is False
+    assert (settings.notify_queue, settings.notify_inline_max_targets) == ("notify-work", 100)
 
 
 def test_missing_storage_fails_naming_the_setting():
@@ -40,6 +41,26 @@ def test_single_tenant_needs_a_tenant_id():
 def test_an_invalid_table_name_fails_naming_the_setting(name):
     with pytest.raises(SettingsError, match="CONVERSATION_TABLE"):
         Settings.from_env({**MINIMAL, "CONVERSATION_TABLE": name})
+
+
+@pytest.mark.parametrize(
+    "name", ["ab", "Upper-case", "double--dash", "-starts", "ends-", "x" * 57, "has_underscore"]
+)
+def test_a_queue_name_the_host_would_refuse_fails_naming_the_setting(name):
+    with pytest.raises(SettingsError, match="NOTIFY_QUEUE"):
+        Settings.from_env({**MINIMAL, "NOTIFY_QUEUE": name})
+
+
+def test_a_queue_name_leaves_room_for_its_poison_queue():
+    longest = "q" * 56  # "-poison" makes 63, the longest queue name
+
+    assert Settings.from_env({**MINIMAL, "NOTIFY_QUEUE": longest}).notify_queue == longest
+
+
+@pytest.mark.parametrize("value", ["-1", "many", "1.5"])
+def test_an_inline_limit_that_is_not_a_whole_number_from_0_fails_naming_it(value):
+    with pytest.raises(SettingsError, match="NOTIFY_INLINE_MAX_TARGETS"):
+        Settings.from_env({**MINIMAL, "NOTIFY_INLINE_MAX_TARGETS": value})
 
 
 def test_allowed_service_urls_is_a_comma_separated_list_of_host_patterns():

@@ -44,14 +44,24 @@ def test_anything_else_is_a_malformed_item(payload):
 
 
 def test_chunks_keep_to_one_partition_and_the_chunk_size():
-    keys = [("p1", f"r{i}") for i in range(150)] + [("p2", "r0")]
+    keys = [("p1", f"r{i}") for i in range(TARGETS_PER_CHUNK + 50)] + [("p2", "r0")]
 
     chunks = list(chunk_items("n1", 7, keys))
 
-    assert [len(c.row_keys) for c in chunks] == [TARGETS_PER_CHUNK, 150 - TARGETS_PER_CHUNK, 1]
-    assert [c.chunk for c in chunks] == ["7-0", "7-1", "7-2"]
+    assert [len(c.row_keys) for c in chunks] == [TARGETS_PER_CHUNK, 50, 1]
+    assert [c.chunk.rsplit("-", 1)[0] for c in chunks] == ["7-0", "7-1", "7-2"]
     assert [c.partition_key for c in chunks] == ["p1", "p1", "p2"]
     assert [k for c in chunks for k in c.row_keys] == [k for _, k in keys]
+
+
+def test_a_chunk_is_named_by_its_place_and_its_keys():
+    keys = [("p1", f"r{i}") for i in range(5)]
+
+    again = list(chunk_items("n1", 0, keys))
+    shifted = list(chunk_items("n1", 0, keys[1:]))
+
+    assert list(chunk_items("n1", 0, keys)) == again
+    assert shifted[0].chunk != again[0].chunk
 
 
 def test_a_chunk_of_the_longest_keys_still_fits_one_queue_message():

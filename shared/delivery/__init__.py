@@ -4,5 +4,6 @@ outbound      the message and its wire JSON, addressed exactly as continue_conve
 fanout        bounded-concurrency fan-out over streamed targets
 results       each target's one outcome, and the report that adds them up
 rate_limits   sliding-window limits per conversation and per tenant
+tenant_budget each instance's share of a tenant's limits, and 429 pauses, across scale-out
 retry_policy  which channel answers to retry, and how long to wait
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterable, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 
 from shared.channel.connector import BotConnector, ChannelError
 from shared.channel.service_urls import ServiceUrlPolicy
@@ -46,18 +46,24 @@ class Delivery:
     async def send(
         self,
         message: OutboundMessage,
-        targets: AsyncIterable[StoredReference],
+        targets: AsyncIterable[StoredReference] | Iterable[StoredReference],
         on_sent: Callable[[StoredReference], Awaitable[None]] | None = None,
+        on_result: Callable[[TargetResult], Awaitable[None]] | None = None,
+        stopped: Callable[[], Awaitable[bool]] | None = None,
     ) -> DeliveryReport:
-        """Send to every target; `on_sent` runs after each successful send (e.g. a prompt)."""
+        """Send to every target; `on_sent` runs after each successful send (e.g. a prompt),
+        `on_result` gets each target's outcome, and once `stopped` answers True no new send
+        starts: the targets left are `cancelled`."""
         report = DeliveryReport()
         payloads = ProactivePayloads(message)
 
         async def deliver(target: StoredReference) -> None:
-            result = await self._deliver_one(payloads, target)
+            result = await self._deliver_one(payloads, target, stopped)
             report.add(result)
             if result.outcome is Outcome.SENT and on_sent is not None:
                 await self._after_send(on_sent, target)
+            if on_result is not None:
+                await on_result(result)
 
         # Targets waiting on a rate limit or a retry hold no request slot, so a few more than
         # `concurrency` are kept open; the bound keeps memory flat however many targets stream in.
@@ -65,7 +71,7 @@ class Delivery:
         in_flight: set[asyncio.Task] = set()
         try:
             # Sending starts while later pages of targets are still being read.
-            async for target in targets:
+            async for target in _streamed(targets):
                 report.matched += 1
                 await open_targets.acquire()
                 task = asyncio.create_task(deliver(target))
@@ -80,30 +86,47 @@ class Delivery:
         return report
 
     async def _deliver_one(
-        self, payloads: ProactivePayloads, target: StoredReference
+        self,
+        payloads: ProactivePayloads,
+        target: StoredReference,
+        stopped: Callable[[], Awaitable[bool]] | None,
     ) -> TargetResult:
         if not self._service_urls.allows(target.reference_json.get("serviceUrl")):
             return _failed(target, None, "serviceUrl is not on the allow-list", attempts=0)
-        attempt = 0
+        failed_attempts = 0
         while True:
-            attempt += 1
             try:
-                activity_id = await self._send_within_limits(payloads, target)
+                activity_id = await self._send_within_limits(payloads, target, stopped)
             except ChannelError as error:
+                failed_attempts += 1
                 if error.target_gone:
-                    return await self._remove(target, error, attempt)
-                delay = self._retry_policy.delay_before_retry(error, attempt)
+                    return await self._remove(target, error, failed_attempts)
+                if error.status == 429 and error.retry_after:
+                    await self._pause_tenant(target.tenant_id, error.retry_after)
+                delay = self._retry_policy.delay_before_retry(error, failed_attempts)
                 if delay is None:
-                    detail = f"{error.code}: {error.message} (attempts: {attempt})"
-                    return _failed(target, error.status, detail, attempt)
+                    detail = f"{error.code}: {error.message} (attempts: {failed_attempts})"
+                    return _failed(target, error.status, detail, failed_attempts)
                 await asyncio.sleep(delay)
+                continue
+            except StorageUnavailableError:
+                # The tenant's shared budget could not be read: sending anyway could overrun it.
+                return _failed(target, None, "storage unavailable", failed_attempts)
             except Exception:
                 logger.exception("Unexpected error sending to %s", target.conversation_id)
-                return _failed(target, None, "internal error", attempt)
-            else:
-                return TargetResult.of(
-                    target, Outcome.SENT, attempts=attempt, activity_id=activity_id
-                )
+                return _failed(target, None, "internal error", failed_attempts + 1)
+            if activity_id is None:
+                return TargetResult.of(target, Outcome.CANCELLED, attempts=failed_attempts)
+            return TargetResult.of(
+                target, Outcome.SENT, attempts=failed_attempts + 1, activity_id=activity_id
+            )
+
+    async def _pause_tenant(self, tenant_id: str, seconds: float) -> None:
+        """The channel said the tenant is over its limit: every instance holds off."""
+        try:
+            await self._rate_limits.pause_tenant(tenant_id, seconds)
+        except StorageUnavailableError:
+            logger.warning("Tenant %s paused here only: storage unavailable", tenant_id)
 
     @staticmethod
     async def _after_send(
@@ -116,9 +139,17 @@ class Delivery:
             logger.exception("After-send step failed for %s", target.conversation_id)
 
     async def _send_within_limits(
-        self, payloads: ProactivePayloads, target: StoredReference
-    ) -> str:
+        self,
+        payloads: ProactivePayloads,
+        target: StoredReference,
+        stopped: Callable[[], Awaitable[bool]] | None,
+    ) -> str | None:
+        """The sent activity's id; None if `stopped` said so before the request went out."""
         async with self._sending:
+            # Asked once the slot is ours, right before the request: a stop seen while this
+            # target waited for its turn still holds it back.
+            if stopped is not None and await stopped():
+                return None
             # The turn is taken while holding the slot, right before the request, so the
             # recorded send times are the real ones.
             key = (target.channel_id, target.conversation_id)
@@ -142,6 +173,17 @@ class Delivery:
         return TargetResult.of(
             target, Outcome.REMOVED, status=error.status, error=error.code, attempts=attempts
         )
+
+
+async def _streamed(
+    targets: AsyncIterable[StoredReference] | Iterable[StoredReference],
+) -> AsyncIterator[StoredReference]:
+    if isinstance(targets, AsyncIterable):
+        async for target in targets:
+            yield target
+    else:
+        for target in targets:
+            yield target
 
 
 def _failed(target: StoredReference, status: int | None, error: str, attempts: int) -> TargetResult:

@@ -2,8 +2,9 @@
 
 Teams allows a bot 7 messages per conversation per second and 50 requests per second per tenant.
 A sliding log of recent send times (not a token bucket, which lets a burst and its refill land in
-one second) keeps every window under the limit. The limits hold per process: with Functions
-scale-out each instance keeps its own, and the retry on 429 covers what they share.
+one second) keeps every window under the limit. On its own a RateLimits holds them per process;
+given a SharedTenantBudget (tenant_budget), every instance keeps to its share of them, so they
+hold across Functions scale-out, and a tenant paused after a 429 is paused on every instance.
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared.delivery.tenant_budget import SharedTenantBudget
 
 # A little over a second: a few ms of network jitter must not land an extra send in the channel's
 # one-second window.
@@ -26,15 +31,18 @@ class SlidingWindow:
         self.window_seconds = window_seconds
         self._sends: dict[Hashable, deque[float]] = {}
 
-    def wait_seconds(self, key: Hashable, now: float) -> float:
+    def wait_seconds(self, key: Hashable, now: float, limit: int | None = None) -> float:
+        """Until a send fits; `limit` (a share of self.limit) may differ from one call to the
+        next, so the last self.limit sends are kept."""
+        limit = self.limit if limit is None else min(limit, self.limit)
         sends = self._sends.get(key)
         if sends is None:
             return 0.0
         while sends and sends[0] <= now - self.window_seconds:
             sends.popleft()
-        if len(sends) < self.limit:
+        if len(sends) < limit:
             return 0.0
-        return sends[0] + self.window_seconds - now
+        return sends[len(sends) - limit] + self.window_seconds - now
 
     def record(self, key: Hashable, now: float) -> None:
         self._sends.setdefault(key, deque(maxlen=self.limit)).append(now)
@@ -49,7 +57,11 @@ class SlidingWindow:
 
 
 class RateLimits:
-    """Waits until a send to (conversation, tenant) fits both windows, then records it."""
+    """Waits until a send to (conversation, tenant) fits both windows, then records it.
+
+    With a tenant_budget each window allows this instance's share only, and a tenant paused on
+    any instance waits here too.
+    """
 
     def __init__(
         self,
@@ -57,28 +69,62 @@ class RateLimits:
         per_tenant: int = 50,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        tenant_budget: SharedTenantBudget | None = None,
     ) -> None:
+        if tenant_budget is not None and tenant_budget.budget != per_tenant:
+            raise ValueError(
+                f"tenant_budget.budget ({tenant_budget.budget}) must equal per_tenant "
+                f"({per_tenant})"
+            )
         self._conversation = SlidingWindow(per_conversation)
         self._tenant = SlidingWindow(per_tenant) if per_tenant > 0 else None
         self._clock = clock
         self._sleep = sleep
+        self._budget = tenant_budget
+        self._paused_until: dict[str, float] = {}
         self._acquisitions = 0
 
     async def wait_turn(self, conversation_key: Hashable, tenant_id: str) -> None:
-        checks = [(self._conversation, conversation_key)]
-        if self._tenant is not None and tenant_id:
-            checks.append((self._tenant, tenant_id))
         while True:
+            turn = None if self._budget is None else await self._budget.turn(tenant_id)
             now = self._clock()
-            delay = max(window.wait_seconds(key, now) for window, key in checks)
+            # From here to the record there is no await: no other send can slip in, so neither
+            # window ever holds more than its limit (or this instance's share of it).
+            checks = [(self._conversation, conversation_key, self._conversation.limit)]
+            if self._tenant is not None and tenant_id:
+                checks.append((self._tenant, tenant_id, self._tenant.limit))
+            if turn is not None:
+                checks = [(window, key, turn.share(limit)) for window, key, limit in checks]
+            delay = max(
+                self._paused_until.get(tenant_id, now) - now,
+                turn.wait_seconds if turn is not None else 0.0,
+                *(window.wait_seconds(key, now, limit) for window, key, limit in checks),
+            )
             if delay <= 0:
-                # Both windows are checked and recorded with no await between: no other send
-                # can slip in, so neither window ever holds more than its limit.
-                for window, key in checks:
+                for window, key, _ in checks:
                     window.record(key, now)
+                if self._budget is not None:
+                    self._budget.sent(tenant_id)
                 self._sweep_now_and_then(now)
                 return
             await self._sleep(delay)
+
+    async def pause_tenant(self, tenant_id: str, seconds: float) -> None:
+        """Send nothing to the tenant for `seconds` (the channel answered 429 with Retry-After):
+        on this instance at once, on the others through the tenant_budget. A longer pause
+        already running stays as it is. Raises StorageUnavailableError when the shared pause
+        cannot be written; the local one holds all the same."""
+        if not tenant_id or seconds <= 0:
+            return
+        until = self._clock() + seconds
+        self._paused_until[tenant_id] = max(until, self._paused_until.get(tenant_id, until))
+        if self._budget is not None:
+            await self._budget.pause(tenant_id, seconds)
+
+    async def close(self) -> None:
+        """Leave the shared budget (best effort; its rows expire anyway)."""
+        if self._budget is not None:
+            await self._budget.close()
 
     def _sweep_now_and_then(self, now: float) -> None:
         self._acquisitions += 1
@@ -86,3 +132,5 @@ class RateLimits:
             for window in (self._conversation, self._tenant):
                 if window is not None:
                     window.sweep(now)
+            for tenant_id in [t for t, until in self._paused_until.items() if until <= now]:
+                del self._paused_until[tenant_id]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 
+from shared.endpoints.status import status_path
 from shared.http import (
     RETRY_AFTER,
     STORAGE_UNAVAILABLE,
@@ -89,8 +91,14 @@ class NotifyEndpoint:
 
     async def _notify(self, request: NotifyRequest) -> HttpResult:
         if request.send_at is not None:
-            return HttpResult(202, await self._notifier.schedule(request))
-        return HttpResult(200, await self._notifier.send_now(request))
+            return _accepted(await self._notifier.schedule(request))
+        inline, body = await self._notifier.send_now(request)
+        return HttpResult(200, body) if inline else _accepted(body)
+
+
+def _accepted(status: dict[str, Any]) -> HttpResult:
+    """202: it will be sent later; Location is where to follow it."""
+    return HttpResult(202, status, {"Location": status_path(status["id"])})
 
 
 def _idempotency_key(headers: Mapping[str, str]) -> str | None:

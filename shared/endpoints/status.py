@@ -2,30 +2,37 @@
 
 from __future__ import annotations
 
-import re
-
 from shared.http import STORAGE_UNAVAILABLE, HttpResult
+from shared.notifications.outcomes import OutcomeStore
+from shared.notifications.progress import progress
 from shared.notifications.prompts import PromptStore, answer_summary
-from shared.notifications.records import NotificationStore
+from shared.notifications.records import Notification, NotificationStore
 from shared.storage.tables import StorageUnavailableError
 
-NOTIFICATION_ID = re.compile(r"^[0-9a-f]{32}$")
 NOT_FOUND = HttpResult(404, {"error": "no notification with this id"})
 
 
+def status_path(notification_id: str) -> str:
+    """Where a notification's status is served (the Location of a 202)."""
+    return f"/api/notify/{notification_id}"
+
+
 class StatusEndpoint:
-    def __init__(self, notifications: NotificationStore, prompts: PromptStore) -> None:
+    def __init__(
+        self, notifications: NotificationStore, outcomes: OutcomeStore, prompts: PromptStore
+    ) -> None:
         self._notifications = notifications
+        self._outcomes = outcomes
         self._prompts = prompts
 
     async def handle(self, notification_id: str) -> HttpResult:
-        if not NOTIFICATION_ID.match(notification_id or ""):
+        if not Notification.is_id(notification_id):
             return NOT_FOUND
         try:
             notification = await self._notifications.get(notification_id)
             if notification is None:
                 return NOT_FOUND
-            status = notification.to_status()
+            status = progress(notification, await self._outcomes.totals(notification_id))
             choices = notification.request.get("choices")
             if choices:
                 answers = await self._prompts.answers(notification.id)

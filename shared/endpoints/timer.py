@@ -1,4 +1,8 @@
-"""What each notify_timer run does: deliver due notifications, then the scheduled broadcast."""
+"""What each notify_timer run does: queue due notifications, then the scheduled broadcast.
+
+It only records and enqueues, so a run takes seconds whatever the audiences' sizes: the work
+queue's runs do the sending.
+"""
 
 from __future__ import annotations
 
@@ -32,8 +36,8 @@ class TimerJob:
         if past_due:
             # The host missed a slot (restart, scale-in); this run catches up.
             logger.warning("Timer is past due; catching up now")
-        delivered = await self._notifier.deliver_due()
-        logger.info("Timer delivered %d due notification(s)", delivered)
+        queued = await self._notifier.queue_due()
+        logger.info("Timer queued %d due notification(s)", queued)
         await self._broadcast()
 
     async def _broadcast(self) -> None:
@@ -45,5 +49,5 @@ class TimerJob:
             return
         text = self._broadcast_text
         request = NotifyRequest(OutboundMessage(text=text), Audience(), payload={"text": text})
-        result = await self._notifier.send_now(request)
-        logger.info("Scheduled broadcast report: %s", result)
+        status = await self._notifier.queue(request)
+        logger.info("Scheduled broadcast for slot %s queued as %s", slot, status["id"])

@@ -3,9 +3,14 @@
 lifecycle           the state names and how long a claim may last
 records             notification records in Table Storage: ids, states, claims, reports
 request             the POST /api/notify body, validated
-notifier            send now or schedule; deliver what has come due
-outcomes            each target's one outcome, in batches, with summaries to add up
+notifier            send inline, queue or schedule; queue what has come due
 work_items          the small queue items a large notification is split into
+expansion           split an audience into chunk items, a page per run
+chunk_delivery      send one chunk and record its outcomes as they come in
+outcomes            each target's one outcome, in transactions, with claim rows to add up
+cancellation        whether a queued notification was cancelled, read once a second
+poisoned_work       what a work item the host gave up on leaves behind
+progress            state, counts and times for the status endpoint
 prompts             questions with choices, and the answers recorded against them
 idempotency         Idempotency-Key claims and replays
 signature           HMAC-SHA256 webhook signatures

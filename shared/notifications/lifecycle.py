@@ -18,9 +18,11 @@ CLAIM_EXPIRES_AFTER = FUNCTION_RUN_LIMIT + timedelta(minutes=5)
 
 class State(str, Enum):
     SCHEDULED = "scheduled"  # waiting for its sendAt
+    QUEUED = "queued"  # on the work queue: its targets are sent by queue-triggered runs
     SENDING = "sending"  # claimed by one run
     DONE = "done"  # finished, with its report
-    FAILED = "failed"  # storage gave out mid-send
+    FAILED = "failed"  # storage gave out mid-send, or its audience could not be read
+    CANCELLED = "cancelled"  # no new send starts; what was sent stays reported
 
     def __str__(self) -> str:
         return self.value

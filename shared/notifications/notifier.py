@@ -1,4 +1,9 @@
-"""Notifications end to end: record, send now or schedule, deliver when due, track prompts."""
+"""Notifications end to end: record, send now or queue or schedule, queue what has come due.
+
+A small audience is sent within the request (the caller gets the full report). A larger one, a
+scheduled notification that has come due, a reminder and the scheduled broadcast go on the work
+queue, where queue-triggered runs on any number of instances send them (see `expansion`).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,11 @@ from typing import Any
 
 from shared.delivery.fanout import Delivery
 from shared.delivery.results import DeliveryReport
+from shared.notifications.expansion import AudienceExpansion
 from shared.notifications.lifecycle import State
 from shared.notifications.prompts import PromptStore
 from shared.notifications.records import Notification, NotificationStore
-from shared.notifications.request import NotifyRequest, parse_notify_request
+from shared.notifications.request import NotifyRequest
 from shared.storage.reference_store import ReferenceStore
 from shared.storage.references import StoredReference
 from shared.storage.tables import StorageUnavailableError
@@ -28,35 +34,40 @@ class Notifier:
         delivery: Delivery,
         notifications: NotificationStore,
         prompts: PromptStore,
+        expansion: AudienceExpansion,
+        inline_max_targets: int,
         clock: Callable[[], datetime],
     ) -> None:
         self._store = store
         self._delivery = delivery
         self._notifications = notifications
         self._prompts = prompts
+        self._expansion = expansion
+        self._inline_max_targets = inline_max_targets
         self._clock = clock
 
-    async def send_now(self, request: NotifyRequest) -> dict[str, Any]:
+    async def send_now(self, request: NotifyRequest) -> tuple[bool, dict[str, Any]]:
+        """Send within this call if the audience is small; else queue it. (inline?, the body)"""
+        first = await self._first_targets(request)
+        if first is None:
+            return False, await self.queue(request)
+        return True, await self._send_inline(request, first)
+
+    async def queue(self, request: NotifyRequest) -> dict[str, Any]:
+        """Record it and put its first work item on the queue; the status to answer with."""
         now = self._clock()
         notification = await self._notifications.add(
             Notification(
                 id=Notification.new_id(),
-                state=State.SENDING,
+                state=State.QUEUED,
                 request=request.payload,
                 created_at=now,
                 claimed_at=now,
             )
         )
-        try:
-            report = await self._deliver(notification, request)
-        except StorageUnavailableError:
-            # Best effort: say it failed, so the status does not read "sending" for ever.
-            with suppress(StorageUnavailableError):
-                await self._notifications.finish(
-                    notification, {"error": "storage unavailable"}, State.FAILED
-                )
-            raise
-        return {"id": notification.id, **report.to_dict()}
+        await self._start_or_fail(notification)
+        logger.info("Queued notification %s", notification.id)
+        return notification.to_status()
 
     async def schedule(self, request: NotifyRequest) -> dict[str, Any]:
         notification = await self._notifications.add(
@@ -71,32 +82,70 @@ class Notifier:
         logger.info("Scheduled notification %s for %s", notification.id, request.send_at)
         return notification.to_status()
 
-    async def deliver_due(self) -> int:
-        """Send every notification whose time has come; each is claimed by one run only."""
+    async def queue_due(self) -> int:
+        """Queue every notification whose time has come; each is claimed by one run only."""
         now = self._clock()
-        delivered = 0
+        queued = 0
         async for due in self._notifications.due(now):
-            claimed = await self._notifications.claim(due, now)
+            claimed = await self._notifications.claim(due, now, State.QUEUED)
             if claimed is None:
                 continue  # another timer run claimed it first
-            if due.state is State.SENDING:
-                logger.warning("Resuming notification %s abandoned mid-send", due.id)
-            await self._deliver(claimed, parse_notify_request(claimed.request))
-            delivered += 1
-        return delivered
+            if due.state is not State.SCHEDULED:
+                logger.warning("Re-queueing notification %s, abandoned as %s", due.id, due.state)
+            await self._expansion.start(claimed.id)
+            queued += 1
+        return queued
 
-    async def _deliver(self, notification: Notification, request: NotifyRequest) -> DeliveryReport:
-        message = request.message
-        on_sent = None
-        if message.choices:
+    async def _first_targets(self, request: NotifyRequest) -> list[StoredReference] | None:
+        """The whole audience if it is small enough to send inline, else None (read no further)."""
+        first: list[StoredReference] = []
+        async for target in self._store.find(request.audience):
+            if len(first) == self._inline_max_targets:
+                return None
+            first.append(target)
+        return first
 
-            async def on_sent(target: StoredReference) -> None:
-                await self._prompts.await_reply(
-                    target, notification.id, message.text or "", message.choices
+    async def _send_inline(
+        self, request: NotifyRequest, targets: list[StoredReference]
+    ) -> dict[str, Any]:
+        now = self._clock()
+        notification = await self._notifications.add(
+            Notification(
+                id=Notification.new_id(),
+                state=State.SENDING,
+                request=request.payload,
+                created_at=now,
+                claimed_at=now,
+            )
+        )
+        try:
+            report = await self._deliver(notification, request, targets)
+        except StorageUnavailableError:
+            # Best effort: say it failed, so the status does not read "sending" for ever.
+            with suppress(StorageUnavailableError):
+                await self._notifications.finish(
+                    notification, {"error": "storage unavailable"}, self._clock(), State.FAILED
                 )
+            raise
+        return {"id": notification.id, **report.to_dict()}
 
-        targets = self._store.find(request.audience)
-        report = await self._delivery.send(message, targets, on_sent=on_sent)
-        await self._notifications.finish(notification, report.to_dict())
+    async def _start_or_fail(self, notification: Notification) -> None:
+        try:
+            await self._expansion.start(notification.id)
+        except StorageUnavailableError:
+            # Nothing was sent; without this the timer would queue it again later, and the
+            # caller's retry would send it twice.
+            with suppress(StorageUnavailableError):
+                await self._notifications.fail(notification.id, "the work queue was unavailable")
+            raise
+
+    async def _deliver(
+        self, notification: Notification, request: NotifyRequest, targets: list[StoredReference]
+    ) -> DeliveryReport:
+        message = request.message
+        report = await self._delivery.send(
+            message, targets, on_sent=self._prompts.after_send(notification.id, message)
+        )
+        await self._notifications.finish(notification, report.to_dict(), self._clock())
         logger.info("Notification %s done: %s", notification.id, report.to_dict())
         return report

@@ -1,18 +1,20 @@
-"""Per-target outcomes in Table Storage: each target of a notification ends with exactly one.
+"""Per-target outcomes in Table Storage: each target of a queued notification ends with exactly one.
 
-Rows live in the notification's own partition of the notifications table, so a batch of up to
-100 writes is one transaction: the outcomes of a chunk of targets, a summary row with their counts
-(status adds summaries up instead of reading every target), and the chunk's claim marked done. An
-outcome row is inserted, never replaced: a target that already has one keeps it, so a work item
-delivered twice cannot give a target two outcomes.
+Rows live in the notification's own partition of the notifications table, keyed by a digest of
+the target, so a transaction of up to 100 writes can hold the outcomes of part of a chunk and an
+update of the chunk's claim row. The claim row is the chunk's bookkeeping: who holds it, which of
+its targets have an outcome (a bitmap, so a run that takes over skips them without reading them),
+and the counts so far (status adds claim rows up instead of reading every target). An outcome row
+is inserted, never replaced: a target that already has one keeps it.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
-import uuid
-from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -25,11 +27,15 @@ from shared.storage.keys import conversation_key
 from shared.storage.tables import Table, storage_errors
 
 MAX_BATCH_OPERATIONS = 100  # Table Storage's limit for one transaction
-# Target rows are hex digests; summary and claim rows sort after them.
-SUMMARY_PREFIX = "~batch-"
+# Each transaction carries the chunk's claim row too.
+OUTCOMES_PER_TRANSACTION = MAX_BATCH_OPERATIONS - 1
+# Two transactions per chunk: with the claim and the read of the chunk's references, four Table
+# operations per 198 targets (0.02 each), and a dead run repeats at most one transaction's worth.
+TARGETS_PER_CHUNK = 2 * OUTCOMES_PER_TRANSACTION
+# Target rows are hex digests; claim rows sort after them.
 CLAIM_PREFIX = "~chunk-"
-# A chunk's outcomes, their summary and the chunk's claim fit one transaction.
-TARGETS_PER_CHUNK = MAX_BATCH_OPERATIONS - 2
+MAX_ERROR_CHARS = 1000
+PAGE_SIZE = 1000  # the most Table Storage returns per page
 
 
 def partition(notification_id: str) -> str:
@@ -43,14 +49,23 @@ def target_row(channel_id: str, conversation_id: str) -> str:
 
 @dataclass(frozen=True)
 class ChunkClaim:
+    """A chunk held by this run: its claim row's ETag, and what is recorded for it so far."""
+
     chunk: str
     etag: str
+    recorded: frozenset[int] = frozenset()  # positions in the chunk that have an outcome
+    counts: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
 
 
 @dataclass(frozen=True)
 class Totals:
+    """A notification's claim rows added up."""
+
     counts: dict[Outcome, int]
-    last_at: datetime | None
+    chunks_claimed: int = 0
+    chunks_done: int = 0
+    started_at: datetime | None = None
+    last_at: datetime | None = None
 
     @property
     def recorded(self) -> int:
@@ -85,150 +100,210 @@ class OutcomeStore:
             existing = await table.get_entity(entity["PartitionKey"], entity["RowKey"])
         if existing.get("Done") or not take_over:
             return None
-        etag = await self._table.update_if_unchanged(entity, existing.metadata["etag"])
-        return None if etag is None else ChunkClaim(chunk, etag)
-
-    async def recorded_targets(self, notification_id: str) -> set[str]:
-        """Row keys of the targets that already have an outcome (read when taking over)."""
-        table = await self._table.client()
-        query = "PartitionKey eq @p and RowKey lt @first_special"
-        parameters = {"p": partition(notification_id), "first_special": "~"}
-        with storage_errors():
-            return {
-                e["RowKey"]
-                async for e in table.query_entities(query, parameters=parameters, select=["RowKey"])
-            }
+        # Only ClaimedAt changes: what the dead run recorded stays, and is skipped.
+        taken = {
+            "PartitionKey": entity["PartitionKey"],
+            "RowKey": entity["RowKey"],
+            "ClaimedAt": now,
+        }
+        etag = await self._table.update_if_unchanged(
+            taken, existing.metadata["etag"], mode=UpdateMode.MERGE
+        )
+        if etag is None:
+            return None
+        return ChunkClaim(chunk, etag, _positions(existing.get("Recorded")), _counts(existing))
 
     async def record(
         self,
         notification_id: str,
-        results: Iterable[TargetResult],
+        claim: ChunkClaim,
+        results: Sequence[tuple[int, TargetResult]],
         now: datetime,
-        claim: ChunkClaim | None = None,
-    ) -> int:
-        """Insert outcomes (with a summary row, and `claim` marked done); the number written.
+        done: bool = False,
+    ) -> ChunkClaim | None:
+        """Insert outcomes for positions of the claimed chunk, and update its claim row with them
+        (marked done if `done`); the claim as it now stands, or None if it was taken over.
 
-        Targets that already have an outcome keep it and are left out of the count.
+        A target that already has an outcome (from another copy of its chunk) keeps it and is
+        not counted again.
         """
-        pending = {target_row(r.channel_id, r.conversation_id): r for r in results}
-        batch_size = MAX_BATCH_OPERATIONS - 1 - (claim is not None)
-        rows = list(pending.items())
-        written = 0
-        for start in range(0, max(len(rows), 1), batch_size):
-            chunk_rows = dict(rows[start : start + batch_size])
-            last = start + batch_size >= len(rows)
-            written += await self._record_batch(
-                notification_id, chunk_rows, now, claim if last else None
+        pending = [(p, r) for p, r in results if p not in claim.recorded]
+        while True:
+            part, pending = pending[:OUTCOMES_PER_TRANSACTION], pending[OUTCOMES_PER_TRANSACTION:]
+            claim = await self._record_transaction(
+                notification_id, claim, part, now, done and not pending
             )
-        return written
+            if claim is None or not pending:
+                return claim
 
-    async def _record_batch(
+    async def _record_transaction(
         self,
         notification_id: str,
-        rows: dict[str, TargetResult],
+        claim: ChunkClaim,
+        results: list[tuple[int, TargetResult]],
         now: datetime,
-        claim: ChunkClaim | None,
-    ) -> int:
+        done: bool,
+    ) -> ChunkClaim | None:
         table = await self._table.client()
         pk = partition(notification_id)
+        kept_out: set[int] = set()  # positions whose target had an outcome already
         while True:
-            operations: list[Any] = [
-                ("create", _outcome_entity(pk, row, result, now)) for row, result in rows.items()
-            ]
-            if rows:
-                operations.append(("create", _summary_entity(pk, rows.values(), now)))
-            if claim is not None:
-                done = {"PartitionKey": pk, "RowKey": CLAIM_PREFIX + claim.chunk, "Done": True}
-                operations.append(
-                    (
-                        "update",
-                        done,
-                        {
-                            "mode": UpdateMode.MERGE,
-                            "etag": claim.etag,
-                            "match_condition": MatchConditions.IfNotModified,
-                        },
-                    )
+            writing = [(p, r) for p, r in results if p not in kept_out]
+            recorded = claim.recorded | {p for p, _ in results}
+            counts = dict(claim.counts)
+            for _, result in writing:
+                counts[result.outcome] += 1
+            claim_row = {
+                "PartitionKey": pk,
+                "RowKey": CLAIM_PREFIX + claim.chunk,
+                "Done": done,
+                "Recorded": _bitmap(recorded),
+                "At": now,
+                **{_count_property(o): n for o, n in counts.items()},
+            }
+            operations: list[Any] = [("create", _outcome_entity(pk, r, now)) for _, r in writing]
+            operations.append(
+                (
+                    "update",
+                    claim_row,
+                    {
+                        "mode": UpdateMode.MERGE,
+                        "etag": claim.etag,
+                        "match_condition": MatchConditions.IfNotModified,
+                    },
                 )
-            if not operations:
-                return 0
+            )
             try:
                 with storage_errors():
-                    await table.submit_transaction(operations)
-                return len(rows)
+                    answers = await table.submit_transaction(operations)
             except TableTransactionError as error:
-                if error.status_code == 409 and error.index < len(rows):
-                    # That target has its outcome already (a duplicate item got there first).
-                    del rows[list(rows)[error.index]]
+                if error.status_code == 409 and error.index < len(writing):
+                    kept_out.add(writing[error.index][0])
                     continue
                 if error.status_code in (404, 412):
-                    # Our claim was taken over: the taker records these targets.
-                    return 0
+                    return None  # taken over: the taker records these targets
                 raise
+            return replace(claim, etag=answers[-1]["etag"], recorded=recorded, counts=counts)
 
     async def totals(self, notification_id: str) -> Totals:
         table = await self._table.client()
         query = "PartitionKey eq @p and RowKey ge @from and RowKey lt @to"
         parameters = {
             "p": partition(notification_id),
-            "from": SUMMARY_PREFIX,
-            "to": SUMMARY_PREFIX[:-1] + ".",
+            "from": CLAIM_PREFIX,
+            "to": CLAIM_PREFIX[:-1] + ".",  # just past every "~chunk-…"
         }
+        columns = ["Done", "ClaimedAt", "At", *(_count_property(o) for o in Outcome)]
         counts = dict.fromkeys(Outcome, 0)
-        last_at = None
+        claimed = done = 0
+        started_at = last_at = None
         with storage_errors():
-            async for summary in table.query_entities(query, parameters=parameters):
-                for outcome in Outcome:
-                    counts[outcome] += int(summary.get(outcome.value.capitalize(), 0))
-                at = summary.get("At")
-                if at is not None and (last_at is None or at > last_at):
-                    last_at = at
-        return Totals(counts, last_at)
+            async for row in table.query_entities(query, parameters=parameters, select=columns):
+                claimed += 1
+                done += bool(row.get("Done"))
+                for outcome, n in _counts(row).items():
+                    counts[outcome] += n
+                started_at = _earliest(started_at, row.get("ClaimedAt"))
+                last_at = _latest(last_at, row.get("At"))
+        return Totals(counts, claimed, done, started_at, last_at)
 
-    async def outcomes(
-        self, notification_id: str, outcome: Outcome | None = None, limit: int | None = None
-    ) -> AsyncIterator[dict[str, Any]]:
-        """The recorded outcomes, optionally only one kind, as API dicts."""
+    async def page(
+        self,
+        notification_id: str,
+        outcome: Outcome | None = None,
+        continuation: str | None = None,
+        size: int = PAGE_SIZE,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of recorded outcomes (optionally of one kind) as API dicts, and the opaque
+        token for the next page (None after the last)."""
         table = await self._table.client()
-        query = "PartitionKey eq @p and RowKey lt @first_special"
-        parameters: dict[str, Any] = {"p": partition(notification_id), "first_special": "~"}
+        query = "PartitionKey eq @p and RowKey lt @first_claim"
+        parameters: dict[str, Any] = {"p": partition(notification_id), "first_claim": "~"}
         if outcome is not None:
             query += " and Outcome eq @outcome"
             parameters["outcome"] = outcome.value
-        count = 0
+        pages = table.query_entities(query, parameters=parameters, results_per_page=size).by_page(
+            continuation_token=_decode_token(continuation)
+        )
+        rows: list[dict[str, Any]] = []
         with storage_errors():
-            async for entity in table.query_entities(query, parameters=parameters):
-                yield _outcome_dict(entity)
-                count += 1
-                if limit is not None and count >= limit:
-                    return
+            async for page in pages:
+                rows = [_outcome_dict(entity) async for entity in page]
+                break
+        return rows, _encode_token(pages.continuation_token)
 
 
-def _outcome_entity(pk: str, row: str, result: TargetResult, now: datetime) -> dict[str, Any]:
+class InvalidContinuationError(ValueError):
+    """A continuation token this API did not hand out."""
+
+
+def _encode_token(token: dict[str, str] | None) -> str | None:
+    if not token:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(token).encode()).decode().rstrip("=")
+
+
+def _decode_token(token: str | None) -> dict[str, str] | None:
+    if not token:
+        return None
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except ValueError:
+        raise InvalidContinuationError("continuation is not a token this API gave") from None
+    if not isinstance(decoded, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in decoded.items()
+    ):
+        raise InvalidContinuationError("continuation is not a token this API gave")
+    return decoded
+
+
+def _count_property(outcome: Outcome) -> str:
+    return outcome.value.capitalize()
+
+
+def _counts(row: dict[str, Any]) -> dict[Outcome, int]:
+    return {o: int(row.get(_count_property(o)) or 0) for o in Outcome}
+
+
+def _bitmap(positions: Iterable[int]) -> bytes:
+    positions = list(positions)
+    bits = bytearray((max(positions, default=-1) + 8) // 8)
+    for position in positions:
+        bits[position // 8] |= 1 << (position % 8)
+    return bytes(bits)
+
+
+def _positions(bitmap: bytes | None) -> frozenset[int]:
+    if not bitmap:
+        return frozenset()
+    return frozenset(
+        i * 8 + bit for i, byte in enumerate(bitmap) for bit in range(8) if byte & (1 << bit)
+    )
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None or (b is not None and b < a) else a
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None or (b is not None and b > a) else a
+
+
+def _outcome_entity(pk: str, result: TargetResult, now: datetime) -> dict[str, Any]:
     return {
         "PartitionKey": pk,
-        "RowKey": row,
+        "RowKey": target_row(result.channel_id, result.conversation_id),
         "ChannelId": result.channel_id,
         "ConversationId": result.conversation_id,
         "TenantId": result.tenant_id,
         "ServiceUrl": result.service_url,
         "Outcome": result.outcome.value,
         "Status": result.status,
-        "Error": result.error[:1000],
+        "Error": result.error[:MAX_ERROR_CHARS],
         "Attempts": result.attempts,
         "ActivityId": result.activity_id,
         "At": now,
     }
-
-
-def _summary_entity(pk: str, results: Iterable[TargetResult], now: datetime) -> dict[str, Any]:
-    counts = dict.fromkeys(Outcome, 0)
-    for result in results:
-        counts[result.outcome] += 1
-    entity: dict[str, Any] = {"PartitionKey": pk, "RowKey": SUMMARY_PREFIX + uuid.uuid4().hex}
-    entity.update({o.value.capitalize(): n for o, n in counts.items()})
-    entity["At"] = now
-    return entity
 
 
 def _outcome_dict(entity: dict[str, Any]) -> dict[str, Any]:
@@ -242,5 +317,6 @@ def _outcome_dict(entity: dict[str, Any]) -> dict[str, Any]:
         "error": entity.get("Error", ""),
         "attempts": entity.get("Attempts", 0),
         "activityId": entity.get("ActivityId", ""),
+        "serviceUrl": entity.get("ServiceUrl", ""),
         "at": at.isoformat() if at else None,
     }

@@ -9,6 +9,7 @@ to normal. Everything lives in Table Storage: any instance may get the reply.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import UpdateMode
 
+from shared.delivery.outbound import OutboundMessage
 from shared.storage.keys import conversation_key, encode_key
 from shared.storage.references import StoredReference
 from shared.storage.tables import Table, storage_errors
@@ -71,6 +73,18 @@ class PromptStore:
         with storage_errors():
             # A newer prompt to the same conversation takes over: replies answer the latest.
             await table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+
+    def after_send(
+        self, notification_id: str, message: OutboundMessage
+    ) -> Callable[[StoredReference], Awaitable[None]] | None:
+        """What runs after each successful send of `message`: for a question, await the reply."""
+        if not message.choices:
+            return None
+
+        async def await_reply(target: StoredReference) -> None:
+            await self.await_reply(target, notification_id, message.text or "", message.choices)
+
+        return await_reply
 
     async def pending(self, channel_id: str, conversation_id: str) -> PendingPrompt | None:
         conversation = conversation_key(channel_id, conversation_id)

@@ -2,11 +2,14 @@
 
 A notification goes through the states in `lifecycle`. Claims are ETag-conditional updates, so
 two timer runs that overlap never both send one notification; a claim that outlives any Functions
-run belongs to an instance that died, and the next run takes it over.
+run belongs to an instance that died, and the next run takes it over. A queued notification's
+record also counts how much of its audience has been split into work (pages, matched targets);
+its per-target outcomes are in `outcomes`.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -20,6 +23,9 @@ from shared.storage.large_values import json_properties, json_value, report_prop
 from shared.storage.tables import MAX_REPORT_BYTES, MAX_REQUEST_BYTES, Table, storage_errors
 
 PARTITION = "notification"
+NOTIFICATION_ID = re.compile(r"[0-9a-f]{32}")  # what new_id makes
+# What POST /api/notify/{id}/cancel can stop. An inline send is over within its request.
+CANCELLABLE = (State.SCHEDULED, State.QUEUED)
 
 
 @dataclass(frozen=True)
@@ -33,11 +39,23 @@ class Notification:
     report: dict[str, Any] | None = None
     kind: str = "notify"  # or "reminder"
     owner: str = ""  # for reminders: the conversation that asked, as channel id + conversation id
+    # Queued delivery's progress: pages of the audience split into work, targets they matched.
+    pages_expanded: int = 0
+    matched: int = 0
+    expanded: bool = False  # the last page is split: `matched` is final
+    started_at: datetime | None = None
+    finished_at: datetime | None = None  # of an inline send
+    cancelled_at: datetime | None = None
+    error: str = ""
     etag: str = ""
 
     @staticmethod
     def new_id() -> str:
         return uuid.uuid4().hex
+
+    @staticmethod
+    def is_id(text: str) -> bool:
+        return bool(NOTIFICATION_ID.fullmatch(text or ""))
 
     def to_status(self) -> dict[str, Any]:
         status: dict[str, Any] = {
@@ -48,6 +66,8 @@ class Notification:
         }
         if self.report is not None:
             status["report"] = self.report
+        if self.error:
+            status["error"] = self.error
         return status
 
     def _entity(self) -> dict[str, Any]:
@@ -59,7 +79,18 @@ class Notification:
             "CreatedAt": self.created_at,
             "Kind": self.kind,
             "Owner": self.owner,
+            "PagesExpanded": self.pages_expanded,
+            "Matched": self.matched,
+            "Expanded": self.expanded,
+            "Error": self.error,
         }
+        for name, value in (
+            ("StartedAt", self.started_at),
+            ("FinishedAt", self.finished_at),
+            ("CancelledAt", self.cancelled_at),
+        ):
+            if value is not None:
+                entity[name] = value
         if self.send_at is not None:
             entity["SendAt"] = self.send_at
         if self.claimed_at is not None:
@@ -80,6 +111,13 @@ class Notification:
             report=json_value(entity, "Report"),
             kind=entity.get("Kind", "notify"),
             owner=entity.get("Owner", ""),
+            pages_expanded=entity.get("PagesExpanded", 0),
+            matched=entity.get("Matched", 0),
+            expanded=entity.get("Expanded", False),
+            started_at=entity.get("StartedAt"),
+            finished_at=entity.get("FinishedAt"),
+            cancelled_at=entity.get("CancelledAt"),
+            error=entity.get("Error", ""),
             etag=entity.metadata["etag"],
         )
 
@@ -103,17 +141,30 @@ class NotificationStore:
                 return None
         return Notification._from_entity(entity)
 
+    async def state_of(self, notification_id: str) -> State | None:
+        """Just its state: a cheap read for runs that check for a cancel while they send."""
+        table = await self._table.client()
+        with storage_errors():
+            try:
+                entity = await table.get_entity(PARTITION, notification_id, select=["State"])
+            except ResourceNotFoundError:
+                return None
+        return State(entity["State"])
+
     async def due(self, now: datetime) -> AsyncIterator[Notification]:
-        """Scheduled ones whose time has come, and claims abandoned by a dead instance."""
+        """Scheduled ones whose time has come, claims abandoned by a dead instance, and queued
+        ones whose first work item never started (the enqueue after the record was lost)."""
         table = await self._table.client()
         query = (
             "PartitionKey eq @partition and ( ( State eq @scheduled and SendAt le @now ) "
-            "or ( State eq @sending and ClaimedAt le @abandoned ) )"
+            "or ( State eq @sending and ClaimedAt le @abandoned ) "
+            "or ( State eq @queued and ClaimedAt le @abandoned and PagesExpanded eq 0 ) )"
         )
         parameters = {
             "partition": PARTITION,
             "scheduled": State.SCHEDULED.value,
             "sending": State.SENDING.value,
+            "queued": State.QUEUED.value,
             "now": now,
             "abandoned": now - CLAIM_EXPIRES_AFTER,
         }
@@ -139,15 +190,56 @@ class NotificationStore:
             ]
         return sorted(found, key=lambda n: (n.send_at, n.created_at))
 
-    async def claim(self, notification: Notification, now: datetime) -> Notification | None:
-        """Mark it `sending` if nobody changed it since it was read; None if someone did."""
-        claimed = replace(notification, state=State.SENDING, claimed_at=now)
+    async def claim(
+        self, notification: Notification, now: datetime, state: State = State.SENDING
+    ) -> Notification | None:
+        """Move it to `state` (sending, or queued) if nobody changed it since it was read; None
+        if someone did."""
+        claimed = replace(notification, state=state, claimed_at=now)
         return await self._replace(claimed)
 
+    async def record_page(
+        self, notification_id: str, page: int, matched: int, last: bool, now: datetime
+    ) -> None:
+        """Count a page of the audience as split into work, once however often it is split."""
+        while (notification := await self.get(notification_id)) is not None:
+            if notification.pages_expanded > page:
+                return  # a copy of this page's item counted it already
+            counted = replace(
+                notification,
+                pages_expanded=page + 1,
+                matched=notification.matched + matched,
+                expanded=last,
+                started_at=notification.started_at or now,
+            )
+            if await self._replace(counted) is not None:
+                return
+
+    async def fail(self, notification_id: str, error: str) -> None:
+        """Mark it failed with why (its audience could not be read, even after retries)."""
+        while (notification := await self.get(notification_id)) is not None:
+            if await self._replace(replace(notification, state=State.FAILED, error=error)):
+                return
+
+    async def cancel_delivery(self, notification_id: str, now: datetime) -> Notification | None:
+        """Mark a scheduled or queued notification cancelled; the record as it then stands
+        (unchanged if it was past cancelling), or None if there is none."""
+        while (notification := await self.get(notification_id)) is not None:
+            if notification.state not in CANCELLABLE:
+                return notification
+            cancelled = replace(notification, state=State.CANCELLED, cancelled_at=now)
+            if (done := await self._replace(cancelled)) is not None:
+                return done
+        return None
+
     async def finish(
-        self, notification: Notification, report: dict[str, Any], state: State = State.DONE
+        self,
+        notification: Notification,
+        report: dict[str, Any],
+        now: datetime,
+        state: State = State.DONE,
     ) -> Notification:
-        done = replace(notification, state=state, report=report)
+        done = replace(notification, state=state, report=report, finished_at=now)
         finished = await self._replace(done)
         if finished is None:
             raise RuntimeError(f"notification {notification.id} changed while it was sending")

@@ -8,6 +8,7 @@ never the references themselves: any item fits a queue message.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -41,7 +42,9 @@ class ExpandItem:
 @dataclass(frozen=True)
 class ChunkItem:
     notification_id: str
-    chunk: str  # "<page>-<index>": the same for every copy of one chunk
+    # "<page>-<index>-<digest of its keys>": the same for every copy of one chunk, and another
+    # name if a page read again after a crash cuts differently (references came or went).
+    chunk: str
     partition_key: str
     row_keys: tuple[str, ...]
 
@@ -90,9 +93,8 @@ def chunk_items(
     start = 0
     while start < len(keys):
         partition_key = keys[start][0]
-        size = len(
-            json.dumps(ChunkItem(notification_id, f"{page}-{index}", partition_key, ()).to_json())
-        )
+        chunk_name = f"{page}-{index}-{'0' * 12}"
+        size = len(json.dumps(ChunkItem(notification_id, chunk_name, partition_key, ()).to_json()))
         end = start
         while (
             end < len(keys)
@@ -102,8 +104,8 @@ def chunk_items(
         ):
             size += len(keys[end][1]) + 4  # the quoted key and its comma
             end += 1
-        yield ChunkItem(
-            notification_id, f"{page}-{index}", partition_key, tuple(k for _, k in keys[start:end])
-        )
+        row_keys = tuple(k for _, k in keys[start:end])
+        digest = hashlib.sha256("\n".join((partition_key, *row_keys)).encode()).hexdigest()[:12]
+        yield ChunkItem(notification_id, f"{page}-{index}-{digest}", partition_key, row_keys)
         index += 1
         start = end

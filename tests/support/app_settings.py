@@ -6,11 +6,13 @@ import uuid
 
 
 def emulator_settings(storage_connection_string: str) -> dict[str, str]:
-    """No app id, no webhook secret, no service URL allow-list; fresh table names each call."""
+    """No app id, no webhook secret, no service URL allow-list; fresh table and queue names each
+    call."""
     return {
         "AzureWebJobsStorage": storage_connection_string,
         "CONVERSATION_TABLE": "t" + uuid.uuid4().hex[:16],
         "NOTIFICATIONS_TABLE": "n" + uuid.uuid4().hex[:16],
+        "NOTIFY_QUEUE": "q" + uuid.uuid4().hex[:16],
         "NOTIFY_WEBHOOK_SECRET": "",
         "MicrosoftAppId": "",
         "MicrosoftAppPassword": "",

@@ -10,8 +10,10 @@ import azure.functions as func
 from azure.functions.timer import TimerRequest
 
 import messages
+import notify_cancel
 import notify_http
 import notify_status
+import notify_targets
 import notify_timer
 
 
@@ -39,8 +41,13 @@ def _request(route: str, body: bytes | str | dict | list, headers: dict | None) 
 
 def _response(response: func.HttpResponse) -> Response:
     raw = response.get_body()
-    body = json.loads(raw) if raw else None
-    return Response(response.status_code, body, dict(response.headers))
+    if response.mimetype == "application/json":
+        body = json.loads(raw) if raw else None
+    else:
+        body = raw.decode("utf-8")
+    headers = dict(response.headers)
+    headers.setdefault("Content-Type", response.mimetype)
+    return Response(response.status_code, body, headers)
 
 
 async def post_activity(body: Any, headers: dict | None = None) -> Response:
@@ -55,13 +62,33 @@ async def run_timer(past_due: bool = False) -> None:
     await notify_timer.main(TimerRequest(past_due=past_due))
 
 
-async def get_status(notification_id: str) -> Response:
-    request = func.HttpRequest(
-        method="GET",
-        url=f"http://127.0.0.1:7071/api/notify/{notification_id}",
-        headers={},
-        params={},
+def _on_notification(
+    method: str,
+    notification_id: str,
+    suffix: str = "",
+    params: dict | None = None,
+    headers: dict | None = None,
+) -> func.HttpRequest:
+    return func.HttpRequest(
+        method=method,
+        url=f"http://127.0.0.1:7071/api/notify/{notification_id}{suffix}",
+        headers=headers or {},
+        params=params or {},
         route_params={"id": notification_id},
         body=b"",
     )
-    return _response(await notify_status.main(request))
+
+
+async def get_status(notification_id: str) -> Response:
+    return _response(await notify_status.main(_on_notification("GET", notification_id)))
+
+
+async def get_targets(
+    notification_id: str, accept: str = "application/json", **params: str
+) -> Response:
+    request = _on_notification("GET", notification_id, "/targets", params, {"Accept": accept})
+    return _response(await notify_targets.main(request))
+
+
+async def cancel(notification_id: str) -> Response:
+    return _response(await notify_cancel.main(_on_notification("POST", notification_id, "/cancel")))

@@ -1,0 +1,70 @@
+"""Splitting a queued notification's audience into work: one page of references per run.
+
+Each `ExpandItem` reads one page of the matching references' keys (never the references), puts a
+`ChunkItem` on the queue for each run of them, then an `ExpandItem` for the next page, and counts
+the page on the record. Every step may run twice (a redelivery after a crash, a copy enqueued
+twice): chunks are named by their keys and claimed once, and a page is counted once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from shared.notifications.lifecycle import State
+from shared.notifications.records import NotificationStore
+from shared.notifications.request import parse_notify_request
+from shared.notifications.work_items import ExpandItem, chunk_items
+from shared.storage.queues import WorkQueue
+from shared.storage.reference_store import ReferenceStore
+
+logger = logging.getLogger(__name__)
+
+
+class AudienceExpansion:
+    def __init__(
+        self,
+        notifications: NotificationStore,
+        store: ReferenceStore,
+        queue: WorkQueue,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._notifications = notifications
+        self._store = store
+        self._queue = queue
+        self._clock = clock
+
+    async def start(self, notification_id: str) -> None:
+        """Put the first page's item on the queue."""
+        await self._queue.put(ExpandItem(notification_id).to_json())
+
+    async def run(self, item: ExpandItem, redelivered: bool) -> None:
+        notification = await self._notifications.get(item.notification_id)
+        if notification is None or notification.state is not State.QUEUED:
+            logger.info(
+                "Not splitting page %d of notification %s: %s",
+                item.page,
+                item.notification_id,
+                "no such record" if notification is None else notification.state,
+            )
+            return
+        if notification.pages_expanded > item.page and not redelivered:
+            return  # a copy of an item that already ran to the end
+        request = parse_notify_request(notification.request)
+        keys, continuation = await self._store.find_page(request.audience, item.continuation)
+        work = [chunk.to_json() for chunk in chunk_items(item.notification_id, item.page, keys)]
+        if continuation is not None:
+            work.append(ExpandItem(item.notification_id, item.page + 1, continuation).to_json())
+        await asyncio.gather(*(self._queue.put(w) for w in work))
+        await self._notifications.record_page(
+            item.notification_id, item.page, len(keys), continuation is None, self._clock()
+        )
+        logger.info(
+            "Notification %s: page %d matched %d target(s)%s",
+            item.notification_id,
+            item.page,
+            len(keys),
+            "" if continuation else "; the whole audience is on the queue",
+        )

@@ -1,0 +1,67 @@
+"""Where a notification stands: its state, counts and times, as GET /api/notify/{id} shows them.
+
+A queued notification's record holds how much of the audience was matched; its claim rows hold
+the outcomes. It is `queued` until a chunk is claimed, `sending` until every matched target has
+an outcome, then `done`; `cancelled` and `failed` come from the record. An inline notification
+has its report on the record instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.delivery.results import Outcome
+from shared.notifications.lifecycle import State
+from shared.notifications.outcomes import Totals
+from shared.notifications.records import Notification
+
+
+def queued_state(notification: Notification, totals: Totals) -> State:
+    """The state of a queued notification, with what its outcomes say."""
+    if notification.state is not State.QUEUED:
+        return notification.state
+    if notification.expanded and totals.recorded >= notification.matched:
+        return State.DONE
+    if totals.chunks_claimed == 0 and notification.matched == 0:
+        return State.QUEUED
+    return State.SENDING
+
+
+def progress(notification: Notification, totals: Totals) -> dict[str, Any]:
+    """The status body: the record's own fields, plus state, counts and times."""
+    status = notification.to_status()
+    if notification.report is not None:
+        return {**status, **_inline(notification)}
+    state = queued_state(notification, totals)
+    counts: dict[str, Any] = {"matched": notification.matched}
+    counts.update({o.value: totals.counts[o] for o in Outcome})
+    counts["pending"] = max(notification.matched - totals.recorded, 0)
+    if state is State.CANCELLED:
+        finished_at = notification.cancelled_at
+    elif state is State.DONE:
+        finished_at = totals.last_at
+    else:
+        finished_at = None
+    status.update(
+        state=state.value,
+        counts=counts,
+        startedAt=_iso(notification.started_at or totals.started_at),
+        finishedAt=_iso(finished_at),
+    )
+    return status
+
+
+def _inline(notification: Notification) -> dict[str, Any]:
+    report = notification.report or {}
+    counts = {"matched": report.get("matched", 0)}
+    counts.update({o.value: report.get(o.value, 0) for o in Outcome})
+    counts["pending"] = 0
+    return {
+        "counts": counts,
+        "startedAt": _iso(notification.claimed_at),
+        "finishedAt": _iso(notification.finished_at),
+    }
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -1,0 +1,228 @@
+"""Large audiences go through the work queue: 202 at once, every target one outcome, exportable,
+cancellable, and nothing lost to a poisoned item."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import time
+from datetime import timedelta
+
+import azure.functions as func
+import pytest
+
+import notify_queue
+from shared.app import App
+from shared.notifications.cancellation import CHECK_EVERY_SECONDS
+from tests.support.functions import cancel, get_status, get_targets, post_notify
+from tests.support.references import store_conversations
+from tests.support.work_queue import queued_messages, run_expansion_only, run_queued_work
+
+TENANTS = [f"tenant-{n}" for n in range(5)]
+
+
+@pytest.fixture
+async def queued_app(app_with) -> App:
+    """Inline up to 10 targets; no per-tenant rate limit, so the tests are quick."""
+    return await app_with(NOTIFY_INLINE_MAX_TARGETS=10, NOTIFY_MAX_RPS_PER_TENANT=0)
+
+
+async def everyone_in(app: App, channel, per_tenant: int) -> list[str]:
+    ids = []
+    for tenant in TENANTS:
+        tenant_ids = [f"{tenant}-conv-{n:04d}" for n in range(per_tenant)]
+        await store_conversations(app, channel.url, tenant_ids, tenant_id=tenant)
+        ids += tenant_ids
+    return ids
+
+
+async def all_targets(notification_id: str, **params: str) -> list[dict]:
+    rows, continuation = [], None
+    while True:
+        page = await get_targets(
+            notification_id, **params, **({"continuation": continuation} if continuation else {})
+        )
+        assert page.status == 200
+        rows += page.body["targets"]
+        continuation = page.body["continuation"]
+        if continuation is None:
+            return rows
+
+
+async def test_a_large_audience_is_answered_202_at_once_and_sent_through_the_queue(
+    queued_app, channel
+):
+    ids = await everyone_in(queued_app, channel, per_tenant=1000)
+
+    started = time.monotonic()
+    response = await post_notify({"text": "To all 5,000"})
+    answered_in = time.monotonic() - started
+
+    assert response.status == 202
+    assert response.headers["Location"] == f"/api/notify/{response.body['id']}"
+    assert answered_in < 1.0
+    assert channel.received == []
+    assert (await get_status(response.body["id"])).body["state"] == "queued"
+
+    await run_queued_work(queued_app, timeout=120)
+
+    sent_to = [r.conversation_id for r in channel.received]
+    assert sorted(sent_to) == sorted(ids)  # each exactly once
+    status = (await get_status(response.body["id"])).body
+    assert status["state"] == "done"
+    assert status["counts"] == {
+        "matched": 5000, "sent": 5000, "failed": 0, "removed": 0, "skipped": 0,
+        "cancelled": 0, "pending": 0,
+    }  # fmt: skip
+    assert status["startedAt"] <= status["finishedAt"]
+    outcomes = await all_targets(response.body["id"])
+    assert sorted(o["conversationId"] for o in outcomes) == sorted(ids)
+    activity_ids = {r.conversation_id: r.activity_id for r in channel.received}
+    assert all(o["activityId"] == activity_ids[o["conversationId"]] for o in outcomes)
+
+
+async def test_up_to_the_inline_limit_the_answer_is_the_full_report_as_before(queued_app, channel):
+    await store_conversations(queued_app, channel.url, [f"c{n}" for n in range(10)])
+
+    response = await post_notify({"text": "small"})
+
+    assert response.status == 200
+    assert (response.body["matched"], response.body["sent"]) == (10, 10)
+    assert await queued_messages(queued_app) == 0
+
+
+async def test_one_past_the_inline_limit_is_queued(queued_app, channel):
+    await store_conversations(queued_app, channel.url, [f"c{n}" for n in range(11)])
+
+    response = await post_notify({"text": "eleven"})
+    await run_queued_work(queued_app)
+
+    assert response.status == 202
+    assert len(channel.received) == 11
+
+
+async def test_failures_and_removals_are_recorded_and_exported_by_kind(queued_app, channel):
+    await store_conversations(queued_app, channel.url, [f"c{n:02d}" for n in range(20)])
+    channel.answer("c03", 403, "BotNotInConversationRoster")
+    channel.answer("c07", 400, "BadArgument", "bad card")
+
+    response = await post_notify({"text": "mixed"})
+    await run_queued_work(queued_app)
+
+    failed = await all_targets(response.body["id"], outcome="failed")
+    removed = await all_targets(response.body["id"], outcome="removed")
+    assert [(r["conversationId"], r["status"]) for r in failed] == [("c07", 400)]
+    assert [(r["conversationId"], r["status"]) for r in removed] == [("c03", 403)]
+    counts = (await get_status(response.body["id"])).body["counts"]
+    assert (counts["sent"], counts["failed"], counts["removed"]) == (18, 1, 1)
+
+
+async def test_the_export_is_csv_when_asked_for(queued_app, channel):
+    await store_conversations(queued_app, channel.url, [f"c{n:02d}" for n in range(15)])
+    response = await post_notify({"text": "audit me"})
+    await run_queued_work(queued_app)
+
+    first = await get_targets(response.body["id"], accept="text/csv", limit="10")
+    rest = await get_targets(
+        response.body["id"], accept="text/csv", continuation=first.headers["X-Continuation"]
+    )
+
+    assert first.headers["Content-Type"].startswith("text/csv")
+    rows = [*csv.DictReader(io.StringIO(first.body)), *csv.DictReader(io.StringIO(rest.body))]
+    assert sorted(r["conversationId"] for r in rows) == [f"c{n:02d}" for n in range(15)]
+    assert {r["outcome"] for r in rows} == {"sent"}
+    assert "X-Continuation" not in rest.headers
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"outcome": "lost"}, "outcome"),
+        ({"limit": "0"}, "limit"),
+        ({"continuation": "!!"}, "continuation"),
+    ],
+)
+async def test_a_bad_export_query_is_a_400_naming_the_field(queued_app, channel, params, field):
+    await store_conversations(queued_app, channel.url, [f"c{n:02d}" for n in range(11)])
+    response = await post_notify({"text": "x"})
+
+    answer = await get_targets(response.body["id"], **params)
+
+    assert answer.status == 400
+    assert answer.body["detail"] == {"field": field}
+
+
+async def test_a_reference_deleted_before_its_turn_is_skipped(queued_app, channel):
+    await store_conversations(queued_app, channel.url, [f"c{n:02d}" for n in range(12)])
+    response = await post_notify({"text": "x"})
+    assert await run_expansion_only(queued_app) == 1
+    await queued_app.store.delete("msteams", "c05")
+
+    await run_queued_work(queued_app)
+
+    counts = (await get_status(response.body["id"])).body["counts"]
+    assert (counts["sent"], counts["skipped"], counts["pending"]) == (11, 1, 0)
+    [skipped] = await all_targets(response.body["id"], outcome="skipped")
+    assert skipped["conversationId"] == "c05"
+
+
+async def expand_only(message: func.QueueMessage) -> None:
+    """Run expand items; leave chunk items on the queue (as if no instance had got to them)."""
+    if b'"kind":"expand"' in message.get_body():
+        await notify_queue.main(message)
+    else:
+        raise RuntimeError("not now")
+
+
+async def test_cancel_stops_new_sends_and_keeps_what_was_sent(queued_app, channel):
+    await store_conversations(queued_app, channel.url, [f"c{n:03d}" for n in range(300)])
+    for n in range(300):
+        channel.answer(f"c{n:03d}", 201, delay_seconds=0.2)
+    response = await post_notify({"text": "stop me"})
+    notification_id = response.body["id"]
+
+    work = asyncio.create_task(run_queued_work(queued_app))
+    while len(channel.received) < 20:  # noqa: ASYNC110 - the stub records on its own thread
+        await asyncio.sleep(0.05)
+    cancelled = await cancel(notification_id)
+    cancelled_at = time.monotonic()
+    await work
+
+    assert cancelled.status == 200
+    assert cancelled.body["state"] == "cancelled"
+    status = (await get_status(notification_id)).body
+    counts = status["counts"]
+    assert status["state"] == "cancelled"
+    assert counts["sent"] + counts["cancelled"] == counts["matched"] == 300
+    assert counts["pending"] == 0
+    assert len(channel.received) == counts["sent"] < 300
+    # Every run sees the cancel within CHECK_EVERY_SECONDS; no send starts after that.
+    last_start = max(r.at for r in channel.received)
+    assert last_start <= cancelled_at + CHECK_EVERY_SECONDS + 0.2
+
+
+async def test_cancelling_what_is_done_is_a_409_and_an_unknown_id_a_404(queued_app, channel):
+    await store_conversations(queued_app, channel.url, ["c1"])
+    response = await post_notify({"text": "inline"})
+
+    done = await cancel(response.body["id"])
+    unknown = await cancel("0" * 32)
+
+    assert done.status == 409
+    assert done.body["detail"] == {"state": "done"}
+    assert unknown.status == 404
+
+
+async def test_a_poisoned_chunk_leaves_its_targets_failed_and_visible(queued_app, channel):
+    await store_conversations(queued_app, channel.url, [f"c{n:02d}" for n in range(12)])
+    response = await post_notify({"text": "x"})
+
+    await run_queued_work(queued_app, work=expand_only, visibility_timeout=timedelta(0))
+
+    status = (await get_status(response.body["id"])).body
+    assert status["state"] == "done"
+    assert (status["counts"]["failed"], status["counts"]["pending"]) == (12, 0)
+    failed = await all_targets(response.body["id"], outcome="failed")
+    assert all(r["error"].startswith("WorkItemPoisoned") for r in failed)
+    assert channel.received == []

@@ -211,6 +211,7 @@ async def test_a_stored_reference_whose_service_url_is_not_allowed_is_never_sent
         ({"attachments": [{"content": {}}]}, "attachments[0].contentType"),
         ({"attachments": [HERO_CARD] * 11}, "attachments"),
         ({"text": "x", "to": []}, "to"),
+        ({"text": "x", "to": {}}, "to"),
         ({"text": "x", "to": {"userIds": "user-a"}}, "to.userIds"),
         ({"text": "x", "to": {"conversationIds": [1]}}, "to.conversationIds"),
         ({"text": "x", "to": {"tenantIds": [""]}}, "to.tenantIds"),

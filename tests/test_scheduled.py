@@ -126,14 +126,29 @@ async def test_an_unknown_notification_is_a_404(clock, notification_id):
 
 @pytest.mark.parametrize(
     "send_at",
-    ["2026-11-23T10:00:00", "tomorrow", 1700000000, "2028-01-01T00:00:00Z", ""],
-    ids=["no-offset", "words", "number", "too-far", "empty"],
+    [
+        "2026-11-23T10:00:00",
+        "tomorrow",
+        1700000000,
+        "2028-01-01T00:00:00Z",
+        "",
+        "2020-01-01T09:00:00Z",
+        "2026-11-23T08:54:00Z",
+    ],
+    ids=["no-offset", "words", "number", "too-far", "empty", "years-ago", "six-minutes-ago"],
 )
 async def test_a_bad_send_at_is_a_400(clock, channel, send_at):
     response = await post_notify({"text": "x", "sendAt": send_at})
 
     assert response.status == 400
     assert response.body["detail"] == {"field": "sendAt"}
+
+
+@pytest.mark.parametrize("send_at", ["2026-11-23T09:30:00z", "2026-11-23T08:56:00Z"])
+async def test_a_lower_case_z_and_a_time_just_past_are_accepted(clock, channel, send_at):
+    response = await post_notify({"text": "x", "sendAt": send_at})
+
+    assert response.status == 202
 
 
 async def test_a_scheduled_request_with_an_idempotency_key_is_stored_once(

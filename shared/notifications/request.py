@@ -17,6 +17,9 @@ MAX_ATTACHMENTS = 10  # Teams' limit for one message
 MAX_CHOICES = 10
 MAX_CHOICE_LENGTH = 100
 MAX_SCHEDULE_AHEAD = timedelta(days=366)
+# A sendAt this little in the past is a clock difference or a slow request: sent at once. More is
+# a mistake (a wrong date or offset) that would otherwise go out now, unannounced.
+MAX_SCHEDULE_BEHIND = timedelta(minutes=5)
 FIELDS = frozenset({"text", "attachments", "to", "sendAt", "choices"})
 AUDIENCE_FIELDS = {
     "conversationIds": "conversation_ids",
@@ -83,8 +86,9 @@ def _send_at(value: Any, now: datetime | None) -> datetime | None:
     if not isinstance(value, str):
         raise field_error("sendAt", "must be an ISO-8601 date and time with a UTC offset")
     try:
-        # Python 3.10 reads no "Z"; it means +00:00.
-        when = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+        # Python 3.10 reads no "Z" (nor RFC 3339's lower-case "z"); it means +00:00.
+        utc = value.endswith(("Z", "z"))
+        when = datetime.fromisoformat(value[:-1] + "+00:00" if utc else value)
     except ValueError:
         raise field_error("sendAt", "must be an ISO-8601 date and time with a UTC offset") from None
     if when.tzinfo is None or when.utcoffset() is None:
@@ -92,6 +96,10 @@ def _send_at(value: Any, now: datetime | None) -> datetime | None:
     when = when.astimezone(timezone.utc)
     if now is not None and when - now > MAX_SCHEDULE_AHEAD:
         raise field_error("sendAt", "may be at most a year ahead")
+    if now is not None and now - when > MAX_SCHEDULE_BEHIND:
+        raise field_error(
+            "sendAt", "is in the past; leave it out to send now, or give a time to come"
+        )
     return when
 
 
@@ -142,6 +150,13 @@ def _audience(value: Any) -> Audience:
         if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
             raise field_error(f"to.{name}", "must be a list of non-empty strings")
         filters[attribute] = frozenset(items)
+    if not filters:
+        # An empty list already means nobody; an empty object must not quietly mean everybody.
+        raise field_error(
+            "to",
+            f"must name at least one of {', '.join(AUDIENCE_FIELDS)}; leave it out to send "
+            "to everyone",
+        )
     return Audience(**filters)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import logging
 import os
@@ -30,6 +31,7 @@ from devhost.queues import (
     QueueListener,
     QueueOptions,
     on_demand_message,
+    read_lease,
     read_queue_options,
     resolve_queue_name,
     storage_connection_string,
@@ -165,6 +167,7 @@ class DevHost:
     def _load(self) -> None:
         host_config = read_host_json(self.app_root)
         queue_options: QueueOptions | None = None
+        lease = read_lease(self._environ)
         for spec in discover_functions(self.app_root, self._environ):
             function = load_function(spec, self.app_root)
             self._functions[spec.name] = function
@@ -178,10 +181,12 @@ class DevHost:
                 self._timer_locks[spec.name] = asyncio.Lock()
             elif spec.is_queue:
                 queue_options = queue_options or read_queue_options(host_config, self._environ)
-                self._listeners[spec.name] = self._queue_listener(function, queue_options)
+                self._listeners[spec.name] = self._queue_listener(function, queue_options, lease)
         self._routes.sort(key=lambda entry: entry[0].precedence)
 
-    def _queue_listener(self, function: LoadedFunction, options: QueueOptions) -> QueueListener:
+    def _queue_listener(
+        self, function: LoadedFunction, options: QueueOptions, lease: dt.timedelta
+    ) -> QueueListener:
         spec = function.spec
         queue_name = resolve_queue_name(spec, self._environ)
         reason = f"New queue message detected on '{queue_name}'."
@@ -195,6 +200,7 @@ class DevHost:
             storage_connection_string(spec, self._environ),
             options,
             invoke,
+            lease=lease,
         )
 
     def _log_banner(self) -> None:

@@ -6,6 +6,7 @@ flight drop to `newBatchThreshold`; an empty queue is polled less and less often
 `maxPollingInterval`. A message that succeeds is deleted; one that fails becomes visible again
 after `visibilityTimeout`, or moves to `<queue>-poison` once its dequeue count reaches
 `maxDequeueCount`. A message that cannot be decoded moves to the poison queue at once.
+`DEVHOST_QUEUE_LEASE_SECONDS` (for tests only) shortens `LEASE`.
 
 The host does not create a trigger's queue (by design: a missing queue is a deployment mistake
 to notice), so neither does this: the listener waits until the queue exists. The poison queue is
@@ -40,6 +41,9 @@ logger = logging.getLogger("devhost.host")
 
 # The host hides a message this long while its function runs and renews it at half-time.
 LEASE = dt.timedelta(minutes=10)
+# Test knob, not a host setting (the host's lease is fixed): whole seconds instead of LEASE, so a
+# message held by a runner that was killed comes back within a test's patience.
+LEASE_SECONDS_SETTING = "DEVHOST_QUEUE_LEASE_SECONDS"
 MIN_POLLING_INTERVAL = dt.timedelta(milliseconds=100)
 DEFAULT_MAX_POLLING_INTERVAL = dt.timedelta(minutes=1)
 # In the Development environment (`func start`) the host lowers the default maximum to this.
@@ -139,6 +143,19 @@ def read_queue_options(host_config: Mapping[str, Any], environ: Mapping[str, str
         max_polling_interval=max_polling_interval,
         message_encoding=encoding,
     )
+
+
+def read_lease(environ: Mapping[str, str]) -> dt.timedelta:
+    """LEASE, or the whole seconds DEVHOST_QUEUE_LEASE_SECONDS asks for (a test knob)."""
+    text = environ.get(LEASE_SECONDS_SETTING, "").strip()
+    if not text:
+        return LEASE
+    if not text.isdigit() or int(text) < 1:
+        # Storage sets visibility in whole seconds.
+        raise QueueTriggerError(
+            f"{LEASE_SECONDS_SETTING} must be whole seconds, at least 1: {text}"
+        )
+    return dt.timedelta(seconds=int(text))
 
 
 def resolve_queue_name(spec: FunctionSpec, environ: Mapping[str, str]) -> str:

@@ -28,10 +28,12 @@ from devhost.azurite import Azurite
 from devhost.functions import QUEUE_TRIGGER, FunctionSpec
 from devhost.queues import (
     DEVELOPMENT_MAX_POLLING_INTERVAL,
+    LEASE,
     QueueListener,
     QueueOptions,
     QueueTriggerError,
     polling_delays,
+    read_lease,
     read_queue_options,
     resolve_queue_name,
     storage_connection_string,
@@ -407,6 +409,46 @@ async def test_message_stays_invisible_while_a_run_outlasts_its_lease(
 
     assert runs == [1]
     assert message_count(queues.get_queue_client("lease-items")) == 0
+
+
+def test_a_message_held_by_a_killed_runner_comes_back_after_the_test_lease(
+    azurite: Azurite, queues: QueueServiceClient, tmp_path: Path
+) -> None:
+    items = existing_queue(queues, "killed-items")
+    items.send_message(b64("60"))
+    slow = write_queue_app(tmp_path / "slow", {"slow": ("killed-items", SLOW)}, QUEUE_SETTINGS, {})
+    dying = start_host(
+        slow,
+        {
+            "AzureWebJobsStorage": azurite.connection_string,
+            "RECORD_FILE": str(slow / "records.jsonl"),
+            "DEVHOST_QUEUE_LEASE_SECONDS": "2",
+        },
+    )
+    assert wait_for(lambda: records(dying))
+    time.sleep(1.5)  # past half the lease: renewed at least once
+    dying.process.kill()
+    dying.process.wait(5)
+    killed_at = time.time()
+    root = write_queue_app(
+        tmp_path / "next", {"record": ("killed-items", RECORD)}, QUEUE_SETTINGS, {}
+    )
+    running = start_app(root, azurite)
+    try:
+        assert wait_for(lambda: records(running))
+        [seen] = records(running)
+        assert (seen["body"], seen["dequeue_count"]) == ("60", 2)
+        assert seen["at"] - killed_at < 2 + MAX_POLLING_SECONDS + 0.5
+    finally:
+        stop_host(running)
+
+
+def test_the_lease_is_the_hosts_unless_the_test_knob_sets_whole_seconds() -> None:
+    assert read_lease({}) == LEASE == dt.timedelta(minutes=10)
+    assert read_lease({"DEVHOST_QUEUE_LEASE_SECONDS": "3"}) == dt.timedelta(seconds=3)
+    for bad in ("0", "1.5", "soon"):
+        with pytest.raises(QueueTriggerError, match="DEVHOST_QUEUE_LEASE_SECONDS"):
+            read_lease({"DEVHOST_QUEUE_LEASE_SECONDS": bad})
 
 
 def test_empty_queue_polling_backs_off_exponentially_up_to_the_maximum() -> None:

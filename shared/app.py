@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from shared.channel.adapter import create_adapter
 from shared.channel.auth import OutboundTokens, create_authentication
@@ -98,7 +98,7 @@ class App:
         )
         notification_store = NotificationStore(notifications)
         outcomes = OutcomeStore(notifications)
-        prompts = PromptStore(notifications)
+        prompts = PromptStore(notifications, clock, timedelta(hours=settings.prompt_expiry_hours))
         queue = WorkQueue(settings.storage_connection_string, settings.notify_queue)
         expansion = AudienceExpansion(notification_store, store, queue, clock)
         notifier = Notifier(

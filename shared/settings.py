@@ -60,6 +60,7 @@ class Settings:
     notify_send_timeout_seconds: int = 30
     notify_queue: str = "notify-work"
     notify_inline_max_targets: int = 100
+    prompt_expiry_hours: int = 168
 
     @property
     def auth_enabled(self) -> bool:
@@ -148,6 +149,7 @@ class Settings:
             notify_send_timeout_seconds=get_int("NOTIFY_SEND_TIMEOUT_SECONDS", 30, minimum=1),
             notify_queue=get_queue_name("NOTIFY_QUEUE", "notify-work"),
             notify_inline_max_targets=get_int("NOTIFY_INLINE_MAX_TARGETS", 100, minimum=0),
+            prompt_expiry_hours=get_int("PROMPT_EXPIRY_HOURS", 168, minimum=1),
         )
 
     def __repr__(self) -> str:

@@ -133,6 +133,15 @@ async def test_a_deleted_team_deletes_its_reference(app, channel):
     assert await app.store.get("msteams", team_conversation) is None
 
 
+@pytest.mark.parametrize("text", ["Stop.", "STOP!", " stop… ", "Unsubscribe!!"])
+async def test_stop_with_punctuation_around_it_still_unsubscribes(app, channel, text):
+    await post_activity(activity(channel.url, CONVERSATION, text="hello"))
+
+    await post_activity(activity(channel.url, CONVERSATION, text=text))
+
+    assert await app.store.get("msteams", CONVERSATION) is None
+
+
 async def test_saying_stop_unsubscribes_and_any_later_message_subscribes_again(app, channel):
     await post_activity(activity(channel.url, CONVERSATION, text="hello"))
 

@@ -40,7 +40,7 @@ async def test_a_reply_matching_a_choice_is_recorded_and_acknowledged(asked, cha
     assert replies == ["Thanks! I've recorded your answer: Yes."]
     status = (await get_status(asked)).body
     assert status["answers"] == {"conv-a": "Yes"}
-    assert status["counts"] == {"Yes": 1, "No": 0}
+    assert status["answerCounts"] == {"Yes": 1, "No": 0}
 
 
 async def test_answers_from_several_conversations_are_counted_per_choice(asked, channel):
@@ -51,7 +51,8 @@ async def test_answers_from_several_conversations_are_counted_per_choice(asked, 
 
     assert status["state"] == "done"
     assert status["answers"] == {"conv-a": "No", "conv-b": "No"}
-    assert status["counts"] == {"Yes": 0, "No": 2}
+    assert status["answerCounts"] == {"Yes": 0, "No": 2}
+    assert status["counts"]["sent"] == 2
 
 
 async def test_a_reply_matching_nothing_is_prompted_again_once(asked, channel):
@@ -80,7 +81,7 @@ async def test_only_the_first_reply_counts(asked, channel):
     [second] = await say(channel, "no", conversation="conv-a")
 
     assert "subscribed" in second
-    assert (await get_status(asked)).body["counts"] == {"Yes": 1, "No": 0}
+    assert (await get_status(asked)).body["answerCounts"] == {"Yes": 1, "No": 0}
 
 
 async def test_a_reply_with_an_at_mention_of_the_bot_still_matches(asked, channel):
@@ -101,19 +102,62 @@ async def test_a_newer_prompt_takes_over_the_conversation(asked, clock, channel)
     assert (await get_status(asked)).body["answers"] == {}
 
 
+@pytest.mark.parametrize("reply", ["yes!", "  Yes. ", "¡YES!", "“yes”"])
+async def test_punctuation_around_a_reply_still_matches(asked, channel, reply):
+    replies = await say(channel, reply, conversation="conv-a")
+
+    assert replies == ["Thanks! I've recorded your answer: Yes."]
+
+
+@pytest.mark.parametrize("choice", ["Stop", "List reminders", "remind me in 10 minutes"])
+async def test_an_awaited_answer_wins_over_a_command_of_the_same_words(clock, channel, choice):
+    await store_conversations(get_app(), channel.url, ["conv-a"])
+    asked = await post_notify({"text": "Next?", "choices": ["Continue", choice]})
+
+    replies = await say(channel, choice, conversation="conv-a")
+
+    assert replies == [f"Thanks! I've recorded your answer: {choice}."]
+    assert (await get_status(asked.body["id"])).body["answers"] == {"conv-a": choice}
+    assert await get_app().store.get("msteams", "conv-a") is not None  # still subscribed
+
+
+async def test_a_question_left_unanswered_expires_after_the_setting(clock, channel):
+    await store_conversations(get_app(), channel.url, ["conv-a"])
+    asked = await post_notify(QUESTION)
+    clock.advance(hours=get_app().settings.prompt_expiry_hours, minutes=1)
+
+    [reply] = await say(channel, "yes", conversation="conv-a")
+
+    assert "subscribed" in reply
+    assert (await get_status(asked.body["id"])).body["answers"] == {}
+
+
 @pytest.mark.parametrize(
     "body",
     [
         {"text": "Q?", "choices": "Yes"},
         {"text": "Q?", "choices": []},
         {"text": "Q?", "choices": ["Yes", "yes"]},
+        {"text": "Q?", "choices": ["Yes", "Yes!"]},
+        {"text": "Q?", "choices": ["Yes", "?!"]},
         {"text": "Q?", "choices": ["Yes", ""]},
         {"text": "Q?", "choices": [1, 2]},
         {"text": "Q?", "choices": [str(n) for n in range(11)]},
         {"text": "Q?", "choices": ["x" * 101]},
         {"attachments": [{"contentType": "text/plain", "content": "hi"}], "choices": ["A"]},
     ],
-    ids=["string", "empty", "duplicate", "blank", "numbers", "too-many", "too-long", "no-text"],
+    ids=[
+        "string",
+        "empty",
+        "duplicate",
+        "duplicate-but-punctuation",
+        "only-punctuation",
+        "blank",
+        "numbers",
+        "too-many",
+        "too-long",
+        "no-text",
+    ],
 )
 async def test_invalid_choices_are_a_400(clock, channel, body):
     response = await post_notify(body)

@@ -11,6 +11,7 @@ from botbuilder.schema import Activity
 
 from shared.chat.prompt_replies import PromptReplies
 from shared.chat.reminder_dialog import ReminderDialog
+from shared.notifications.reply_text import normalized
 from shared.storage.reference_store import ReferenceStore
 from shared.storage.references import StoredReference
 
@@ -47,14 +48,18 @@ class ProactiveBot(ActivityHandler):
         activity = turn_context.activity
         # In Teams channels the text starts with an @mention of the bot.
         text = (TurnContext.remove_recipient_mention(activity) or "").strip()
-        if text.lower() in STOP_WORDS:
+        pending = await self._prompt_replies.pending(turn_context)
+        if pending is not None and await self._prompt_replies.answer(turn_context, pending, text):
+            await self._remember(activity, only_if_changed=True)
+            return
+        if normalized(text) in STOP_WORDS:
             await self._forget(activity, "user unsubscribed")
             await turn_context.send_activity(UNSUBSCRIBED)
             return
         await self._remember(activity, only_if_changed=True)
         if await self._reminders.handle(turn_context, text):
             return
-        if await self._prompt_replies.handle(turn_context, text):
+        if pending is not None and await self._prompt_replies.ask_again(turn_context, pending):
             return
         await turn_context.send_activity(SUBSCRIBED)
 

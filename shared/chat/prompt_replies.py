@@ -1,4 +1,9 @@
-"""Replies to a dialog-aware proactive message: recorded as answers, not as ordinary chat."""
+"""Replies to a dialog-aware proactive message: recorded as answers, not as ordinary chat.
+
+An awaited answer wins over every command: with choices "Continue" and "Stop", "Stop" answers
+the question. A reply that matches no choice gets the question once more (after the commands
+had their turn), then the conversation goes back to normal.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from datetime import datetime
 from botbuilder.core import TurnContext
 
 from shared.delivery.outbound import OutboundMessage
-from shared.notifications.prompts import Answer, PromptStore
+from shared.notifications.prompts import Answer, PendingPrompt, PromptStore
 
 
 class PromptReplies:
@@ -16,26 +21,31 @@ class PromptReplies:
         self._prompts = prompts
         self._clock = clock
 
-    async def handle(self, turn_context: TurnContext, text: str) -> bool:
-        """Take `text` as the answer to a pending prompt; False when none is pending."""
+    async def pending(self, turn_context: TurnContext) -> PendingPrompt | None:
         activity = turn_context.activity
-        pending = await self._prompts.pending(activity.channel_id, activity.conversation.id)
-        if pending is None:
-            return False
+        return await self._prompts.pending(activity.channel_id, activity.conversation.id)
+
+    async def answer(self, turn_context: TurnContext, pending: PendingPrompt, text: str) -> bool:
+        """Record `text` as the answer if it matches a choice; False if it matches none."""
         choice = pending.match(text)
-        if choice is not None:
-            answer = Answer(
-                conversation_id=activity.conversation.id,
-                channel_id=activity.channel_id,
-                user_id=activity.from_property.id,
-                choice=choice,
-                answered_at=self._clock(),
-            )
-            if await self._prompts.record_answer(pending, answer):
-                await turn_context.send_activity(f"Thanks! I've recorded your answer: {choice}.")
-            else:
-                await turn_context.send_activity("Thanks, I already have your answer.")
-            return True
+        if choice is None:
+            return False
+        activity = turn_context.activity
+        answer = Answer(
+            conversation_id=activity.conversation.id,
+            channel_id=activity.channel_id,
+            user_id=activity.from_property.id,
+            choice=choice,
+            answered_at=self._clock(),
+        )
+        if await self._prompts.record_answer(pending, answer):
+            await turn_context.send_activity(f"Thanks! I've recorded your answer: {choice}.")
+        else:
+            await turn_context.send_activity("Thanks, I already have your answer.")
+        return True
+
+    async def ask_again(self, turn_context: TurnContext, pending: PendingPrompt) -> bool:
+        """Ask once more after a reply that matched nothing; False once it was asked twice."""
         if not pending.reprompted and await self._prompts.mark_reprompted(pending):
             again = OutboundMessage(
                 text=f"Sorry, I didn't catch that. {pending.question}", choices=pending.choices

@@ -12,6 +12,7 @@ cancellation        whether a queued notification was cancelled, read once a sec
 poisoned_work       what a work item the host gave up on leaves behind
 progress            state, counts and times for the status endpoint
 prompts             questions with choices, and the answers recorded against them
+reply_text          what a reply says, ignoring case, spaces and punctuation around it
 idempotency         Idempotency-Key claims and replays
 signature           HMAC-SHA256 webhook signatures
 broadcast_schedule  the scheduled broadcast's own NCRONTAB slots, claimed once each

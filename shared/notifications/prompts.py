@@ -8,10 +8,11 @@ to normal. Everything lives in Table Storage: any instance may get the reply.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from azure.core.exceptions import (
@@ -21,7 +22,8 @@ from azure.core.exceptions import (
 from azure.data.tables import UpdateMode
 
 from shared.delivery.outbound import OutboundMessage
-from shared.storage.keys import conversation_key, encode_key
+from shared.notifications.reply_text import normalized
+from shared.storage.keys import InvalidKeyError, conversation_key, encode_key
 from shared.storage.references import StoredReference
 from shared.storage.tables import Table, storage_errors
 
@@ -38,8 +40,8 @@ class PendingPrompt:
     etag: str
 
     def match(self, reply: str) -> str | None:
-        wanted = reply.strip().casefold()
-        return next((c for c in self.choices if c.casefold() == wanted), None)
+        wanted = normalized(reply)
+        return next((c for c in self.choices if normalized(c) == wanted), None)
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,14 @@ class Answer:
 
 
 class PromptStore:
-    def __init__(self, table: Table) -> None:
+    def __init__(
+        self, table: Table, clock: Callable[[], datetime], expires_after: timedelta
+    ) -> None:
         self._table = table
+        self._clock = clock
+        # A question nobody answered stops catching replies after this: days later, "yes"
+        # means something else.
+        self._expires_after = expires_after
 
     async def await_reply(
         self, target: StoredReference, notification_id: str, question: str, choices: tuple[str, ...]
@@ -62,12 +70,13 @@ class PromptStore:
         conversation = conversation_key(target.channel_id, target.conversation_id)
         entity = {
             "PartitionKey": AWAITING,
-            "RowKey": encode_key(conversation),
+            "RowKey": _row_key(conversation),
             "Conversation": conversation,
             "NotificationId": notification_id,
             "Question": question,
             "Choices": json.dumps(list(choices)),
             "Reprompted": False,
+            "AskedAt": self._clock(),
         }
         table = await self._table.client()
         with storage_errors():
@@ -91,10 +100,10 @@ class PromptStore:
         table = await self._table.client()
         with storage_errors():
             try:
-                entity = await table.get_entity(AWAITING, encode_key(conversation))
+                entity = await table.get_entity(AWAITING, _row_key(conversation))
             except ResourceNotFoundError:
                 return None
-        return PendingPrompt(
+        prompt = PendingPrompt(
             conversation=conversation,
             notification_id=entity["NotificationId"],
             question=entity.get("Question", ""),
@@ -102,12 +111,17 @@ class PromptStore:
             reprompted=bool(entity.get("Reprompted")),
             etag=entity.metadata["etag"],
         )
+        asked_at = entity.get("AskedAt")
+        if asked_at is not None and self._clock() - asked_at > self._expires_after:
+            await self.close(prompt)
+            return None
+        return prompt
 
     async def record_answer(self, prompt: PendingPrompt, answer: Answer) -> bool:
         """Record the first answer from this conversation; False if it had answered already."""
         entity = {
             "PartitionKey": _answers_partition(prompt.notification_id),
-            "RowKey": encode_key(prompt.conversation),
+            "RowKey": _row_key(prompt.conversation),
             "ConversationId": answer.conversation_id,
             "ChannelId": answer.channel_id,
             "UserId": answer.user_id,
@@ -127,16 +141,14 @@ class PromptStore:
         """Note the re-prompt; False if another reply got there first."""
         entity = {
             "PartitionKey": AWAITING,
-            "RowKey": encode_key(prompt.conversation),
+            "RowKey": _row_key(prompt.conversation),
             "Reprompted": True,
         }
         etag = await self._table.update_if_unchanged(entity, prompt.etag, UpdateMode.MERGE)
         return etag is not None
 
     async def close(self, prompt: PendingPrompt) -> None:
-        await self._table.delete_if_unchanged(
-            AWAITING, encode_key(prompt.conversation), prompt.etag
-        )
+        await self._table.delete_if_unchanged(AWAITING, _row_key(prompt.conversation), prompt.etag)
 
     async def answers(self, notification_id: str) -> list[Answer]:
         table = await self._table.client()
@@ -155,15 +167,22 @@ class PromptStore:
             ]
 
 
+def _row_key(conversation: str) -> str:
+    """The conversation's key, or for ids too long for one (up to 512 characters each), a
+    digest: a conversation any channel can talk in can be asked a question."""
+    try:
+        return encode_key(conversation)
+    except InvalidKeyError:
+        return "sha256-" + hashlib.sha256(conversation.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _answers_partition(notification_id: str) -> str:
     return f"answers-{notification_id}"
 
 
 def answer_summary(answers: list[Answer], choices: list[str]) -> dict[str, Any]:
-    counts = {choice: 0 for choice in choices}
+    tally = {choice: 0 for choice in choices}
     for answer in answers:
-        counts[answer.choice] = counts.get(answer.choice, 0) + 1
-    return {
-        "answers": {a.conversation_id: a.choice for a in answers},
-        "counts": counts,
-    }
+        tally[answer.choice] = tally.get(answer.choice, 0) + 1
+    # "counts" is the delivery's; the answers have their own tally.
+    return {"answers": {a.conversation_id: a.choice for a in answers}, "answerCounts": tally}

@@ -11,6 +11,7 @@ from msrest.exceptions import DeserializationError
 
 from shared.delivery.outbound import OutboundMessage
 from shared.http import RequestError, field_error
+from shared.notifications.reply_text import normalized
 from shared.storage.audience import Audience
 
 MAX_ATTACHMENTS = 10  # Teams' limit for one message
@@ -74,9 +75,12 @@ def _choices(value: Any) -> tuple[str, ...]:
             raise field_error(
                 "choices", f"must hold non-empty strings of at most {MAX_CHOICE_LENGTH} characters"
             )
-    folded = [c.strip().casefold() for c in value]
+    # Replies are matched ignoring case and surrounding punctuation, so choices must differ so.
+    folded = [normalized(c) for c in value]
+    if not all(folded):
+        raise field_error("choices", "must each hold a letter or digit, not only punctuation")
     if len(set(folded)) != len(folded):
-        raise field_error("choices", "must differ from each other (ignoring case)")
+        raise field_error("choices", "must differ from each other (ignoring case and punctuation)")
     return tuple(c.strip() for c in value)
 
 

@@ -10,6 +10,8 @@ from azure.data.tables.aio import TableClient
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity
 
+from shared.app import App
+from shared.settings import Settings
 from shared.storage.tables import StorageUnavailableError
 from testbed.activities import BOT_ID, activity, bot_added, bot_removed
 from testbed.channel_stub import ChannelStub
@@ -131,6 +133,21 @@ async def test_a_deleted_team_deletes_its_reference(app, channel):
     await post_activity(deleted)
 
     assert await app.store.get("msteams", team_conversation) is None
+
+
+async def test_subscribed_is_true_when_another_instance_unsubscribed_meanwhile(app, channel):
+    other_instance = App.create(Settings.from_env())
+    try:
+        await post_activity(activity(channel.url, CONVERSATION, text="hi"))
+        stop = json.dumps(activity(channel.url, CONVERSATION, text="stop")).encode()
+        assert (await other_instance.messages.handle(stop, "")).status == 200
+
+        await post_activity(activity(channel.url, CONVERSATION, text="hi again"))
+    finally:
+        await other_instance.close()
+
+    assert await app.store.get("msteams", CONVERSATION) is not None
+    assert "subscribed" in channel.received_by(CONVERSATION)[-1].activity["text"]
 
 
 @pytest.mark.parametrize("text", ["Stop.", "STOP!", " stop… ", "Unsubscribe!!"])

@@ -166,20 +166,20 @@ def test_retry_after_is_honoured_exactly_and_too_long_a_wait_gives_up():
 def test_recent_writes_expire_and_forget():
     time = FakeTime()
     writes = RecentWrites(ttl_seconds=60, max_entries=2, clock=time.clock)
-    writes.remember("a", "v1")
+    writes.remember("a", "v1", "etag-1")
 
-    assert writes.is_current("a", "v1")
-    assert not writes.is_current("a", "v2")
+    assert writes.etag_if_current("a", "v1") == "etag-1"
+    assert writes.etag_if_current("a", "v2") is None
     writes.forget("a")
-    assert not writes.is_current("a", "v1")
-    writes.remember("a", "v1")
+    assert writes.etag_if_current("a", "v1") is None
+    writes.remember("a", "v1", "etag-2")
     time.now += 61
-    assert not writes.is_current("a", "v1")
+    assert writes.etag_if_current("a", "v1") is None
 
 
 def test_recent_writes_keep_only_the_newest_entries():
     writes = RecentWrites(max_entries=2)
     for key in ("a", "b", "c"):
-        writes.remember(key, "v")
+        writes.remember(key, "v", f"etag-{key}")
 
-    assert [writes.is_current(k, "v") for k in ("a", "b", "c")] == [False, True, True]
+    assert [writes.etag_if_current(k, "v") for k in ("a", "b", "c")] == [None, "etag-b", "etag-c"]

@@ -1,4 +1,5 @@
-"""What this process last wrote for each reference, so an unchanged one is not written again."""
+"""What this process last wrote for each reference, and the ETag it got, so an unchanged one is
+not written again while the stored row is still the one this process wrote."""
 
 from __future__ import annotations
 
@@ -6,9 +7,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
-# Another instance may delete a reference (pruning, the bot removed) without this one knowing;
-# entries expire so such a reference is written again by the next message after at most this long.
-# It is also how often LastSeen is refreshed for a conversation that keeps talking.
+# How often LastSeen is refreshed for a conversation that keeps talking. (Another instance
+# deleting or rewriting the row is caught by its ETag, not by this.)
 TTL_SECONDS = 15 * 60
 MAX_ENTRIES = 20_000
 
@@ -23,20 +23,21 @@ class RecentWrites:
         self._ttl = ttl_seconds
         self._max_entries = max_entries
         self._clock = clock
-        self._entries: OrderedDict[Hashable, tuple[str, float]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[str, str, float]] = OrderedDict()
 
-    def is_current(self, key: Hashable, fingerprint: str) -> bool:
+    def etag_if_current(self, key: Hashable, fingerprint: str) -> str | None:
+        """The ETag this process's write of `fingerprint` got, if that is what it last wrote."""
         entry = self._entries.get(key)
         if entry is None:
-            return False
-        written, at = entry
+            return None
+        written, etag, at = entry
         if self._clock() - at > self._ttl:
             del self._entries[key]
-            return False
-        return written == fingerprint
+            return None
+        return etag if written == fingerprint else None
 
-    def remember(self, key: Hashable, fingerprint: str) -> None:
-        self._entries[key] = (fingerprint, self._clock())
+    def remember(self, key: Hashable, fingerprint: str, etag: str) -> None:
+        self._entries[key] = (fingerprint, etag, self._clock())
         self._entries.move_to_end(key)
         while len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)

@@ -47,10 +47,13 @@ class ReferenceStore:
         await self._write(_key(stored), entity, _fingerprint(stored, entity))
 
     async def save_if_changed(self, stored: StoredReference) -> bool:
-        """Write unless this process wrote the same reference recently; True if written."""
+        """Write unless this process wrote the same reference recently and the stored row is
+        still that write (one cheap read: another instance may have deleted or rewritten it);
+        True if written."""
         entity = stored.to_entity()
         fingerprint = _fingerprint(stored, entity)
-        if self._recent_writes.is_current(_key(stored), fingerprint):
+        etag = self._recent_writes.etag_if_current(_key(stored), fingerprint)
+        if etag is not None and await self._stored_etag(stored) == etag:
             return False
         await self._write(_key(stored), entity, fingerprint)
         return True
@@ -59,8 +62,19 @@ class ReferenceStore:
         table = await self._table.client()
         with storage_errors():
             # REPLACE writes the whole entity in one request: never a half-updated reference.
-            await table.upsert_entity(entity, mode=UpdateMode.REPLACE)
-        self._recent_writes.remember(key, fingerprint)
+            written = await table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+        self._recent_writes.remember(key, fingerprint, written["etag"])
+
+    async def _stored_etag(self, stored: StoredReference) -> str | None:
+        table = await self._table.client()
+        with storage_errors():
+            try:
+                entity = await table.get_entity(
+                    stored.partition_key, stored.row_key, select=["PartitionKey"]
+                )
+            except ResourceNotFoundError:
+                return None
+        return entity.metadata["etag"]
 
     async def delete(self, channel_id: str, conversation_id: str) -> None:
         self._recent_writes.forget((channel_id, conversation_id))

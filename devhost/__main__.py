@@ -43,6 +43,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--no-azurite", action="store_true", help="do not start Azurite even for local storage"
     )
+    parser.add_argument(
+        "--no-local-settings",
+        action="store_true",
+        help="read no local.settings.json: settings come from the environment only (tests)",
+    )
     return parser.parse_args(argv)
 
 
@@ -114,8 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     app_root = args.app_root.resolve()
     azurite: Azurite | None = None
     try:
-        settings = read_local_settings(app_root)
-        apply_values(settings)
+        if args.no_local_settings:
+            logger.info("Not reading local.settings.json (--no-local-settings)")
+            settings: dict = {}
+        else:
+            settings = read_local_settings(app_root)
+            apply_values(settings)
         port = args.port or local_http_port(settings) or DEFAULT_PORT
         if not args.no_azurite:
             azurite = ensure_azurite(app_root, os.environ.get("AzureWebJobsStorage"))  # noqa: SIM112

@@ -312,6 +312,31 @@ def test_local_settings_values_reach_the_function_environment(host: RunningHost)
     assert call(f"{host.url}/api/echo").json()["GREETING"] == "from-file"
 
 
+def test_with_no_local_settings_only_the_environment_counts(app_root: Path) -> None:
+    port = free_port()
+    values = json.loads((app_root / "local.settings.json").read_text())["Values"]
+    values.pop("GREETING")
+    env = {**os.environ, **values, "PYTHONPATH": str(REPO_ROOT)}
+    argv = [*devhost_argv(app_root, port), "--no-local-settings"]
+    with (app_root / "no-settings.log").open("wb") as log:
+        process = subprocess.Popen(argv, cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
+    try:
+        while not port_open(port):
+            assert process.poll() is None, (app_root / "no-settings.log").read_text()
+            time.sleep(0.05)
+        echoed = call(f"http://127.0.0.1:{port}/api/echo").json()
+    finally:
+        process.terminate()
+        process.wait(10)
+
+    assert echoed["GREETING"] is None
+    assert echoed["OVERRIDDEN"] == "from-file"  # given in the environment
+
+
+def test_tests_never_read_the_developers_local_settings() -> None:
+    assert "--no-local-settings" in devhost_argv(REPO_ROOT, 7071)
+
+
 def test_environment_wins_over_local_settings(host: RunningHost) -> None:
     assert call(f"{host.url}/api/echo").json()["OVERRIDDEN"] == "from-env"
 

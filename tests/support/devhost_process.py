@@ -17,6 +17,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def devhost_argv(app_root: Path, port: int) -> list[str]:
     app = ["--app-root", str(app_root), "--no-azurite", "--port", str(port)]
+    if app_root.resolve() == REPO_ROOT:
+        # The product's own folder holds the developer's local.settings.json (`make run` made
+        # it): a test's settings come from the test alone.
+        app.append("--no-local-settings")
     return [sys.executable, "-m", "devhost", *app]
 
 

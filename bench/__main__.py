@@ -6,7 +6,13 @@ references, then runs each path in a fresh process against the same stub:
   stock    the BotBuilder sample's `continue_conversation` loop (on the first --stock-n references)
   floor    pre-built requests over one pooled aiohttp session at the same concurrency
 Rate limits are off for these (NOTIFY_MAX_RPS_PER_TENANT=0); a separate demo runs with the
-defaults on and checks, from what the stub received, that no window exceeded them.
+defaults on and checks, from what the stub received, that no window exceeded them. These paths
+send inline (NOTIFY_INLINE_MAX_TARGETS >= N).
+
+Queued delivery (see bench/queued.py): the queue path against the inline one on N references
+and the Table operations it costs per target; worker processes sharing 20 tenants' rate limits
+(1, 2, 4 workers); one tenant drained by 2 workers. The issue's targets are printed beside each
+figure, and together at the end.
 """
 
 from __future__ import annotations
@@ -20,15 +26,15 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
+from bench.measure import ROOT, run_path
+from bench.queued import QueuedBench, one_tenant, print_targets, queue_vs_inline, scale_out
 from bench.seed import conversation_id, seed, tenant_of
 from devhost.azurite import Azurite
 from testbed.channel_stub import ChannelStub
 
-ROOT = Path(__file__).resolve().parent.parent
 BARE_IMPORT = "botbuilder.core, azure.data.tables, azure.functions"
-FUNCTION_MODULES = ("messages", "notify_http", "notify_timer")
+FUNCTION_MODULES = ("messages", "notify_http", "notify_timer", "notify_queue")
 
 
 def parse_args() -> argparse.Namespace:
@@ -46,11 +52,48 @@ def parse_args() -> argparse.Namespace:
         "--rss-ns", default="1000,5000", help="comma-separated N for the memory check"
     )
     parser.add_argument("--import-runs", type=int, default=5, help="fresh imports per module")
+    parser.add_argument("--skip-paths", action="store_true", help="skip floor/project/stock")
+    parser.add_argument("--skip-memory", action="store_true", help="skip the memory check")
+    parser.add_argument("--skip-imports", action="store_true", help="skip the import times")
     parser.add_argument("--skip-limits-demo", action="store_true")
+    queued = parser.add_argument_group("queued delivery")
+    queued.add_argument(
+        "--skip-queue", action="store_true", help="skip queue vs inline and its Table operations"
+    )
+    queued.add_argument("--skip-scale-out", action="store_true")
+    queued.add_argument("--skip-one-tenant", action="store_true")
+    queued.add_argument("--scale-n", type=int, default=20000, help="scale-out audience (20000)")
+    queued.add_argument("--scale-tenants", type=int, default=20, help="its tenants (20)")
+    queued.add_argument(
+        "--scale-workers", default="1,2,4", help="comma-separated worker process counts (1,2,4)"
+    )
+    queued.add_argument(
+        "--worker-concurrency",
+        type=int,
+        default=8,
+        help="NOTIFY_CONCURRENCY of each scale-out worker, to make one worker the bottleneck (8)",
+    )
+    queued.add_argument(
+        "--tenant-rps", type=int, default=50, help="NOTIFY_MAX_RPS_PER_TENANT for scale-out (50)"
+    )
+    queued.add_argument(
+        "--one-tenant-n",
+        type=int,
+        default=20000,
+        help="one-tenant audience (20000: over 400 s at 50/s)",
+    )
+    queued.add_argument("--one-tenant-workers", type=int, default=2, help="(2)")
+    queued.add_argument(
+        "--tenant-keys",
+        choices=("mixed", "by-tenant"),
+        default="mixed",
+        help="key order of the queued parts' conversations: tenants mixed (as real ids are), "
+        "or each tenant's together (mixed)",
+    )
     return parser.parse_args()
 
 
-def path_env(azurite: Azurite, table: str) -> dict[str, str]:
+def path_env(azurite: Azurite, table: str, inline_max: int) -> dict[str, str]:
     return {
         **os.environ,
         "AzureWebJobsStorage": azurite.connection_string,
@@ -59,16 +102,9 @@ def path_env(azurite: Azurite, table: str) -> dict[str, str]:
         "MicrosoftAppPassword": "",
         "ALLOWED_SERVICE_URLS": "",
         "NOTIFY_MAX_RPS_PER_TENANT": "0",
+        # Send within the request: a larger audience would go through the queue.
+        "NOTIFY_INLINE_MAX_TARGETS": str(inline_max),
     }
-
-
-def run_path(path: str, n: int, concurrency: int, env: dict[str, str]) -> dict:
-    command = [sys.executable, "-m", "bench.paths", path, "--n", str(n)]
-    command += ["--concurrency", str(concurrency)]
-    completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-    if completed.returncode != 0:
-        raise SystemExit(f"{path} failed:\n{completed.stderr[-3000:]}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
 def import_seconds(module: str) -> float:
@@ -89,7 +125,7 @@ async def measure_paths(args, azurite: Azurite, stub: ChannelStub) -> None:
     started = time.perf_counter()
     await seed(azurite.connection_string, table, stub.url, args.n, args.tenants)
     print(f"Stored {args.n} references in {time.perf_counter() - started:.1f} s\n")
-    env = path_env(azurite, table)
+    env = path_env(azurite, table, args.n)
     results = {}
     for path, n in (("floor", args.n), ("project", args.n), ("stock", min(args.stock_n, args.n))):
         stub.reset()
@@ -131,13 +167,16 @@ async def measure_memory(args, azurite: Azurite, stub: ChannelStub) -> None:
     ns = [int(n) for n in args.rss_ns.split(",") if n]
     if not ns:
         return
-    print(f"\nMemory of the project path (concurrency {args.concurrency})")
+    print(
+        f"\nMemory of the project path (concurrency {args.concurrency}, "
+        "NOTIFY_INLINE_MAX_TARGETS = N: the audience is read whole before sending)"
+    )
     peaks = []
     for n in ns:
         table = "rss" + uuid.uuid4().hex[:10]
         await seed(azurite.connection_string, table, stub.url, n, args.tenants)
         stub.reset()
-        result = run_path("project", n, args.concurrency, path_env(azurite, table))
+        result = run_path("project", n, args.concurrency, path_env(azurite, table, n))
         stub.reset()
         peaks.append(result["peak_rss_mb"])
         print(
@@ -171,7 +210,7 @@ async def limits_demo(azurite: Azurite, stub: ChannelStub) -> None:
 
     table = "limits" + uuid.uuid4().hex[:10]
     await seed(azurite.connection_string, table, stub.url, 240, tenants=3)
-    env = path_env(azurite, table)
+    env = path_env(azurite, table, 240)
     env.pop("NOTIFY_MAX_RPS_PER_TENANT")
     os.environ.update(env)
     os.environ.pop("NOTIFY_MAX_RPS_PER_TENANT", None)
@@ -223,12 +262,25 @@ async def main() -> None:
     with Azurite.table_only() as azurite:
         stub = ChannelStub(latency_seconds=args.latency_ms / 1000).start()
         try:
-            await measure_paths(args, azurite, stub)
-            await measure_memory(args, azurite, stub)
-            measure_imports(args)
+            if not args.skip_paths:
+                await measure_paths(args, azurite, stub)
+            if not args.skip_memory:
+                await measure_memory(args, azurite, stub)
+            if not args.skip_imports:
+                measure_imports(args)
+            targets = []
+            if not (args.skip_queue and args.skip_scale_out and args.skip_one_tenant):
+                with QueuedBench(azurite, stub) as bench:
+                    if not args.skip_queue:
+                        targets += await queue_vs_inline(args, bench)
+                    if not args.skip_scale_out:
+                        targets += await scale_out(args, bench)
+                    if not args.skip_one_tenant:
+                        targets += await one_tenant(args, bench)
             if not args.skip_limits_demo:
                 stub.latency_seconds = 0.0
                 await limits_demo(azurite, stub)
+            print_targets(targets)
         finally:
             stub.stop()
 

@@ -10,12 +10,12 @@ import argparse
 import asyncio
 import json
 import os
-import resource
 import time
 from dataclasses import asdict, dataclass
 
 import aiohttp
 
+from bench.measure import cpu_seconds, peak_rss_mb
 from shared.app import get_app
 from shared.channel.connector import activity_url
 from shared.delivery.outbound import OutboundMessage, ProactivePayloads
@@ -30,24 +30,6 @@ class Measured:
     seconds: float
     cpu_seconds: float
     peak_rss_mb: float
-
-
-def _peak_rss_mb() -> float:
-    """This program's peak RSS. ru_maxrss would also count the parent's memory at spawn time
-    (Linux carries the high-water mark across exec), so read the fresh mm's VmHWM instead."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 async def _references(limit: int) -> list:
@@ -85,7 +67,7 @@ async def stock(n: int, concurrency: int) -> int:
         await turn_context.send_activity(TEXT)
 
     references = [stored.reference for stored in _preloaded]
-    started = time.perf_counter(), _cpu()
+    started = time.perf_counter(), cpu_seconds()
     for reference in references:
         await adapter.continue_conversation(reference, send, "")
     return _timed(started, len(references))
@@ -107,7 +89,7 @@ async def floor(n: int, concurrency: int) -> int:
                 await response.read()
                 assert response.status == 200
 
-        started = time.perf_counter(), _cpu()
+        started = time.perf_counter(), cpu_seconds()
         await asyncio.gather(*(post(url, body) for url, body in requests))
         return _timed(started, len(requests))
 
@@ -118,7 +100,7 @@ _timing: dict = {}
 
 def _timed(started: tuple[float, float], messages: int) -> int:
     _timing["seconds"] = time.perf_counter() - started[0]
-    _timing["cpu_seconds"] = _cpu() - started[1]
+    _timing["cpu_seconds"] = cpu_seconds() - started[1]
     return messages
 
 
@@ -134,12 +116,12 @@ async def main() -> None:
         # The stock loop and the floor get their references up front, outside the timing.
         _preloaded.extend(await _references(args.n))
     run = {"project": project, "stock": stock, "floor": floor}[args.path]
-    started = time.perf_counter(), _cpu()
+    started = time.perf_counter(), cpu_seconds()
     messages = await run(args.n, args.concurrency)
     if not _timing:
         _timed(started, messages)
     await app.close()
-    measured = Measured(messages, _timing["seconds"], _timing["cpu_seconds"], _peak_rss_mb())
+    measured = Measured(messages, _timing["seconds"], _timing["cpu_seconds"], peak_rss_mb())
     print(json.dumps(asdict(measured)))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from datetime import datetime, timezone
 
 from azure.data.tables.aio import TableClient
@@ -15,15 +16,29 @@ BATCH = 100  # the most one Table Storage transaction takes
 PARALLEL_BATCHES = 8
 
 
-def conversation_id(index: int, tenants: int) -> str:
-    return f"t{index % tenants}-conv-{index:06d}"
+def conversation_id(index: int, tenants: int, mixed: bool = False) -> str:
+    """`t<tenant>-conv-<index>`: in key order (the order an audience is read and cut into
+    chunks) the conversations come tenant by tenant. `mixed` puts a digest of the index first,
+    so tenants come mixed, as with real conversation ids, which have no order by tenant."""
+    name = f"t{index % tenants}-conv-{index:06d}"
+    if mixed:
+        return hashlib.sha256(str(index).encode()).hexdigest()[:8] + "-" + name
+    return name
 
 
 def tenant_of(conversation: str) -> str:
-    return "tenant-" + conversation.split("-", 1)[0][1:]
+    # The digest is hex: the last "t" before "-conv-" starts the tenant.
+    return "tenant-" + conversation.split("-conv-", 1)[0].rsplit("t", 1)[1]
 
 
-async def seed(connection_string: str, table_name: str, service_url: str, n: int, tenants: int):
+async def seed(
+    connection_string: str,
+    table_name: str,
+    service_url: str,
+    n: int,
+    tenants: int,
+    mixed: bool = False,
+):
     seen = datetime.now(timezone.utc)
     async with TableClient.from_connection_string(connection_string, table_name) as table:
         await table.create_table()
@@ -32,7 +47,7 @@ async def seed(connection_string: str, table_name: str, service_url: str, n: int
         async def write(start: int) -> None:
             operations = []
             for index in range(start, min(start + BATCH, n)):
-                conversation = conversation_id(index, tenants)
+                conversation = conversation_id(index, tenants, mixed)
                 inbound = activity(
                     service_url,
                     conversation,

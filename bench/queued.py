@@ -1,0 +1,536 @@
+"""Queued delivery in the bench: the queue path against the inline one, its Table operations per
+target, and several worker processes sharing tenants' rate limits.
+
+A queued notification is POSTed in this process (answered 202), then drained by `bench.worker`
+processes, each one Functions instance: devhost's QueueListener with host.json's queue options
+and the real notify_queue entry point. Workers start polling once the POST has answered, so no
+figure includes an idle worker's polling back-off. A run is timed from the POST until
+GET /api/notify/{id} says "done". The workers reach Azurite's table service through a counting
+proxy, which sees every Table operation of the run (a $batch transaction is one request); the
+status polls go around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from contextlib import suppress
+from pathlib import Path
+
+from azure.core.exceptions import ResourceNotFoundError
+from azure.data.tables.aio import TableServiceClient
+from azure.storage.queue.aio import QueueServiceClient
+
+from bench.measure import ROOT, run_path
+from bench.seed import seed, tenant_of
+from devhost.azurite import Azurite, connection_string, free_port
+from devhost.queues import read_queue_options
+from shared.app import App
+from shared.notifications.outcomes import CLAIM_PREFIX
+from shared.settings import Settings
+from testbed.channel_stub import ChannelStub
+from testbed.counting_proxy import CountingProxy, Forwarded
+
+TEXT = "Benchmark: the build finished."
+STATUS_POLL_SECONDS = 0.1
+BOOKKEEPING = ("claims", "transactions")
+REFERENCE_READS = ("chunk range reads", "audience pages")
+KEY_ORDER = {
+    "mixed": "mix tenants, as real conversation ids do (a chunk spans them all)",
+    "by-tenant": "sort by tenant (a chunk is mostly one tenant)",
+}
+
+
+@dataclasses.dataclass
+class Target:
+    """One of the issue's targets beside what this run measured."""
+
+    figure: str
+    measured: str
+    target: str
+    met: bool
+
+
+@dataclasses.dataclass
+class QueuedRun:
+    messages: int
+    seconds: float  # from the POST until the status said done
+    answered_seconds: float  # the POST's own answer
+    first_send: float  # seconds after the POST
+    last_send: float
+    tenant_peak: int  # most sends to one tenant within any 1 s
+    operations: list[Forwarded]
+    workers: list[dict]  # each worker's cpu_seconds, peak_rss_mb
+    chunks: int
+    host_busy: float  # of the machine's CPUs, all processes, over the run
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds
+
+    @property
+    def peak_rss_mb(self) -> float:
+        return max(w["peak_rss_mb"] for w in self.workers)
+
+    @property
+    def cpu_ms_per_message(self) -> float:
+        return 1000 * sum(w["cpu_seconds"] for w in self.workers) / self.messages
+
+
+class QueuedBench:
+    """A queue-only Azurite beside the bench's table one, and the counting proxy in front of the
+    table service."""
+
+    def __init__(self, tables: Azurite, stub: ChannelStub) -> None:
+        self.stub = stub
+        self._tables = tables
+        self._queues = Azurite(queue_port=free_port(), services=("queue",))
+        self.proxy = CountingProxy(tables.ports["table"])
+        self._logs = tempfile.TemporaryDirectory(prefix="bench-workers-")
+        self.log_dir = Path(self._logs.name)
+
+    def __enter__(self) -> QueuedBench:
+        self._queues.start()
+        self.proxy.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.proxy.stop()
+        self._queues.stop()
+        self._logs.cleanup()
+
+    def storage(self, counted: bool = True) -> str:
+        table_port = self.proxy.port if counted else self._tables.ports["table"]
+        return connection_string({"queue": self._queues.ports["queue"], "table": table_port})
+
+    def env(
+        self, references: str, concurrency: int, rps: int, *, counted: bool = True, **extra: str
+    ) -> dict[str, str]:
+        return {
+            **os.environ,
+            "AzureWebJobsStorage": self.storage(counted),
+            "CONVERSATION_TABLE": references,
+            "NOTIFICATIONS_TABLE": "n" + uuid.uuid4().hex[:16],
+            "NOTIFY_QUEUE": "q" + uuid.uuid4().hex[:16],
+            "NOTIFY_CONCURRENCY": str(concurrency),
+            "NOTIFY_MAX_RPS_PER_TENANT": str(rps),
+            "NOTIFY_WEBHOOK_SECRET": "",
+            "MicrosoftAppId": "",
+            "MicrosoftAppPassword": "",
+            "ALLOWED_SERVICE_URLS": "",
+            **extra,
+        }
+
+    async def references(self, n: int, tenants: int, mixed: bool) -> str:
+        table = "bench" + uuid.uuid4().hex[:10]
+        started = time.perf_counter()
+        await seed(self.storage(counted=False), table, self.stub.url, n, tenants, mixed)
+        print(f"  (stored {n} references in {time.perf_counter() - started:.1f} s)")
+        return table
+
+    async def drop(self, tables: Iterable[str] = (), queue: str | None = None) -> None:
+        """Free Azurite's memory for the next part."""
+        async with TableServiceClient.from_connection_string(self.storage(False)) as service:
+            for table in tables:
+                await service.delete_table(table)
+        if queue is not None:
+            async with QueueServiceClient.from_connection_string(self.storage(False)) as service:
+                for name in (queue, queue + "-poison"):
+                    with suppress(ResourceNotFoundError):
+                        await service.delete_queue(name)
+
+
+class Workers:
+    """`count` bench.worker processes, each with the same settings."""
+
+    def __init__(self, count: int, env: dict[str, str], log_dir: Path) -> None:
+        self._logs = [log_dir / f"worker-{uuid.uuid4().hex[:8]}.log" for _ in range(count)]
+        self._processes: list[subprocess.Popen[str]] = []
+        for log in self._logs:
+            with log.open("w") as sink:
+                self._processes.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "bench.worker"],
+                        cwd=ROOT,
+                        env=env,
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        stderr=sink,
+                        text=True,
+                    )
+                )
+        for process in self._processes:
+            assert process.stdout is not None
+            if process.stdout.readline().strip() != "ready":
+                self.kill()
+                raise SystemExit(f"a worker did not start:\n{self.log_tails()}")
+
+    def go(self) -> None:
+        for process in self._processes:
+            assert process.stdin is not None
+            process.stdin.write("go\n")
+            process.stdin.flush()
+
+    def stop(self) -> list[dict]:
+        """Let each finish what it holds; what each measured."""
+        for process in self._processes:
+            assert process.stdin is not None
+            process.stdin.close()
+        measured = []
+        for process in self._processes:
+            assert process.stdout is not None
+            out = process.stdout.read()
+            if process.wait(timeout=120) != 0:
+                raise SystemExit(f"a worker failed:\n{self.log_tails()}")
+            measured.append(json.loads(out.strip().splitlines()[-1]))
+        return measured
+
+    def kill(self) -> None:
+        for process in self._processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+    def log_tails(self) -> str:
+        return "\n".join(log.read_text(errors="replace")[-2000:] for log in self._logs)
+
+
+async def run_queued(
+    bench: QueuedBench, references: str, n: int, workers: int, concurrency: int, rps: int
+) -> QueuedRun:
+    """POST a broadcast to every stored reference, drain the queue with `workers` processes."""
+    env = bench.env(references, concurrency, rps)
+    poster = App.create(Settings.from_env(env))
+    watcher = App.create(Settings.from_env({**env, "AzureWebJobsStorage": bench.storage(False)}))
+    pool = Workers(workers, env, bench.log_dir)
+    try:
+        bench.stub.reset()
+        bench.proxy.reset()
+        cpu_before = _host_cpu()
+        started = time.monotonic()
+        posted = await poster.notify.handle(json.dumps({"text": TEXT}).encode(), {})
+        answered = time.monotonic() - started
+        if posted.status != 202:
+            raise SystemExit(f"POST /api/notify answered {posted.status}: {posted.body}")
+        pool.go()
+        deadline = started + 120 + n / 20
+        while True:
+            status = (await watcher.status.handle(posted.body["id"])).body
+            if status["state"] == "done":
+                break
+            if status["state"] in ("failed", "cancelled") or time.monotonic() > deadline:
+                raise SystemExit(f"queued notification: {status}\n{pool.log_tails()}")
+            await asyncio.sleep(STATUS_POLL_SECONDS)
+        seconds = time.monotonic() - started
+        host_busy = _host_busy_since(cpu_before)
+        operations = bench.proxy.forwarded
+        received = bench.stub.received
+        measured = pool.stop()
+    finally:
+        pool.kill()
+        for app in (poster, watcher):
+            await app.close()
+    await bench.drop([env["NOTIFICATIONS_TABLE"]], env["NOTIFY_QUEUE"])
+    sent_to = {r.conversation_id for r in received}
+    if status["counts"]["sent"] != n or len(received) != n or len(sent_to) != n:
+        raise SystemExit(
+            f"expected {n} sends, one each: status {status['counts']}, stub got {len(received)} "
+            f"for {len(sent_to)} conversations"
+        )
+    arrivals = sorted(r.at for r in received)
+    return QueuedRun(
+        messages=n,
+        seconds=seconds,
+        answered_seconds=answered,
+        first_send=arrivals[0] - started,
+        last_send=arrivals[-1] - started,
+        tenant_peak=bench.stub.most_in_any_window(lambda r: tenant_of(r.conversation_id)),
+        operations=operations,
+        workers=measured,
+        chunks=sum(1 for op in operations if _is_claim_create(op)),
+        host_busy=host_busy,
+    )
+
+
+def _host_cpu() -> tuple[int, int]:
+    """Busy and total CPU time of the whole machine so far, in clock ticks (Linux)."""
+    try:
+        with open("/proc/stat") as stat:
+            # user nice system idle iowait irq softirq steal (guest time is in user already)
+            ticks = [int(t) for t in stat.readline().split()[1:9]]
+    except OSError:
+        return 0, 0
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle, iowait
+    return sum(ticks) - idle, sum(ticks)
+
+
+def _host_busy_since(before: tuple[int, int]) -> float:
+    """The share of the machine's CPU time that was busy since `before` (a _host_cpu())."""
+    busy, total = _host_cpu()
+    return (busy - before[0]) / (total - before[1]) if total > before[1] else float("nan")
+
+
+def classify(operation: Forwarded, references: str) -> str:
+    """What a Table request was for, from its table, key and query."""
+    row_key = operation.row_key or ""
+    if operation.resource == "$batch":
+        return "transactions"  # only outcome rows are written in transactions
+    if operation.resource == "Tables":
+        return "tables created"
+    if "budget-" in operation.path or "budget-" in operation.query:
+        return "tenant budget"
+    if operation.resource == references:
+        if operation.method != "GET":
+            return "reference writes"
+        return "chunk range reads" if "RowKey ge" in operation.query else "audience pages"
+    if row_key.startswith(CLAIM_PREFIX):
+        return "claims"
+    if CLAIM_PREFIX in operation.query:
+        return "status reads"
+    if "$select=State" in operation.query:
+        return "cancel checks"
+    if row_key:
+        return "notification record"
+    return "other"
+
+
+def _is_claim_create(operation: Forwarded) -> bool:
+    return operation.method == "POST" and (operation.row_key or "").startswith(CLAIM_PREFIX)
+
+
+def _kinds(operations: list[Forwarded], references: str) -> Counter[str]:
+    return Counter(classify(op, references) for op in operations)
+
+
+def _split(kinds: Counter[str], names: Iterable[str]) -> str:
+    return ", ".join(f"{name} {kinds[name]}" for name in names if kinds[name])
+
+
+def _row(*cells: object) -> str:
+    widths = (10, 9, 9, 10, 12, 12)
+    return "  ".join(str(c).rjust(w) for c, w in zip(cells, widths, strict=True))
+
+
+def _check(figure: str, value: float, shown: str, target: str, met: Callable[[float], bool]):
+    return Target(figure, shown, target, met(value))
+
+
+async def queue_vs_inline(args, bench: QueuedBench) -> list[Target]:
+    bench.stub.latency_seconds = args.latency_ms / 1000
+    options = read_queue_options(json.loads((ROOT / "host.json").read_text()), os.environ)
+    print(
+        f"\nQueued vs inline delivery: N={args.n} in {args.tenants} tenants, latency "
+        f"{args.latency_ms:g} ms, concurrency {args.concurrency}, rate limits off"
+    )
+    print(
+        "  inline: POST /api/notify sends within the request (NOTIFY_INLINE_MAX_TARGETS >= N), "
+        "in a process of its own\n"
+        "  queue:  the same POST answers 202; one bench.worker process drains the queue "
+        f"(host.json: batchSize {options.batch_size}, newBatchThreshold "
+        f"{options.new_batch_threshold}); timed from the POST to status done"
+    )
+    references = await bench.references(args.n, args.tenants, args.tenant_keys == "mixed")
+    inline_env = bench.env(references, args.concurrency, 0, NOTIFY_INLINE_MAX_TARGETS=str(args.n))
+    bench.stub.reset()
+    bench.proxy.reset()
+    cpu_before = _host_cpu()
+    inline = run_path("project", args.n, args.concurrency, inline_env)
+    inline_busy = _host_busy_since(cpu_before)
+    inline_operations = bench.proxy.forwarded
+    await bench.drop([inline_env["NOTIFICATIONS_TABLE"]])
+    queued = await run_queued(bench, references, args.n, 1, args.concurrency, 0)
+    await bench.drop([references])
+
+    inline_rate = inline["messages"] / inline["seconds"]
+    print(_row("path", "messages", "seconds", "msg/s", "CPU ms/msg", "peak RSS MB"))
+    print(
+        _row(
+            "inline",
+            inline["messages"],
+            f"{inline['seconds']:.2f}",
+            f"{inline_rate:.0f}",
+            f"{1000 * inline['cpu_seconds'] / inline['messages']:.3f}",
+            f"{inline['peak_rss_mb']:.0f}",
+        )
+    )
+    print(
+        _row(
+            "queue",
+            queued.messages,
+            f"{queued.seconds:.2f}",
+            f"{queued.rate:.0f}",
+            f"{queued.cpu_ms_per_message:.3f}",
+            f"{queued.peak_rss_mb:.0f}",
+        )
+    )
+    ratio = queued.rate / inline_rate
+    print(f"  queue / inline = {ratio:.2f}x   (target >= 0.8x)")
+    print(
+        f"  queue: 202 in {queued.answered_seconds:.2f} s; first send {queued.first_send:.2f} s "
+        f"after the POST, last {queued.last_send:.2f} s, done seen at {queued.seconds:.2f} s; "
+        f"{queued.chunks} chunks"
+    )
+    print(
+        f"  machine CPU busy ({os.cpu_count()} cores, every process): inline "
+        f"{inline_busy:.0%} (process start included), queue {queued.host_busy:.0%}"
+    )
+
+    kinds = _kinds(queued.operations, references)
+    total = sum(kinds.values())
+    bookkeeping = sum(kinds[k] for k in BOOKKEEPING)
+    reads = sum(kinds[k] for k in REFERENCE_READS)
+    rest_names = sorted(set(kinds) - set(BOOKKEEPING) - set(REFERENCE_READS))
+    rest = sum(kinds[k] for k in rest_names)
+    n = queued.messages
+    print(
+        f"\nTable operations on the queue path: every request reaching Azurite's table service "
+        f"from the POST to done (N={n}, {queued.chunks} chunks; a $batch is one)"
+    )
+    for name, count, detail in (
+        ("outcome bookkeeping", bookkeeping, _split(kinds, BOOKKEEPING)),
+        ("reference reads", reads, _split(kinds, REFERENCE_READS)),
+        ("the rest", rest, _split(kinds, rest_names)),
+    ):
+        print(f"  {name:<20} {count:>6}  {count / n:.4f}/target   {detail}")
+    print(f"  {'total':<20} {total:>6}  {total / n:.4f}/target   (target <= 0.03)")
+    inline_kinds = _kinds(inline_operations, references)
+    print(
+        f"  inline, for comparison: {len(inline_operations)} "
+        f"({len(inline_operations) / n:.4f}/target: "
+        f"{_split(inline_kinds, sorted(inline_kinds))})"
+    )
+    print(f"  peak RSS of the worker process: {queued.peak_rss_mb:.0f} MB")
+    return [
+        _check(
+            f"queue / inline msg/s, N={n}",
+            ratio,
+            f"{ratio:.3f}x",
+            ">= 0.8x",
+            lambda v: v >= 0.8,
+        ),
+        _check(
+            "Table operations per target, queue path",
+            total / n,
+            f"{total / n:.4f}",
+            "<= 0.03",
+            lambda v: v <= 0.03,
+        ),
+    ]
+
+
+async def scale_out(args, bench: QueuedBench) -> list[Target]:
+    bench.stub.latency_seconds = args.latency_ms / 1000
+    counts = [int(c) for c in args.scale_workers.split(",") if c]
+    ceiling = args.worker_concurrency / (args.latency_ms / 1000)
+    print(
+        f"\nScale-out: N={args.scale_n} in {args.scale_tenants} tenants, "
+        f"{args.tenant_rps} per tenant per second shared by all workers, latency "
+        f"{args.latency_ms:g} ms\n"
+        f"  each worker a process with NOTIFY_CONCURRENCY={args.worker_concurrency}: at most "
+        f"~{ceiling:.0f} msg/s per worker, so one worker is the bottleneck on purpose\n"
+        f"  conversation keys {KEY_ORDER[args.tenant_keys]}"
+    )
+    references = await bench.references(
+        args.scale_n, args.scale_tenants, args.tenant_keys == "mixed"
+    )
+    runs: dict[int, QueuedRun] = {}
+    print(
+        "   workers   messages    seconds      msg/s   tenant max/1s   Table ops/target "
+        f"(budget)   CPU ms/msg   peak RSS MB   machine CPU ({os.cpu_count()} cores)"
+    )
+    for count in counts:
+        run = await run_queued(
+            bench, references, args.scale_n, count, args.worker_concurrency, args.tenant_rps
+        )
+        runs[count] = run
+        kinds = _kinds(run.operations, references)
+        ops = sum(kinds.values()) / run.messages
+        budget = kinds["tenant budget"] / run.messages
+        print(
+            f"{count:>10} {run.messages:>10} {run.seconds:>10.2f} {run.rate:>10.0f} "
+            f"{run.tenant_peak:>15} {ops:>18.4f} {budget:>8.4f} "
+            f"{run.cpu_ms_per_message:>12.3f} {run.peak_rss_mb:>13.0f} {run.host_busy:>14.0%}"
+        )
+    await bench.drop([references])
+    peak = max(run.tenant_peak for run in runs.values())
+    targets = []
+    if 1 in runs and 4 in runs:
+        ratio = runs[4].rate / runs[1].rate
+        print(f"  4 workers / 1 worker = {ratio:.2f}x   (target >= 3.2x)")
+        targets.append(
+            _check(
+                f"scale-out msg/s, 4 workers / 1 (N={args.scale_n})",
+                ratio,
+                f"{ratio:.3f}x",
+                ">= 3.2x",
+                lambda v: v >= 3.2,
+            )
+        )
+    print(f"  most sends to one tenant in any 1 s, any run: {peak}   (target <= {args.tenant_rps})")
+    targets.append(
+        _check(
+            "scale-out: most to one tenant in any 1 s",
+            peak,
+            str(peak),
+            f"<= {args.tenant_rps}",
+            lambda v: v <= args.tenant_rps,
+        )
+    )
+    return targets
+
+
+async def one_tenant(args, bench: QueuedBench) -> list[Target]:
+    bench.stub.latency_seconds = args.latency_ms / 1000
+    n, workers, rps = args.one_tenant_n, args.one_tenant_workers, args.tenant_rps
+    print(
+        f"\nOne tenant: N={n}, {workers} workers (NOTIFY_CONCURRENCY={args.worker_concurrency} "
+        f"each), {rps} per tenant per second, latency {args.latency_ms:g} ms"
+    )
+    references = await bench.references(n, 1, args.tenant_keys == "mixed")
+    run = await run_queued(bench, references, n, workers, args.worker_concurrency, rps)
+    await bench.drop([references])
+    sending = run.messages / (run.last_send - run.first_send)
+    print(
+        f"  sent {run.messages} in {run.seconds:.1f} s: {run.rate:.1f} msg/s   "
+        f"(target >= {0.9 * rps:g}); most in any 1 s: {run.tenant_peak}   (target <= {rps})"
+    )
+    print(
+        f"  first send {run.first_send:.2f} s after the POST; {sending:.1f} msg/s from first to "
+        f"last send; worker peak RSS {run.peak_rss_mb:.0f} MB"
+    )
+    return [
+        _check(
+            f"one tenant msg/s (N={n}, {workers} workers)",
+            run.rate,
+            f"{run.rate:.1f}",
+            f">= {0.9 * rps:g}",
+            lambda v: v >= 0.9 * rps,
+        ),
+        _check(
+            "one tenant: most in any 1 s",
+            run.tenant_peak,
+            str(run.tenant_peak),
+            f"<= {rps}",
+            lambda v: v <= rps,
+        ),
+    ]
+
+
+def print_targets(targets: list[Target]) -> None:
+    if not targets:
+        return
+    width = max(len(t.figure) for t in targets)
+    print("\nQueued delivery against the issue's targets")
+    print(f"  {'figure':<{width}}  {'measured':>9}  {'target':>8}")
+    for t in targets:
+        verdict = "met" if t.met else "MISSED"
+        print(f"  {t.figure:<{width}}  {t.measured:>9}  {t.target:>8}  {verdict}")

@@ -156,3 +156,16 @@ async def _all(app):
 
     async for stored in app.store.find(Audience()):
         yield stored
+
+
+async def test_a_tenant_waiting_for_its_window_does_not_hold_up_other_tenants(app_with, channel):
+    app = await app_with(NOTIFY_CONCURRENCY=2, NOTIFY_MAX_RPS_PER_TENANT=2)
+    await store_conversations(app, channel.url, [f"a-{n}" for n in range(6)], tenant_id="busy")
+    await store_conversations(app, channel.url, ["b-0", "b-1"], tenant_id="quiet")
+
+    response = await post_notify({"text": "everyone"})
+
+    assert response.body["sent"] == 8
+    first = min(r.at for r in channel.received)
+    quiet = [r.at - first for r in channel.received if r.conversation_id.startswith("b-")]
+    assert max(quiet) < 0.5  # not after the busy tenant's three windows

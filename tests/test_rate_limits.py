@@ -183,3 +183,22 @@ def test_recent_writes_keep_only_the_newest_entries():
         writes.remember(key, "v", f"etag-{key}")
 
     assert [writes.etag_if_current(k, "v") for k in ("a", "b", "c")] == [None, "etag-b", "etag-c"]
+
+
+async def test_a_send_in_flight_counts_until_its_answer_and_a_window_after_it():
+    time = FakeTime()
+    limits = RateLimits(per_conversation=7, per_tenant=2, clock=time.clock, sleep=time.sleep)
+    first = limits.try_take("c1", "tenant")
+    second = limits.try_take("c2", "tenant")
+
+    time.now += 5  # both still unanswered: however late they reached the channel, they count
+    third_while_in_flight = limits.try_take("c3", "tenant")
+    limits.done(first)
+    third_just_after_an_answer = limits.try_take("c3", "tenant")
+    time.now += WINDOW_SECONDS
+    third_a_window_after = limits.try_take("c3", "tenant")
+
+    assert (first, second) != (None, None)
+    assert third_while_in_flight is None
+    assert third_just_after_an_answer is None
+    assert third_a_window_after is not None

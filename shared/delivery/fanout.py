@@ -145,16 +145,23 @@ class Delivery:
         stopped: Callable[[], Awaitable[bool]] | None,
     ) -> str | None:
         """The sent activity's id; None if `stopped` said so before the request went out."""
-        async with self._sending:
-            # Asked once the slot is ours, right before the request: a stop seen while this
-            # target waited for its turn still holds it back.
-            if stopped is not None and await stopped():
-                return None
-            # The turn is taken while holding the slot, right before the request, so the
-            # recorded send times are the real ones.
-            key = (target.channel_id, target.conversation_id)
-            await self._rate_limits.wait_turn(key, target.tenant_id)
-            return await self._connector.send(payloads.for_reference(target.reference_json))
+        key = (target.channel_id, target.conversation_id)
+        payload = payloads.for_reference(target.reference_json)
+        while True:
+            # Waiting for the tenant's window holds no request slot: other tenants go on.
+            await self._rate_limits.until_free(key, target.tenant_id)
+            async with self._sending:
+                # Asked once the slot is ours, right before the request: a stop seen while this
+                # target waited still holds it back.
+                if stopped is not None and await stopped():
+                    return None
+                ticket = self._rate_limits.try_take(key, target.tenant_id)
+                if ticket is None:
+                    continue  # another send took the room while this one waited for a slot
+                try:
+                    return await self._connector.send(payload)
+                finally:
+                    self._rate_limits.done(ticket)
 
     async def _remove(
         self, target: StoredReference, error: ChannelError, attempts: int

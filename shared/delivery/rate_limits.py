@@ -13,47 +13,83 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from shared.delivery.tenant_budget import SharedTenantBudget
+    from shared.delivery.tenant_budget import SharedTenantBudget, Turn
 
 # A little over a second: a few ms of network jitter must not land an extra send in the channel's
 # one-second window.
 WINDOW_SECONDS = 1.05
 PER_CONVERSATION_PER_WINDOW = 7
 SWEEP_EVERY = 1024  # acquisitions between drops of idle keys, so memory follows live keys only
+# How often a send waiting on a window full of sends in flight looks again.
+IN_FLIGHT_POLL_SECONDS = 0.01
 
 
 class SlidingWindow:
+    """Sends per key in any window. A send taken with `start` counts from its turn until it is
+    `finish`ed and then for a window after its answer: the channel sees it at some moment in
+    between, so however late a request leaves or however slow its answer, no window of arrivals
+    at the channel can hold more than the limit."""
+
     def __init__(self, limit: int, window_seconds: float = WINDOW_SECONDS) -> None:
         self.limit = limit
         self.window_seconds = window_seconds
         self._sends: dict[Hashable, deque[float]] = {}
+        self._in_flight: dict[Hashable, int] = {}
 
     def wait_seconds(self, key: Hashable, now: float, limit: int | None = None) -> float:
         """Until a send fits; `limit` (a share of self.limit) may differ from one call to the
-        next, so the last self.limit sends are kept."""
+        next, so the last self.limit sends are kept. While sends in flight fill the window, a
+        short while: one of them ends when its answer comes."""
         limit = self.limit if limit is None else min(limit, self.limit)
+        in_flight = self._in_flight.get(key, 0)
         sends = self._sends.get(key)
         if sends is None:
-            return 0.0
+            return 0.0 if in_flight < limit else IN_FLIGHT_POLL_SECONDS
         while sends and sends[0] <= now - self.window_seconds:
             sends.popleft()
-        if len(sends) < limit:
+        room = limit - in_flight
+        if len(sends) < room:
             return 0.0
-        return sends[len(sends) - limit] + self.window_seconds - now
+        if room <= 0:
+            return IN_FLIGHT_POLL_SECONDS
+        return sends[len(sends) - room] + self.window_seconds - now
 
     def record(self, key: Hashable, now: float) -> None:
+        """A send that counts from `now` on (taken and answered at once)."""
         self._sends.setdefault(key, deque(maxlen=self.limit)).append(now)
 
+    def start(self, key: Hashable) -> None:
+        self._in_flight[key] = self._in_flight.get(key, 0) + 1
+
+    def finish(self, key: Hashable, now: float) -> None:
+        left = self._in_flight.pop(key, 1) - 1
+        if left:
+            self._in_flight[key] = left
+        self.record(key, now)
+
     def sweep(self, now: float) -> None:
-        idle = [k for k, s in self._sends.items() if not s or s[-1] <= now - self.window_seconds]
+        idle = [
+            k
+            for k, s in self._sends.items()
+            if (not s or s[-1] <= now - self.window_seconds) and k not in self._in_flight
+        ]
         for key in idle:
             del self._sends[key]
 
     def __len__(self) -> int:
         return len(self._sends)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A send that took its turn; hand it back to `RateLimits.done` when the answer comes."""
+
+    conversation_key: Hashable
+    tenant_id: str | None  # None: no tenant window counted it
 
 
 class RateLimits:
@@ -82,32 +118,70 @@ class RateLimits:
         self._sleep = sleep
         self._budget = tenant_budget
         self._paused_until: dict[str, float] = {}
+        self._turns: dict[str, Turn | None] = {}  # each tenant's share, as last read
         self._acquisitions = 0
 
     async def wait_turn(self, conversation_key: Hashable, tenant_id: str) -> None:
+        """Wait for a turn and count the send as made now (for sends not tracked to their
+        answer)."""
+        while True:
+            await self.until_free(conversation_key, tenant_id)
+            ticket = self.try_take(conversation_key, tenant_id)
+            if ticket is not None:
+                self.done(ticket)
+                return
+
+    async def until_free(self, conversation_key: Hashable, tenant_id: str) -> None:
+        """Wait until a send would fit (without taking it): callers wait here holding nothing,
+        so one tenant's full window never keeps other tenants' sends waiting."""
         while True:
             turn = None if self._budget is None else await self._budget.turn(tenant_id)
-            now = self._clock()
-            # From here to the record there is no await: no other send can slip in, so neither
-            # window ever holds more than its limit (or this instance's share of it).
-            checks = [(self._conversation, conversation_key, self._conversation.limit)]
-            if self._tenant is not None and tenant_id:
-                checks.append((self._tenant, tenant_id, self._tenant.limit))
-            if turn is not None:
-                checks = [(window, key, turn.share(limit)) for window, key, limit in checks]
-            delay = max(
-                self._paused_until.get(tenant_id, now) - now,
-                turn.wait_seconds if turn is not None else 0.0,
-                *(window.wait_seconds(key, now, limit) for window, key, limit in checks),
-            )
+            self._turns[tenant_id] = turn
+            delay = self._delay(conversation_key, tenant_id, turn, self._clock())
             if delay <= 0:
-                for window, key, _ in checks:
-                    window.record(key, now)
-                if self._budget is not None:
-                    self._budget.sent(tenant_id)
-                self._sweep_now_and_then(now)
                 return
             await self._sleep(delay)
+
+    def try_take(self, conversation_key: Hashable, tenant_id: str) -> Ticket | None:
+        """Take the turn if the send fits now, counting it in flight; None if another send took
+        the room since `until_free` (wait again)."""
+        if self._budget is not None and tenant_id not in self._turns:
+            return None  # its share was forgotten by a sweep: read it again
+        turn = self._turns.get(tenant_id)
+        now = self._clock()
+        # From the check to the count there is no await: no other send can slip in, so neither
+        # window ever holds more than its limit (or this instance's share of it).
+        if self._delay(conversation_key, tenant_id, turn, now) > 0:
+            return None
+        self._conversation.start(conversation_key)
+        counted_tenant = tenant_id if self._tenant is not None and tenant_id else None
+        if counted_tenant is not None:
+            self._tenant.start(counted_tenant)
+        if self._budget is not None:
+            self._budget.sent(tenant_id)
+        self._sweep_now_and_then(now)
+        return Ticket(conversation_key, counted_tenant)
+
+    def done(self, ticket: Ticket) -> None:
+        """The send's answer came (or it failed): it counts for a window from now."""
+        now = self._clock()
+        self._conversation.finish(ticket.conversation_key, now)
+        if ticket.tenant_id is not None and self._tenant is not None:
+            self._tenant.finish(ticket.tenant_id, now)
+
+    def _delay(
+        self, conversation_key: Hashable, tenant_id: str, turn: Turn | None, now: float
+    ) -> float:
+        checks = [(self._conversation, conversation_key, self._conversation.limit)]
+        if self._tenant is not None and tenant_id:
+            checks.append((self._tenant, tenant_id, self._tenant.limit))
+        if turn is not None:
+            checks = [(window, key, turn.share(limit)) for window, key, limit in checks]
+        return max(
+            self._paused_until.get(tenant_id, now) - now,
+            turn.wait_seconds if turn is not None else 0.0,
+            *(window.wait_seconds(key, now, limit) for window, key, limit in checks),
+        )
 
     async def pause_tenant(self, tenant_id: str, seconds: float) -> None:
         """Send nothing to the tenant for `seconds` (the channel answered 429 with Retry-After):
@@ -134,3 +208,4 @@ class RateLimits:
                     window.sweep(now)
             for tenant_id in [t for t, until in self._paused_until.items() if until <= now]:
                 del self._paused_until[tenant_id]
+            self._turns.clear()  # re-read at each tenant's next until_free

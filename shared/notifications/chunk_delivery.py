@@ -66,7 +66,13 @@ class ChunkDelivery:
         )
         if claim is None:
             return  # done already, or another copy holds it
-        recorder = _Recorder(self._outcomes, item.notification_id, claim, self._clock)
+        recorder = _Recorder(
+            self._outcomes,
+            item.notification_id,
+            claim,
+            len(item.row_keys) - len(claim.recorded),
+            self._clock,
+        )
         found = {
             (r.channel_id, r.conversation_id): r
             for r in await self._store.get_many(item.partition_key, _pending_keys(item, claim))
@@ -117,20 +123,25 @@ class ChunkDelivery:
 
 
 class _Recorder:
-    """Outcomes of one claimed chunk, written a transaction at a time as they come in."""
+    """Outcomes of one claimed chunk, written a transaction at a time as they come in; the
+    transaction with the last of them also marks the chunk done."""
 
     def __init__(
         self,
         outcomes: OutcomeStore,
         notification_id: str,
         claim: ChunkClaim,
+        expected: int,
         clock: Callable[[], datetime],
     ) -> None:
         self._outcomes = outcomes
         self._notification_id = notification_id
         self._claim: ChunkClaim | None = claim
+        self._expected = expected  # outcomes this run records: then the chunk is done
         self._clock = clock
         self._pending: list[tuple[int, TargetResult]] = []
+        self._added = 0
+        self._done = False
         self._writing = asyncio.Lock()
 
     @property
@@ -139,20 +150,27 @@ class _Recorder:
 
     async def add(self, position: int, result: TargetResult) -> None:
         self._pending.append((position, result))
-        if len(self._pending) >= OUTCOMES_PER_TRANSACTION:
+        self._added += 1
+        if self._added >= self._expected:
+            await self._write(done=True)
+        elif len(self._pending) >= OUTCOMES_PER_TRANSACTION:
             await self._write(done=False)
 
     async def finish(self) -> None:
+        """Mark the chunk done if the last outcome did not (nothing to send, say)."""
         await self._write(done=True)
 
     async def _write(self, done: bool) -> None:
         async with self._writing:
-            if self._claim is None or (not done and len(self._pending) < OUTCOMES_PER_TRANSACTION):
+            if self._claim is None or self._done:
                 return
+            if not done and len(self._pending) < OUTCOMES_PER_TRANSACTION:
+                return  # another add wrote them meanwhile
             writing, self._pending = self._pending, []
             self._claim = await self._outcomes.record(
                 self._notification_id, self._claim, writing, self._clock(), done=done
             )
+            self._done = done
 
 
 def _targets(item: ChunkItem) -> Iterable[tuple[int, tuple[str, str]]]:

@@ -16,7 +16,7 @@ from datetime import datetime
 from shared.notifications.lifecycle import State
 from shared.notifications.records import NotificationStore
 from shared.notifications.request import parse_notify_request
-from shared.notifications.work_items import ExpandItem, chunk_items
+from shared.notifications.work_items import TARGETS_PER_PAGE, ExpandItem, chunk_items
 from shared.storage.queues import WorkQueue
 from shared.storage.reference_store import ReferenceStore
 
@@ -53,13 +53,15 @@ class AudienceExpansion:
         if notification.pages_expanded > item.page and not redelivered:
             return  # a copy of an item that already ran to the end
         request = parse_notify_request(notification.request)
-        keys, continuation = await self._store.find_page(request.audience, item.continuation)
+        keys, continuation = await self._store.find_page(
+            request.audience, item.continuation, TARGETS_PER_PAGE
+        )
         work = [chunk.to_json() for chunk in chunk_items(item.notification_id, item.page, keys)]
         if continuation is not None:
             work.append(ExpandItem(item.notification_id, item.page + 1, continuation).to_json())
         await asyncio.gather(*(self._queue.put(w) for w in work))
         await self._notifications.record_page(
-            item.notification_id, item.page, len(keys), continuation is None, self._clock()
+            notification, item.page, len(keys), continuation is None, self._clock()
         )
         logger.info(
             "Notification %s: page %d matched %d target(s)%s",

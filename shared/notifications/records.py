@@ -199,21 +199,24 @@ class NotificationStore:
         return await self._replace(claimed)
 
     async def record_page(
-        self, notification_id: str, page: int, matched: int, last: bool, now: datetime
+        self, notification: Notification, page: int, matched: int, last: bool, now: datetime
     ) -> None:
-        """Count a page of the audience as split into work, once however often it is split."""
-        while (notification := await self.get(notification_id)) is not None:
-            if notification.pages_expanded > page:
+        """Count a page of the audience as split into work, once however often it is split.
+        `notification` is the record as read before; it is read again only if it changed."""
+        current: Notification | None = notification
+        while current is not None:
+            if current.pages_expanded > page:
                 return  # a copy of this page's item counted it already
             counted = replace(
-                notification,
+                current,
                 pages_expanded=page + 1,
-                matched=notification.matched + matched,
+                matched=current.matched + matched,
                 expanded=last,
-                started_at=notification.started_at or now,
+                started_at=current.started_at or now,
             )
             if await self._replace(counted) is not None:
                 return
+            current = await self.get(notification.id)
 
     async def fail(self, notification_id: str, error: str) -> None:
         """Mark it failed with why (its audience could not be read, even after retries)."""

@@ -18,6 +18,9 @@ from shared.notifications.outcomes import TARGETS_PER_CHUNK
 from shared.storage.queues import MAX_MESSAGE_JSON_BYTES
 
 EXPAND, CHUNK = "expand", "chunk"
+# A page of the audience is read as whole chunks (within Table Storage's 1000 a page), so a page
+# of a large audience leaves no small chunk behind to cost a claim, a read and a write of its own.
+TARGETS_PER_PAGE = (1000 // TARGETS_PER_CHUNK) * TARGETS_PER_CHUNK
 
 
 class MalformedItemError(ValueError):

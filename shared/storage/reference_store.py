@@ -106,7 +106,10 @@ class ReferenceStore:
                     yield stored
 
     async def find_page(
-        self, audience: Audience, continuation: dict[str, str] | None
+        self,
+        audience: Audience,
+        continuation: dict[str, str] | None,
+        page_size: int = PAGE_SIZE,
     ) -> tuple[list[tuple[str, str]], dict[str, str] | None]:
         """One page of the matching references' keys, and where the next page starts (or None).
 
@@ -115,7 +118,8 @@ class ReferenceStore:
         """
         if audience.is_nobody:
             return [], None
-        pages = (await self._query(audience, KEY_COLUMNS)).by_page(continuation_token=continuation)
+        rows = await self._query(audience, KEY_COLUMNS, page_size)
+        pages = rows.by_page(continuation_token=continuation)
         keys: list[tuple[str, str]] = []
         with storage_errors():
             async for page in pages:
@@ -146,14 +150,16 @@ class ReferenceStore:
                     found.append(stored)
         return found
 
-    async def _query(self, audience: Audience, columns: Sequence[str]) -> AsyncItemPaged:
+    async def _query(
+        self, audience: Audience, columns: Sequence[str], page_size: int = PAGE_SIZE
+    ) -> AsyncItemPaged:
         table = await self._table.client()
         server_filter = audience.table_filter()
         if server_filter is None:
-            return table.list_entities(results_per_page=PAGE_SIZE, select=list(columns))
+            return table.list_entities(results_per_page=page_size, select=list(columns))
         query, parameters = server_filter
         return table.query_entities(
-            query, parameters=parameters, results_per_page=PAGE_SIZE, select=list(columns)
+            query, parameters=parameters, results_per_page=page_size, select=list(columns)
         )
 
 

@@ -28,7 +28,14 @@ import time
 import uuid
 
 from bench.measure import ROOT, run_path
-from bench.queued import QueuedBench, one_tenant, print_targets, queue_vs_inline, scale_out
+from bench.queued import (
+    QueuedBench,
+    one_tenant,
+    print_targets,
+    queue_memory,
+    queue_vs_inline,
+    scale_out,
+)
 from bench.seed import conversation_id, seed, tenant_of
 from devhost.azurite import Azurite
 from testbed.channel_stub import ChannelStub
@@ -168,8 +175,9 @@ async def measure_memory(args, azurite: Azurite, stub: ChannelStub) -> None:
     if not ns:
         return
     print(
-        f"\nMemory of the project path (concurrency {args.concurrency}, "
-        "NOTIFY_INLINE_MAX_TARGETS = N: the audience is read whole before sending)"
+        f"\nMemory of the inline path (concurrency {args.concurrency}, "
+        "NOTIFY_INLINE_MAX_TARGETS = N: the audience is read whole before sending, which is why "
+        "the product keeps it at 100)"
     )
     peaks = []
     for n in ns:
@@ -269,10 +277,17 @@ async def main() -> None:
             if not args.skip_imports:
                 measure_imports(args)
             targets = []
-            if not (args.skip_queue and args.skip_scale_out and args.skip_one_tenant):
+            if not (
+                args.skip_queue
+                and args.skip_memory
+                and args.skip_scale_out
+                and args.skip_one_tenant
+            ):
                 with QueuedBench(azurite, stub) as bench:
                     if not args.skip_queue:
                         targets += await queue_vs_inline(args, bench)
+                    if not args.skip_memory:
+                        targets += await queue_memory(args, bench)
                     if not args.skip_scale_out:
                         targets += await scale_out(args, bench)
                     if not args.skip_one_tenant:

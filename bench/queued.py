@@ -427,6 +427,37 @@ async def queue_vs_inline(args, bench: QueuedBench) -> list[Target]:
     ]
 
 
+async def queue_memory(args, bench: QueuedBench) -> list[Target]:
+    """Peak RSS of one worker sending the queued notification to N, for each N."""
+    ns = [int(n) for n in args.rss_ns.split(",") if n]
+    if len(ns) < 2:
+        return []
+    bench.stub.latency_seconds = args.latency_ms / 1000
+    print(
+        f"\nMemory of the queue path (every audience over NOTIFY_INLINE_MAX_TARGETS): one worker, "
+        f"concurrency {args.concurrency}, rate limits off"
+    )
+    peaks = []
+    for n in ns:
+        references = await bench.references(n, args.tenants, args.tenant_keys == "mixed")
+        run = await run_queued(bench, references, n, 1, args.concurrency, 0)
+        await bench.drop([references])
+        peak = max(w["peak_rss_mb"] for w in run.workers)
+        peaks.append(peak)
+        print(f"  N={n:>7}: worker peak RSS {peak:.1f} MB, {n / run.seconds:.0f} msg/s")
+    growth = peaks[-1] - peaks[0]
+    print(f"  growth N={ns[0]} -> N={ns[-1]}: {growth:+.1f} MB   (target < 50 MB)")
+    return [
+        _check(
+            f"queue path memory growth, N={ns[0]} -> {ns[-1]}",
+            growth,
+            f"{growth:+.1f} MB",
+            "< 50 MB",
+            lambda g: g < 50,
+        )
+    ]
+
+
 async def scale_out(args, bench: QueuedBench) -> list[Target]:
     bench.stub.latency_seconds = args.latency_ms / 1000
     counts = [int(c) for c in args.scale_workers.split(",") if c]

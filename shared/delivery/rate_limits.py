@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from shared.delivery.tenant_budget import SharedTenantBudget, Turn
 
-# A little over a second: a few ms of network jitter must not land an extra send in the channel's
-# one-second window.
-WINDOW_SECONDS = 1.05
+# The channel's one second, and a hair for clock granularity. Jitter needs no margin: a send counts
+# until its answer comes, and the channel sees it before that (see SlidingWindow).
+WINDOW_SECONDS = 1.01
 PER_CONVERSATION_PER_WINDOW = 7
 SWEEP_EVERY = 1024  # acquisitions between drops of idle keys, so memory follows live keys only
 # How often a send waiting on a window full of sends in flight looks again.

@@ -3,8 +3,8 @@
 A run claims the chunk, reads its references in one range query, sends within the channel's
 limits and records outcomes in transactions of up to 99 as they come in. A redelivered item (the
 run before it failed or died) takes the claim over and skips the targets that have an outcome: a
-crash repeats only the sends whose outcomes were not yet written, at most one transaction's worth
-(98) plus the sends in flight, per chunk the dead instance held.
+crash repeats only the sends whose outcomes were not yet written — the transaction being written
+and the results gathered since, never more than the chunk — per chunk the dead instance held.
 """
 
 from __future__ import annotations

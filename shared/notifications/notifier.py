@@ -55,16 +55,7 @@ class Notifier:
 
     async def queue(self, request: NotifyRequest) -> dict[str, Any]:
         """Record it and put its first work item on the queue; the status to answer with."""
-        now = self._clock()
-        notification = await self._notifications.add(
-            Notification(
-                id=Notification.new_id(),
-                state=State.QUEUED,
-                request=request.payload,
-                created_at=now,
-                claimed_at=now,
-            )
-        )
+        notification = await self._claimed_record(request, State.QUEUED)
         await self._start_or_fail(notification)
         logger.info("Queued notification %s", notification.id)
         return notification.to_status()
@@ -108,16 +99,7 @@ class Notifier:
     async def _send_inline(
         self, request: NotifyRequest, targets: list[StoredReference]
     ) -> dict[str, Any]:
-        now = self._clock()
-        notification = await self._notifications.add(
-            Notification(
-                id=Notification.new_id(),
-                state=State.SENDING,
-                request=request.payload,
-                created_at=now,
-                claimed_at=now,
-            )
-        )
+        notification = await self._claimed_record(request, State.SENDING)
         try:
             report = await self._deliver(notification, request, targets)
         except StorageUnavailableError:
@@ -128,6 +110,19 @@ class Notifier:
                 )
             raise
         return {"id": notification.id, **report.to_dict()}
+
+    async def _claimed_record(self, request: NotifyRequest, state: State) -> Notification:
+        """A new record, claimed from the start by this run (inline) or the queue's."""
+        now = self._clock()
+        return await self._notifications.add(
+            Notification(
+                id=Notification.new_id(),
+                state=state,
+                request=request.payload,
+                created_at=now,
+                claimed_at=now,
+            )
+        )
 
     async def _start_or_fail(self, notification: Notification) -> None:
         try:

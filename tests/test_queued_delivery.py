@@ -80,6 +80,7 @@ async def test_a_large_audience_is_answered_202_at_once_and_sent_through_the_que
     assert sorted(o["conversationId"] for o in outcomes) == sorted(ids)
     activity_ids = {r.conversation_id: r.activity_id for r in channel.received}
     assert all(o["activityId"] == activity_ids[o["conversationId"]] for o in outcomes)
+    assert {o["status"] for o in outcomes} == {200}
 
 
 async def test_up_to_the_inline_limit_the_answer_is_the_full_report_as_before(queued_app, channel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -20,6 +21,14 @@ import aiohttp
 from shared.channel.auth import OutboundTokens
 
 USER_AGENT = "proactive-bot-functions (BotBuilder Python/4.17.1)"
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The channel took the activity: its id (to update or delete it later) and the status."""
+
+    activity_id: str
+    status: int
 
 
 class ChannelError(Exception):
@@ -57,8 +66,8 @@ class BotConnector:
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._session: aiohttp.ClientSession | None = None
 
-    async def send(self, activity: dict[str, Any]) -> str:
-        """POST the activity (wire JSON); returns the channel's activity id, raises ChannelError."""
+    async def send(self, activity: dict[str, Any]) -> Sent:
+        """POST the activity (wire JSON); what the channel answered, or raises ChannelError."""
         headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT}
         authorization = await self._tokens.authorization(activity["serviceUrl"])
         if authorization:
@@ -73,7 +82,7 @@ class BotConnector:
                     raise _channel_error(response.status, payload, response.headers)
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
             raise ChannelError(None, type(error).__name__, "no answer from the channel") from error
-        return _resource_id(payload)
+        return Sent(_resource_id(payload), response.status)
 
     async def close(self) -> None:
         if self._session is not None:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 
-from shared.channel.connector import BotConnector, ChannelError
+from shared.channel.connector import BotConnector, ChannelError, Sent
 from shared.channel.service_urls import ServiceUrlPolicy
 from shared.delivery.outbound import OutboundMessage, ProactivePayloads
 from shared.delivery.rate_limits import RateLimits
@@ -96,7 +96,7 @@ class Delivery:
         failed_attempts = 0
         while True:
             try:
-                activity_id = await self._send_within_limits(payloads, target, stopped)
+                sent = await self._send_within_limits(payloads, target, stopped)
             except ChannelError as error:
                 failed_attempts += 1
                 if error.target_gone:
@@ -115,10 +115,14 @@ class Delivery:
             except Exception:
                 logger.exception("Unexpected error sending to %s", target.conversation_id)
                 return _failed(target, None, "internal error", failed_attempts + 1)
-            if activity_id is None:
+            if sent is None:
                 return TargetResult.of(target, Outcome.CANCELLED, attempts=failed_attempts)
             return TargetResult.of(
-                target, Outcome.SENT, attempts=failed_attempts + 1, activity_id=activity_id
+                target,
+                Outcome.SENT,
+                status=sent.status,
+                attempts=failed_attempts + 1,
+                activity_id=sent.activity_id,
             )
 
     async def _pause_tenant(self, tenant_id: str, seconds: float) -> None:
@@ -143,8 +147,8 @@ class Delivery:
         payloads: ProactivePayloads,
         target: StoredReference,
         stopped: Callable[[], Awaitable[bool]] | None,
-    ) -> str | None:
-        """The sent activity's id; None if `stopped` said so before the request went out."""
+    ) -> Sent | None:
+        """What the channel answered; None if `stopped` said so before the request went out."""
         key = (target.channel_id, target.conversation_id)
         payload = payloads.for_reference(target.reference_json)
         while True:

@@ -21,7 +21,7 @@ local.settings.json:
 deps: $(VENV)/.installed node_modules/.installed
 
 run: deps local.settings.json
-	$(PY) -m devhost
+	$(PY) -m devhost --preflight shared.app:check_environment
 
 test: deps
 	$(PY) -m pytest

@@ -35,6 +35,7 @@ from bench.queued import (
     queue_memory,
     queue_vs_inline,
     scale_out,
+    tenants_in_parallel,
 )
 from bench.seed import conversation_id, seed, tenant_of
 from devhost.azurite import Azurite
@@ -69,6 +70,7 @@ def parse_args() -> argparse.Namespace:
     )
     queued.add_argument("--skip-scale-out", action="store_true")
     queued.add_argument("--skip-one-tenant", action="store_true")
+    queued.add_argument("--skip-tenants-in-parallel", action="store_true")
     queued.add_argument("--scale-n", type=int, default=20000, help="scale-out audience (20000)")
     queued.add_argument("--scale-tenants", type=int, default=20, help="its tenants (20)")
     queued.add_argument(
@@ -282,6 +284,7 @@ async def main() -> None:
                 and args.skip_memory
                 and args.skip_scale_out
                 and args.skip_one_tenant
+                and args.skip_tenants_in_parallel
             ):
                 with QueuedBench(azurite, stub) as bench:
                     if not args.skip_queue:
@@ -290,6 +293,8 @@ async def main() -> None:
                         targets += await queue_memory(args, bench)
                     if not args.skip_scale_out:
                         targets += await scale_out(args, bench)
+                    if not args.skip_tenants_in_parallel:
+                        targets += await tenants_in_parallel(args, bench)
                     if not args.skip_one_tenant:
                         targets += await one_tenant(args, bench)
             if not args.skip_limits_demo:

@@ -519,6 +519,40 @@ async def scale_out(args, bench: QueuedBench) -> list[Target]:
     return targets
 
 
+async def tenants_in_parallel(args, bench: QueuedBench) -> list[Target]:
+    """One instance with default settings on 20 tenants whose keys sort by tenant (the worst
+    case for head-of-line blocking), against the raw floor at the same concurrency."""
+    bench.stub.latency_seconds = args.latency_ms / 1000
+    n, tenants, rps = args.scale_n, args.scale_tenants, args.tenant_rps
+    concurrency = Settings.from_env({"AzureWebJobsStorage": "x"}).notify_concurrency
+    print(
+        f"\nTenants in parallel: one worker (default NOTIFY_CONCURRENCY={concurrency}), N={n} in "
+        f"{tenants} tenants whose conversation keys sort by tenant, {rps} per tenant per second"
+    )
+    references = await bench.references(n, tenants, mixed=False)
+    floor = run_path("floor", min(n, 10000), concurrency, bench.env(references, concurrency, 0))
+    floor_rate = floor["messages"] / floor["seconds"]
+    run = await run_queued(bench, references, n, 1, concurrency, rps)
+    await bench.drop([references])
+    ceiling = min(floor_rate, tenants * rps)
+    ratio = run.rate / ceiling
+    print(
+        f"  raw floor at concurrency {concurrency}: {floor_rate:.0f} msg/s; {tenants} x {rps}/s = "
+        f"{tenants * rps}/s\n"
+        f"  queued, one worker: {run.rate:.0f} msg/s = {ratio:.2f} x min(floor, {tenants * rps}/s)"
+        f"   (target >= 0.8x); most for one tenant in any 1 s: {run.tenant_peak}"
+    )
+    return [
+        _check(
+            f"tenants in parallel, 1 worker / min(floor, {tenants}x{rps}/s)",
+            ratio,
+            f"{ratio:.2f}x",
+            ">= 0.8x",
+            lambda v: v >= 0.8,
+        )
+    ]
+
+
 async def one_tenant(args, bench: QueuedBench) -> list[Target]:
     bench.stub.latency_seconds = args.latency_ms / 1000
     n, workers, rps = args.one_tenant_n, args.one_tenant_workers, args.tenant_rps

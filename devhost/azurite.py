@@ -16,7 +16,9 @@ or, for queues too, `Azurite.all_services()` (one binary serves blobs, queues an
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
+import os
 import re
 import signal
 import socket
@@ -39,6 +41,7 @@ ACCOUNT_KEY = (
 HOST = "127.0.0.1"
 ALL_SERVICES: tuple[str, ...] = ("blob", "queue", "table")
 STANDARD_PORTS = {"blob": 10000, "queue": 10001, "table": 10002}
+IN_MEMORY = "memory"
 
 # Where `npm ci` puts the binaries: devhost/ sits at the app root, next to node_modules/.
 DEFAULT_BIN_DIR = Path(__file__).resolve().parent.parent / "node_modules" / ".bin"
@@ -92,6 +95,37 @@ def is_azurite(port: int, host: str = HOST) -> bool:
     except OSError:
         return False
     return server.lower().startswith("azurite")
+
+
+def data_location(port: int) -> str | None:
+    """Where the Azurite listening on `port` keeps its data, read from /proc (Linux): its
+    `--location` (or `-l`) resolved against its working folder, IN_MEMORY, or None when that
+    cannot be told (no /proc, another user's process, no listener found)."""
+    sockets = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                _, local, _, state, *_, inode = line.split()[:10]
+                if local.endswith(f":{port:04X}") and state == "0A":  # 0A: listening
+                    sockets.add(f"socket:[{inode}]")
+    if not sockets:
+        return None
+    for fds in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            if not sockets & {os.readlink(fd) for fd in fds.iterdir()}:
+                continue
+            cmdline = (fds.parent / "cmdline").read_bytes().decode(errors="replace")
+            cwd = os.readlink(fds.parent / "cwd")
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+        argv = cmdline.rstrip("\0").split("\0")
+        for arg, following in zip(argv, [*argv[1:], ""], strict=True):
+            name, equals, value = arg.partition("=")
+            if name in ("--location", "-l"):
+                return str(Path(cwd, value if equals else following).resolve())
+        # Without --location, Azurite keeps its data in its working folder.
+        return IN_MEMORY if any(a.startswith("--inMemoryPersistence") for a in argv) else cwd
+    return None
 
 
 def connection_string(ports: dict[str, int], host: str = HOST) -> str:

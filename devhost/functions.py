@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -168,14 +169,19 @@ def module_name(spec: FunctionSpec, app_root: Path) -> str:
     return ".".join(parts)
 
 
-def load_function(spec: FunctionSpec, app_root: Path) -> LoadedFunction:
-    """Import the entry point and check its parameters against the bindings, as the worker does."""
+def import_from_app(name: str, app_root: Path) -> ModuleType:
+    """Import module `name` as the worker does: absolutely, with the app root on sys.path."""
     root = str(app_root.resolve())
     if root not in sys.path:
         sys.path.insert(0, root)
+    return importlib.import_module(name)
+
+
+def load_function(spec: FunctionSpec, app_root: Path) -> LoadedFunction:
+    """Import the entry point and check its parameters against the bindings, as the worker does."""
     if not spec.script_file.is_file():
         raise FunctionLoadError(f"Function '{spec.name}': {spec.script_file} not found")
-    module = importlib.import_module(module_name(spec, app_root))
+    module = import_from_app(module_name(spec, app_root), app_root)
     main = getattr(module, spec.entry_point, None)
     if not callable(main):
         raise FunctionLoadError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import errno
 import json
 import logging
 import os
@@ -49,13 +50,45 @@ MAX_REQUEST_BYTES = 100 * 1024 * 1024
 _ADMIN_INVOKE = re.compile(r"/admin/functions/([^/]+)/?")
 
 
-def read_host_json(app_root: Path) -> dict[str, Any]:
-    """The parsed host.json (empty when there is none: every setting at its default)."""
+class PortInUseError(RuntimeError):
+    """Something else already listens on the address the host was to serve on."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(f"Port {port} on {host} is already in use")
+        self.host = host
+        self.port = port
+
+
+# An app setting named AzureFunctionsJobHost__extensions__queues__batchSize overrides that
+# host.json value, as the host reads its configuration (keys are case-insensitive).
+HOST_SETTING_PREFIX = "azurefunctionsjobhost__"
+
+
+def read_host_json(app_root: Path, environ: Mapping[str, str]) -> dict[str, Any]:
+    """The parsed host.json (empty when there is none: every setting at its default), with the
+    `AzureFunctionsJobHost__...` app settings applied over it."""
     path = app_root / "host.json"
-    if not path.is_file():
+    if path.is_file():
+        config = json.loads(path.read_text(encoding="utf-8"))
+    else:
         logger.warning("No host.json in %s: using defaults", app_root)
-        return {}
-    return json.loads(path.read_text(encoding="utf-8"))
+        config = {}
+    for name, value in environ.items():
+        if name.lower().startswith(HOST_SETTING_PREFIX):
+            _override(config, name[len(HOST_SETTING_PREFIX) :].split("__"), value)
+    return config
+
+
+def _override(config: dict[str, Any], path: list[str], value: str) -> None:
+    *sections, leaf = path
+    for section in sections:
+        key = next((k for k in config if k.lower() == section.lower()), section)
+        if not isinstance(config.get(key), dict):
+            config[key] = {}
+        config = config[key]
+    for key in [k for k in config if k.lower() == leaf.lower()]:
+        del config[key]
+    config[leaf] = value
 
 
 def route_prefix(host_config: dict[str, Any]) -> str:
@@ -111,7 +144,12 @@ class DevHost:
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         self._site = web.TCPSite(self._runner, self.host, self.port)
-        await self._site.start()
+        try:
+            await self._site.start()
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            raise PortInUseError(self.host, self.port) from error
         for name, expression in self._schedules.items():
             function = self._functions[name]
             self._spawn(
@@ -151,21 +189,61 @@ class DevHost:
         logger.info("Host stopped")
 
     async def serve(self) -> None:
-        """Start, run until SIGINT or SIGTERM, then stop gracefully."""
+        """Start, run until SIGINT or SIGTERM, then stop gracefully.
+
+        The main coroutine of its own loop (`asyncio.run`): once stopped, it ends the tasks the
+        functions left on the loop, as the worker's loop does when it ends.
+        """
         loop = asyncio.get_running_loop()
         stop_requested = asyncio.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop_requested.set)
+
+        def request_stop() -> None:
+            if stop_requested.is_set():
+                logger.info(
+                    "Already stopping: what the functions still run gets up to %.0f s to finish",
+                    self.shutdown_grace,
+                )
+            stop_requested.set()
+
+        signals = (signal.SIGINT, signal.SIGTERM)
+        previous = {signum: signal.getsignal(signum) for signum in signals}
+        for signum in signals:
+            loop.add_signal_handler(signum, request_stop)
         try:
             await self.start()
             await stop_requested.wait()
         finally:
             await self.stop()
-            for signum in (signal.SIGINT, signal.SIGTERM):
+            # Here, not in asyncio.run's own clean-up: a second Ctrl-C would cut that short,
+            # leaving what the app closes when its loop ends (its HTTP and storage clients) open.
+            await self._end_tasks_left_on_the_loop()
+            for signum in signals:
                 loop.remove_signal_handler(signum)
+                # It leaves SIGTERM at SIG_DFL: a second one would kill us before Azurite stops.
+                if previous[signum] is not None:
+                    signal.signal(signum, previous[signum])
+
+    async def _end_tasks_left_on_the_loop(self) -> None:
+        """Cancel every other task on the loop and give them shutdown_grace seconds to finish."""
+        left = asyncio.all_tasks() - {asyncio.current_task()}
+        if not left:
+            return
+        for task in left:
+            task.cancel()
+        done, pending = await asyncio.wait(left, timeout=self.shutdown_grace)
+        for task in done:
+            if not task.cancelled() and (error := task.exception()) is not None:
+                logger.error("A task the functions left failed as it ended", exc_info=error)
+        if pending:
+            logger.warning(
+                "%d task(s) the functions left running did not end within %.0f s of being "
+                "cancelled",
+                len(pending),
+                self.shutdown_grace,
+            )
 
     def _load(self) -> None:
-        host_config = read_host_json(self.app_root)
+        host_config = read_host_json(self.app_root, self._environ)
         queue_options: QueueOptions | None = None
         lease = read_lease(self._environ)
         for spec in discover_functions(self.app_root, self._environ):

@@ -2,9 +2,10 @@
 
 import azure.functions as func
 
-from shared.app import get_app
+from shared.app import respond
 
 
 async def main(req: func.HttpRequest) -> func.HttpResponse:
-    result = await get_app().messages.handle(req.get_body(), req.headers.get("Authorization", ""))
-    return result.to_response()
+    return await respond(
+        lambda app: app.messages.handle(req.get_body(), req.headers.get("Authorization", ""))
+    )

@@ -2,9 +2,8 @@
 
 import azure.functions as func
 
-from shared.app import get_app
+from shared.app import respond
 
 
 async def main(req: func.HttpRequest) -> func.HttpResponse:
-    result = await get_app().cancel.handle(req.route_params.get("id", ""))
-    return result.to_response()
+    return await respond(lambda app: app.cancel.handle(req.route_params.get("id", "")))

@@ -2,11 +2,12 @@
 
 import azure.functions as func
 
-from shared.app import get_app
+from shared.app import respond
 
 
 async def main(req: func.HttpRequest) -> func.HttpResponse:
-    result = await get_app().targets.handle(
-        req.route_params.get("id", ""), req.params, req.headers.get("Accept", "")
+    return await respond(
+        lambda app: app.targets.handle(
+            req.route_params.get("id", ""), req.params, req.headers.get("Accept", "")
+        )
     )
-    return result.to_response()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+
+import azure.functions as func
 
 from shared.channel.adapter import create_adapter
 from shared.channel.auth import OutboundTokens, create_authentication
@@ -27,6 +30,7 @@ from shared.endpoints.status import StatusEndpoint
 from shared.endpoints.targets import TargetsEndpoint
 from shared.endpoints.timer import TimerJob
 from shared.endpoints.work import WorkEndpoint
+from shared.http import HttpResult
 from shared.notifications.broadcast_schedule import BroadcastSchedule
 from shared.notifications.cancellation import CancelWatch
 from shared.notifications.chunk_delivery import ChunkDelivery
@@ -37,7 +41,7 @@ from shared.notifications.outcomes import OutcomeStore
 from shared.notifications.poisoned_work import PoisonedWork
 from shared.notifications.prompts import PromptStore
 from shared.notifications.records import NotificationStore
-from shared.settings import Settings
+from shared.settings import Settings, SettingsError
 from shared.storage.queues import WorkQueue
 from shared.storage.reference_store import ReferenceStore
 from shared.storage.tables import Table
@@ -73,12 +77,17 @@ class App:
         service_urls = ServiceUrlPolicy(
             settings.allowed_service_hosts, allow_loopback=not settings.auth_enabled
         )
-        references = Table.from_connection_string(
-            settings.storage_connection_string, settings.conversation_table
-        )
-        notifications = Table.from_connection_string(
-            settings.storage_connection_string, settings.notifications_table
-        )
+        try:
+            references = Table.from_connection_string(
+                settings.storage_connection_string, settings.conversation_table
+            )
+            notifications = Table.from_connection_string(
+                settings.storage_connection_string, settings.notifications_table
+            )
+            queue = WorkQueue(settings.storage_connection_string, settings.notify_queue)
+        except ValueError as error:
+            # The SDK's message says what is missing without repeating the (secret) string.
+            raise SettingsError("AzureWebJobsStorage", f"is not usable: {error}") from None
         store = ReferenceStore(references)
         connector = BotConnector(
             OutboundTokens(authentication, settings.app_id),
@@ -99,7 +108,6 @@ class App:
         notification_store = NotificationStore(notifications)
         outcomes = OutcomeStore(notifications)
         prompts = PromptStore(notifications, clock, timedelta(hours=settings.prompt_expiry_hours))
-        queue = WorkQueue(settings.storage_connection_string, settings.notify_queue)
         expansion = AudienceExpansion(notification_store, store, queue, clock)
         notifier = Notifier(
             store,
@@ -155,11 +163,15 @@ class App:
         )
 
     async def close(self) -> None:
-        await self.connector.close()
-        await self.queue.close()
-        await self.rate_limits.close()  # its rows are in a table: before the tables close
-        for table in self.tables:
-            await table.close()
+        """Close every client, each even when closing another failed (the failure is raised once
+        all are closed): no HTTP session is left for aiohttp to report unclosed."""
+        async with contextlib.AsyncExitStack() as closing:
+            # Callbacks run last pushed, first run: the tables close last.
+            for table in self.tables:
+                closing.push_async_callback(table.close)
+            closing.push_async_callback(self.rate_limits.close)  # its rows are in a table
+            closing.push_async_callback(self.queue.close)
+            closing.push_async_callback(self.connector.close)
 
 
 _app: App | None = None
@@ -173,6 +185,26 @@ def get_app() -> App:
         logging.getLogger(__name__).info("App ready: %r", _app.settings)
     assert _app is not None
     return _app
+
+
+def check_environment() -> None:
+    """Build the app from the environment once: a bad setting raises SettingsError naming it.
+
+    The local runner calls this before serving (`--preflight`), so a bad setting stops it at once.
+    """
+    App.create(Settings.from_env())
+
+
+async def respond(handle: Callable[[App], Awaitable[HttpResult]]) -> func.HttpResponse:
+    """An HTTP function's answer: `handle`'s result, or a JSON 500 naming a bad app setting
+    (the host's own answer to an exception is an empty 500 that tells the caller nothing)."""
+    try:
+        app = get_app()
+    except SettingsError as error:
+        logging.getLogger(__name__).error("App setting %s", error)
+        body = {"error": "the app is misconfigured", "setting": error.setting}
+        return HttpResult(500, {**body, "detail": error.problem}).to_response()
+    return (await handle(app)).to_response()
 
 
 def use_app(app: App) -> None:
@@ -199,8 +231,8 @@ def _close_when_the_loop_ends(app: App) -> asyncio.Task[None] | None:
     """A task that closes the app's clients when the worker's event loop shuts down.
 
     The folder model has no shutdown hook (azure-functions-python-worker#1521). A loop that ends
-    cleanly (asyncio.run, as the local runner uses) cancels its tasks first, so this one closes the
-    HTTP and Table clients instead of leaving aiohttp to warn about unclosed sessions.
+    cleanly (asyncio.run; the local runner as it stops) cancels its tasks first, so this one closes
+    the HTTP and Table clients instead of leaving aiohttp to warn about unclosed sessions.
     """
     try:
         loop = asyncio.get_running_loop()

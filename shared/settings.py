@@ -37,7 +37,13 @@ AUTH_ENDPOINT_SETTINGS = {
 
 
 class SettingsError(RuntimeError):
-    """A setting is missing or malformed; the message names it."""
+    """A setting is missing or malformed: `setting` names it, `problem` says why (no values of
+    secrets, so the message may be logged and answered)."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting} {problem}")
+        self.setting = setting
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -81,34 +87,34 @@ class Settings:
             try:
                 value = int(raw)
             except ValueError:
-                raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+                raise SettingsError(name, f"must be a whole number, got {raw!r}") from None
             if value < minimum:
-                raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+                raise SettingsError(name, f"must be at least {minimum}, got {value}")
             return value
 
         storage = get("AzureWebJobsStorage")
         if not storage:
             raise SettingsError(
-                "AzureWebJobsStorage is not set (use UseDevelopmentStorage=true locally)"
+                "AzureWebJobsStorage", "is not set (use UseDevelopmentStorage=true locally)"
             )
 
         app_type = get("MicrosoftAppType") or "MultiTenant"
         if app_type not in APP_TYPES:
             raise SettingsError(
-                f"MicrosoftAppType must be one of {', '.join(APP_TYPES)}, got {app_type!r}"
+                "MicrosoftAppType", f"must be one of {', '.join(APP_TYPES)}, got {app_type!r}"
             )
         app_id = get("MicrosoftAppId")
         tenant_id = get("MicrosoftAppTenantId")
         if app_id and app_type == "SingleTenant" and not tenant_id:
             raise SettingsError(
-                "MicrosoftAppTenantId is required when MicrosoftAppType is SingleTenant"
+                "MicrosoftAppTenantId", "is required when MicrosoftAppType is SingleTenant"
             )
 
         def get_table_name(name: str, default: str) -> str:
             table = get(name) or default
             if not (3 <= len(table) <= 63 and table.isalnum() and table[0].isalpha()):
                 raise SettingsError(
-                    f"{name} must be 3-63 letters or digits starting with a letter, got {table!r}"
+                    name, f"must be 3-63 letters or digits starting with a letter, got {table!r}"
                 )
             return table
 
@@ -117,8 +123,9 @@ class Settings:
             # The host appends "-poison" for the poison queue, which must be a legal name too.
             if not (3 <= len(queue) <= 63 - len("-poison") and _QUEUE_NAME.fullmatch(queue)):
                 raise SettingsError(
-                    f"{name} must be 3-56 lower-case letters, digits and single dashes, "
-                    f"starting and ending with a letter or digit, got {queue!r}"
+                    name,
+                    "must be 3-56 lower-case letters, digits and single dashes, "
+                    f"starting and ending with a letter or digit, got {queue!r}",
                 )
             return queue
 
@@ -142,7 +149,7 @@ class Settings:
             },
             notifications_table=get_table_name("NOTIFICATIONS_TABLE", "Notifications"),
             notify_webhook_secret=get("NOTIFY_WEBHOOK_SECRET"),
-            broadcast_schedule=get("BROADCAST_SCHEDULE"),
+            broadcast_schedule=_ncrontab("BROADCAST_SCHEDULE", get("BROADCAST_SCHEDULE")),
             notify_concurrency=get_int("NOTIFY_CONCURRENCY", 32, minimum=1),
             notify_max_rps_per_tenant=get_int("NOTIFY_MAX_RPS_PER_TENANT", 50, minimum=0),
             notify_max_attempts=get_int("NOTIFY_MAX_ATTEMPTS", 4, minimum=1),
@@ -158,3 +165,19 @@ class Settings:
             f"Settings(app_id={self.app_id!r}, app_type={self.app_type!r}, "
             f"conversation_table={self.conversation_table!r}, auth_enabled={self.auth_enabled})"
         )
+
+
+def _ncrontab(name: str, expression: str) -> str:
+    """`expression` if it is empty or a six-field NCRONTAB schedule, as the Functions host reads."""
+    if not expression:
+        return expression
+    # Imported here: only apps that set a schedule pay croniter's import time.
+    from croniter import croniter
+
+    if len(expression.split()) != 6 or not croniter.is_valid(expression, second_at_beginning=True):
+        raise SettingsError(
+            name,
+            f"is not a six-field NCRONTAB expression: {expression!r} (second minute hour "
+            "day month day-of-week, e.g. '0 0 9 * * 1-5')",
+        )
+    return expression

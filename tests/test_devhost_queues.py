@@ -26,6 +26,7 @@ from azure.storage.queue import QueueClient, QueueServiceClient
 
 from devhost.azurite import Azurite
 from devhost.functions import QUEUE_TRIGGER, FunctionSpec
+from devhost.host import read_host_json
 from devhost.queues import (
     DEVELOPMENT_MAX_POLLING_INTERVAL,
     LEASE,
@@ -497,3 +498,17 @@ def test_max_polling_interval_defaults_to_a_minute_outside_development() -> None
     options = read_queue_options({}, {"AZURE_FUNCTIONS_ENVIRONMENT": "Production"})
 
     assert options.max_polling_interval == dt.timedelta(minutes=1)
+
+
+def test_app_settings_named_after_a_host_json_path_override_it(tmp_path: Path) -> None:
+    (tmp_path / "host.json").write_text(
+        json.dumps({"version": "2.0", "extensions": {"queues": {"batchSize": 8}}})
+    )
+    environ = {
+        "AzureFunctionsJobHost__extensions__queues__BATCHSIZE": "1",
+        "AzureFunctionsJobHost__extensions__queues__newBatchThreshold": "0",
+    }
+
+    options = read_queue_options(read_host_json(tmp_path, environ), environ)
+
+    assert (options.batch_size, options.new_batch_threshold) == (1, 0)

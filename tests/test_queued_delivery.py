@@ -15,7 +15,8 @@ import pytest
 import notify_queue
 from shared.app import App
 from shared.notifications.cancellation import CHECK_EVERY_SECONDS
-from tests.support.functions import cancel, get_status, get_targets, post_notify
+from testbed.activities import activity
+from tests.support.functions import cancel, get_status, get_targets, post_activity, post_notify
 from tests.support.references import store_conversations
 from tests.support.work_queue import queued_messages, run_expansion_only, run_queued_work
 
@@ -227,3 +228,57 @@ async def test_a_poisoned_chunk_leaves_its_targets_failed_and_visible(queued_app
     failed = await all_targets(response.body["id"], outcome="failed")
     assert all(r["error"].startswith("WorkItemPoisoned") for r in failed)
     assert channel.received == []
+
+
+async def test_tenants_whose_conversation_keys_cluster_are_sent_to_in_parallel(app_with, channel):
+    # Each tenant's conversations sort together, so key order alone would put one tenant's
+    # chunks first and leave the instance waiting on that tenant's 50 per second.
+    app = await app_with(NOTIFY_INLINE_MAX_TARGETS=0, NOTIFY_MAX_RPS_PER_TENANT=50)
+    tenants = ("tenant-a", "tenant-b", "tenant-c", "tenant-d")
+    for tenant in tenants:
+        ids = [f"{tenant}-conv-{n:04d}" for n in range(600)]
+        await store_conversations(app, channel.url, ids, tenant_id=tenant)
+    response = await post_notify({"text": "to four tenants"})
+
+    work = asyncio.create_task(run_queued_work(app, timeout=120))
+    while not channel.received or time.monotonic() - channel.received[0].at < 1.5:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    first_send = channel.received[0].at
+    early = [r for r in channel.received if r.at <= first_send + 1.5]
+    await cancel(response.body["id"])
+    await work
+
+    assert {r.conversation_id.rsplit("-conv-", 1)[0] for r in early} == set(tenants)
+
+
+async def test_a_conversation_that_unsubscribes_mid_broadcast_gets_nothing_after_its_stop(
+    app_with, channel
+):
+    app = await app_with(NOTIFY_INLINE_MAX_TARGETS=0, NOTIFY_MAX_RPS_PER_TENANT=50)
+    ids = [f"c{n:03d}" for n in range(300)]  # one tenant: six seconds at 50 a second
+    await store_conversations(app, channel.url, ids)
+    response = await post_notify({"text": "news"})
+
+    def news() -> list:
+        return [r for r in channel.received if r.activity.get("text") == "news"]
+
+    work = asyncio.create_task(run_queued_work(app, timeout=120))
+    while len(news()) < 50:  # noqa: ASYNC110 - the stub records on its own thread
+        await asyncio.sleep(0.05)
+    reached = {r.conversation_id for r in news()}
+    leaving = [c for c in ids if c not in reached][-100:]
+    for conversation in leaving:
+        stop = activity(channel.url, conversation, text="stop")
+        assert (await post_activity(stop)).status == 200
+    stopped_at = time.monotonic()
+    await work
+
+    late = [r for r in news() if r.conversation_id in leaving and r.at > stopped_at + 1.2]
+    assert late == []
+    counts = (await get_status(response.body["id"])).body["counts"]
+    assert counts["sent"] + counts["skipped"] == 300
+    assert counts["skipped"] >= 10  # most of those whose turn had not come by then
+    skipped = {
+        t["conversationId"] for t in await all_targets(response.body["id"], outcome="skipped")
+    }
+    assert skipped <= set(leaving)

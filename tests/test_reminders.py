@@ -159,3 +159,26 @@ async def test_with_no_reminders_the_list_says_how_to_make_one(clock, channel):
     [answer] = await say(channel, "list reminders")
 
     assert answer.startswith("You have no reminders.")
+
+
+async def test_stop_cancels_pending_reminders_and_says_so(clock, channel):
+    await say(channel, "remind me in 10 minutes to stretch")
+    await say(channel, "remind me in 20 minutes to drink water")
+
+    [unsubscribed] = await say(channel, "stop")
+    await say(channel, "hi again")  # subscribes again
+    [listing] = await say(channel, "list reminders")
+    channel.reset()
+    clock.advance(minutes=30)
+    await run_timer()
+    await run_queued_work(get_app())
+
+    assert unsubscribed.endswith("I've also cancelled your 2 pending reminders.")
+    assert listing.startswith("You have no reminders.")
+    assert channel.received == []
+
+
+async def test_stop_without_reminders_says_nothing_of_them(clock, channel):
+    [unsubscribed] = await say(channel, "stop")
+
+    assert "reminder" not in unsubscribed

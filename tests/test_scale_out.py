@@ -204,7 +204,8 @@ class SharedQueue:
 @pytest.fixture(scope="module")
 async def three_runners_on_one_queue(azurite, channel_stub: ChannelStub, tmp_path_factory):
     """Ten queued notifications of 15 targets to one tenant with a budget of 10 sends a second,
-    served by three runners, each sending one at a time to a channel that answers in 0.2 s.
+    served by three runners, each taking one queue item and sending one at a time to a channel
+    that answers in 0.2 s.
     Mid-way, a small notification (sent inline by the runner that takes the request, within
     that runner's share) gets 429 with Retry-After: 2."""
     channel_stub.reset()
@@ -213,6 +214,9 @@ async def three_runners_on_one_queue(azurite, channel_stub: ChannelStub, tmp_pat
         NOTIFY_MAX_RPS_PER_TENANT=BUDGET,
         NOTIFY_INLINE_MAX_TARGETS=10,
         NOTIFY_CONCURRENCY=1,
+        # One queue item at a time per runner, so no runner can take every item in one fetch.
+        AzureFunctionsJobHost__extensions__queues__batchSize=1,
+        AzureFunctionsJobHost__extensions__queues__newBatchThreshold=0,
     )
     ids = [f"busy-{n:03d}" for n in range(PARTS * PER_PART)]
     await store_audience(env, channel_stub.url, {TENANT: [*ids, THROTTLED]})

@@ -86,7 +86,7 @@ def test_the_settings_repr_leaves_out_the_password_and_storage_key():
 @pytest.mark.parametrize("schedule", ["0 9 * * *", "0 0 25 * * *", "every day"])
 def test_a_broadcast_schedule_that_is_not_six_field_ncrontab_fails_naming_the_setting(schedule):
     with pytest.raises(SettingsError, match="BROADCAST_SCHEDULE"):
-        App.create(Settings.from_env({**MINIMAL, "BROADCAST_SCHEDULE": schedule}))
+        Settings.from_env({**MINIMAL, "BROADCAST_SCHEDULE": schedule})
 
 
 def test_a_six_field_broadcast_schedule_is_accepted():

@@ -13,6 +13,7 @@ from shared.notifications.work_items import (
     MalformedItemError,
     chunk_items,
     parse_work_item,
+    spread_by_tenant,
 )
 from shared.storage.audience import Audience
 from shared.storage.keys import encode_key
@@ -90,7 +91,10 @@ async def test_pages_of_keys_cover_the_audience_exactly_once(app, channel):
             break
 
     assert pages == 2  # 1,300 rows match on the server: 1,000 and 300
-    assert sorted(keys) == sorted(("bXN0ZWFtcw", encode_key(i)) for i in ids[1200:])
+    assert sorted((k.partition_key, k.row_key) for k in keys) == sorted(
+        ("bXN0ZWFtcw", encode_key(i)) for i in ids[1200:]
+    )
+    assert {k.tenant_id for k in keys} == {"t2"}
 
 
 async def test_get_many_reads_back_the_references_that_still_exist(app, channel):
@@ -100,3 +104,17 @@ async def test_get_many_reads_back_the_references_that_still_exist(app, channel)
     found = await app.store.get_many(encode_key("msteams"), [encode_key(c) for c in "bcd"])
 
     assert sorted(r.conversation_id for r in found) == ["b", "d"]
+
+
+def test_chunks_go_on_the_queue_round_robin_over_the_tenants_they_start_with():
+    keys = [
+        ("p", f"{tenant}{n}")
+        for tenant, count in (("a", 3), ("b", 2), ("c", 1))
+        for n in range(count)
+    ]
+    chunks = [ChunkItem("n1", str(i), "p", (row,)) for i, (_, row) in enumerate(keys)]
+    tenant_of = {("p", row): row[0] for _, row in keys}
+
+    spread = spread_by_tenant(chunks, tenant_of)
+
+    assert [c.row_keys[0] for c in spread] == ["a0", "b0", "c0", "a1", "b1", "a2"]

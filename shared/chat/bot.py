@@ -13,7 +13,7 @@ from shared.chat.prompt_replies import PromptReplies
 from shared.chat.reminder_dialog import ReminderDialog
 from shared.notifications.reply_text import normalized
 from shared.storage.reference_store import ReferenceStore
-from shared.storage.references import StoredReference
+from shared.storage.references import TEAMS, StoredReference, activity_conversation_id
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,8 @@ SUBSCRIBED = (
 UNSUBSCRIBED = (
     "You're unsubscribed and won't get notifications here. Say anything to subscribe again."
 )
+# "stop" means no more messages at all: reminders set before it are cancelled, and said so.
+REMINDERS_CANCELLED = "I've also cancelled your {count} pending reminder{s}."
 STOP_WORDS = frozenset({"stop", "unsubscribe"})
 
 
@@ -54,7 +56,12 @@ class ProactiveBot(ActivityHandler):
             return
         if normalized(text) in STOP_WORDS:
             await self._forget(activity, "user unsubscribed")
-            await turn_context.send_activity(UNSUBSCRIBED)
+            cancelled = await self._reminders.drop_all(activity)
+            answer = UNSUBSCRIBED
+            if cancelled:
+                s = "" if cancelled == 1 else "s"
+                answer += " " + REMINDERS_CANCELLED.format(count=cancelled, s=s)
+            await turn_context.send_activity(answer)
             return
         await self._remember(activity, only_if_changed=True)
         if await self._reminders.handle(turn_context, text):
@@ -99,10 +106,9 @@ class ProactiveBot(ActivityHandler):
         logger.info("Saved reference %s/%s", stored.channel_id, stored.conversation_id)
 
     async def _forget(self, activity: Activity, reason: str) -> None:
-        await self._store.delete(activity.channel_id, activity.conversation.id)
-        logger.info(
-            "Removed reference %s/%s: %s", activity.channel_id, activity.conversation.id, reason
-        )
+        conversation_id = activity_conversation_id(activity)
+        await self._store.delete(activity.channel_id, conversation_id)
+        logger.info("Removed reference %s/%s: %s", activity.channel_id, conversation_id, reason)
 
 
 def _includes_bot(members: list | None, activity: Activity) -> bool:
@@ -112,7 +118,7 @@ def _includes_bot(members: list | None, activity: Activity) -> bool:
 
 def _teams_event_type(activity: Activity) -> str | None:
     channel_data = activity.channel_data
-    if activity.channel_id == "msteams" and isinstance(channel_data, dict):
+    if activity.channel_id == TEAMS and isinstance(channel_data, dict):
         event_type = channel_data.get("eventType")
         return event_type if isinstance(event_type, str) else None
     return None

@@ -14,6 +14,7 @@ from botbuilder.core import TurnContext
 
 from shared.delivery.outbound import OutboundMessage
 from shared.notifications.prompts import Answer, PendingPrompt, PromptStore
+from shared.storage.references import activity_conversation_id
 
 
 class PromptReplies:
@@ -23,7 +24,7 @@ class PromptReplies:
 
     async def pending(self, turn_context: TurnContext) -> PendingPrompt | None:
         activity = turn_context.activity
-        return await self._prompts.pending(activity.channel_id, activity.conversation.id)
+        return await self._prompts.pending(activity.channel_id, activity_conversation_id(activity))
 
     async def answer(self, turn_context: TurnContext, pending: PendingPrompt, text: str) -> bool:
         """Record `text` as the answer if it matches a choice; False if it matches none."""
@@ -32,7 +33,7 @@ class PromptReplies:
             return False
         activity = turn_context.activity
         answer = Answer(
-            conversation_id=activity.conversation.id,
+            conversation_id=activity_conversation_id(activity),
             channel_id=activity.channel_id,
             user_id=activity.from_property.id,
             choice=choice,

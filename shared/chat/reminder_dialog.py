@@ -41,6 +41,11 @@ class ReminderDialog:
             await turn_context.send_activity(await self._cancel(activity, command.number))
         return True
 
+    async def drop_all(self, activity: Activity) -> int:
+        """On unsubscribe: the conversation's pending reminders are cancelled (nothing would
+        reach it any more); how many there were."""
+        return await self._book.cancel_all(activity)
+
     async def _set(self, turn_context: TurnContext, activity: Activity, request: str) -> None:
         # The long-task pattern: show typing at once, store the work, answer when it is done.
         await turn_context.send_activity(Activity(type=ActivityTypes.typing))

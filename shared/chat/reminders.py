@@ -18,6 +18,7 @@ from botbuilder.schema import Activity
 from shared.notifications.lifecycle import State
 from shared.notifications.records import Notification, NotificationStore
 from shared.storage.keys import conversation_key
+from shared.storage.references import activity_conversation_id
 
 REMINDER = "reminder"
 MAX_AHEAD = timedelta(days=365)
@@ -171,19 +172,24 @@ class ReminderBook:
                 "text": f"⏰ Reminder: {reminder.what}",
                 "to": {
                     "channelIds": [activity.channel_id],
-                    "conversationIds": [activity.conversation.id],
+                    "conversationIds": [activity_conversation_id(activity)],
                 },
             },
             created_at=now,
             send_at=reminder.due,
             kind=REMINDER,
-            owner=conversation_key(activity.channel_id, activity.conversation.id),
+            owner=conversation_key(activity.channel_id, activity_conversation_id(activity)),
         )
         await self._notifications.add(notification)
 
     async def pending(self, activity: Activity) -> list[Notification]:
-        owner = conversation_key(activity.channel_id, activity.conversation.id)
+        owner = conversation_key(activity.channel_id, activity_conversation_id(activity))
         return await self._notifications.scheduled_for(owner, REMINDER)
+
+    async def cancel_all(self, activity: Activity) -> int:
+        """Cancel every pending reminder of the conversation; how many were cancelled."""
+        pending = await self.pending(activity)
+        return sum([await self._notifications.cancel(n) for n in pending])
 
     async def cancel(self, activity: Activity, number: int) -> Notification | None:
         """Cancel the `number`th pending reminder as listed; None if there is none such."""

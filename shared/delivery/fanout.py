@@ -5,18 +5,24 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import AsyncExitStack
 
 from shared.channel.connector import BotConnector, ChannelError, Sent
 from shared.channel.service_urls import ServiceUrlPolicy
+from shared.delivery.live_references import LiveReferences
 from shared.delivery.outbound import OutboundMessage, ProactivePayloads
 from shared.delivery.rate_limits import RateLimits
-from shared.delivery.results import DeliveryReport, Outcome, TargetResult
+from shared.delivery.results import REFERENCE_GONE, DeliveryReport, Outcome, TargetResult
 from shared.delivery.retry_policy import RetryPolicy
 from shared.storage.reference_store import ReferenceStore
 from shared.storage.references import StoredReference
 from shared.storage.tables import StorageUnavailableError
 
 logger = logging.getLogger(__name__)
+
+
+class ReferenceGone(Exception):
+    """The target's reference was deleted while it waited for its turn."""
 
 
 class Delivery:
@@ -50,15 +56,17 @@ class Delivery:
         on_sent: Callable[[StoredReference], Awaitable[None]] | None = None,
         on_result: Callable[[TargetResult], Awaitable[None]] | None = None,
         stopped: Callable[[], Awaitable[bool]] | None = None,
+        live: LiveReferences | None = None,
     ) -> DeliveryReport:
         """Send to every target; `on_sent` runs after each successful send (e.g. a prompt),
         `on_result` gets each target's outcome, and once `stopped` answers True no new send
-        starts: the targets left are `cancelled`."""
+        starts: the targets left are `cancelled`. A target `live` says is gone by its turn is
+        `skipped`."""
         report = DeliveryReport()
         payloads = ProactivePayloads(message)
 
         async def deliver(target: StoredReference) -> None:
-            result = await self._deliver_one(payloads, target, stopped)
+            result = await self._deliver_one(payloads, target, stopped, live)
             report.add(result)
             if result.outcome is Outcome.SENT and on_sent is not None:
                 await self._after_send(on_sent, target)
@@ -90,13 +98,14 @@ class Delivery:
         payloads: ProactivePayloads,
         target: StoredReference,
         stopped: Callable[[], Awaitable[bool]] | None,
+        live: LiveReferences | None,
     ) -> TargetResult:
         if not self._service_urls.allows(target.reference_json.get("serviceUrl")):
             return _failed(target, None, "serviceUrl is not on the allow-list", attempts=0)
         failed_attempts = 0
         while True:
             try:
-                sent = await self._send_within_limits(payloads, target, stopped)
+                sent = await self._send_within_limits(payloads, target, stopped, live)
             except ChannelError as error:
                 failed_attempts += 1
                 if error.target_gone:
@@ -109,6 +118,10 @@ class Delivery:
                     return _failed(target, error.status, detail, failed_attempts)
                 await asyncio.sleep(delay)
                 continue
+            except ReferenceGone:
+                return TargetResult.of(
+                    target, Outcome.SKIPPED, error=REFERENCE_GONE, attempts=failed_attempts
+                )
             except StorageUnavailableError:
                 # The tenant's shared budget could not be read: sending anyway could overrun it.
                 return _failed(target, None, "storage unavailable", failed_attempts)
@@ -147,21 +160,26 @@ class Delivery:
         payloads: ProactivePayloads,
         target: StoredReference,
         stopped: Callable[[], Awaitable[bool]] | None,
+        live: LiveReferences | None,
     ) -> Sent | None:
-        """What the channel answered; None if `stopped` said so before the request went out."""
+        """What the channel answered; None if `stopped` said so before the request went out.
+        Raises ReferenceGone if `live` says the target unsubscribed while it waited."""
         key = (target.channel_id, target.conversation_id)
         payload = payloads.for_reference(target.reference_json)
         while True:
-            # Waiting for the tenant's window holds no request slot: other tenants go on.
-            await self._rate_limits.until_free(key, target.tenant_id)
-            async with self._sending:
-                # Asked once the slot is ours, right before the request: a stop seen while this
-                # target waited still holds it back.
-                if stopped is not None and await stopped():
-                    return None
-                ticket = self._rate_limits.try_take(key, target.tenant_id)
+            async with AsyncExitStack() as request_slot:
+                async with self._rate_limits.line(target.tenant_id):
+                    await self._rate_limits.until_free(key, target.tenant_id)
+                    if live is not None and not await live.still_there(target):
+                        raise ReferenceGone
+                    await request_slot.enter_async_context(self._sending)
+                    # Asked once the slot is ours, right before the request: a stop seen while
+                    # this target waited still holds it back.
+                    if stopped is not None and await stopped():
+                        return None
+                    ticket = self._rate_limits.try_take(key, target.tenant_id)
                 if ticket is None:
-                    continue  # another send took the room while this one waited for a slot
+                    continue  # the tenant's share changed while this one waited for a slot
                 try:
                     return await self._connector.send(payload)
                 finally:

@@ -15,6 +15,8 @@ from botbuilder.schema import (
     SuggestedActions,
 )
 
+from shared.storage.references import stored_conversation_id
+
 # Where TurnContext.apply_conversation_reference puts each part of a reference on an outgoing
 # activity: from the bot, to the user, in the reference's conversation.
 _ADDRESSING = (
@@ -70,5 +72,12 @@ class ProactivePayloads:
         for activity_key, reference_key in _ADDRESSING:
             if reference_key in reference:
                 payload[activity_key] = reference[reference_key]
+        conversation = payload.get("conversation")
+        if isinstance(conversation, dict) and isinstance(conversation.get("id"), str):
+            # A channel's reference may come from any of its threads: the message is a new post
+            # in the channel, not a reply in whichever thread last spoke to the bot.
+            channel_post = stored_conversation_id(payload.get("channelId", ""), conversation["id"])
+            if channel_post != conversation["id"]:
+                payload["conversation"] = {**conversation, "id": channel_post}
         payload["replyToId"] = str(uuid.uuid1())
         return payload

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -84,6 +85,30 @@ class SlidingWindow:
         return len(self._sends)
 
 
+class WaitingLines:
+    """A first-come-first-served line per key, forgotten once nobody is in it."""
+
+    def __init__(self) -> None:
+        self._heads: dict[Hashable, asyncio.Lock] = {}
+        self._waiting: dict[Hashable, int] = {}
+
+    @asynccontextmanager
+    async def head_of(self, key: Hashable) -> AsyncIterator[None]:
+        """Wait to be first in `key`'s line; the block runs there, and its end lets the next in."""
+        head = self._heads.setdefault(key, asyncio.Lock())
+        self._waiting[key] = self._waiting.get(key, 0) + 1
+        try:
+            async with head:
+                yield
+        finally:
+            self._waiting[key] -= 1
+            if not self._waiting[key]:
+                del self._waiting[key], self._heads[key]
+
+    def __len__(self) -> int:
+        return len(self._heads)
+
+
 @dataclass(frozen=True)
 class Ticket:
     """A send that took its turn; hand it back to `RateLimits.done` when the answer comes."""
@@ -119,7 +144,18 @@ class RateLimits:
         self._budget = tenant_budget
         self._paused_until: dict[str, float] = {}
         self._turns: dict[str, Turn | None] = {}  # each tenant's share, as last read
+        self._lines = WaitingLines()
         self._acquisitions = 0
+
+    def line(self, tenant_id: str) -> AbstractAsyncContextManager[None]:
+        """Be first among the sends to this tenant that wait for their turn.
+
+        Only the head of a tenant's line waits on its windows (and then for a request slot), so
+        when room comes one send wakes instead of every send queued for the tenant, and at most
+        one send per tenant waits for a slot: slots go round the tenants in turn, and a tenant at
+        its limit keeps nobody else waiting.
+        """
+        return self._lines.head_of(tenant_id)
 
     async def wait_turn(self, conversation_key: Hashable, tenant_id: str) -> None:
         """Wait for a turn and count the send as made now (for sends not tracked to their

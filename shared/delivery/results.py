@@ -8,6 +8,11 @@ from typing import Any
 
 from shared.storage.references import StoredReference
 
+# Why a target was skipped: what a status or export shows beside the outcome.
+REFERENCE_GONE = (
+    "the conversation's reference was deleted before its turn (unsubscribed or removed)"
+)
+
 
 class Outcome(str, Enum):
     SENT = "sent"

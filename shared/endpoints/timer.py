@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timezone
 
 from shared.delivery.outbound import OutboundMessage
 from shared.notifications.broadcast_schedule import BroadcastSchedule
@@ -37,17 +37,25 @@ class TimerJob:
             # The host missed a slot (restart, scale-in); this run catches up.
             logger.warning("Timer is past due; catching up now")
         queued = await self._notifier.queue_due()
-        logger.info("Timer queued %d due notification(s)", queued)
-        await self._broadcast()
+        broadcast = await self._broadcast()
+        logger.info("Timer run: queued %d due notification(s)/reminder(s); %s", queued, broadcast)
 
-    async def _broadcast(self) -> None:
+    async def _broadcast(self) -> str:
+        """Queue the scheduled broadcast if its slot is due; what became of it, for the log."""
         if not self._broadcast_text:
-            logger.info("NOTIFY_TIMER_TEXT is empty; the scheduled broadcast sends nothing")
-            return
-        slot = await self._broadcast_schedule.claim_due_slot(self._clock())
+            return "no NOTIFY_TIMER_TEXT set: no broadcast"
+        now = self._clock()
+        slot = await self._broadcast_schedule.claim_due_slot(now)
         if slot is None:
-            return
+            due, following = self._broadcast_schedule.slots_around(now)
+            if due is not None:
+                return f"broadcast already sent for slot {_utc(due)}"
+            return f"broadcast not due: next slot at {_utc(following)}"
         text = self._broadcast_text
         request = NotifyRequest(OutboundMessage(text=text), Audience(), payload={"text": text})
         status = await self._notifier.queue(request)
-        logger.info("Scheduled broadcast for slot %s queued as %s", slot, status["id"])
+        return f"broadcast queued as {status['id']} for slot {_utc(slot)}"
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

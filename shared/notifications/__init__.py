@@ -5,7 +5,7 @@ records             notification records in Table Storage: ids, states, claims, 
 request             the POST /api/notify body, validated
 notifier            send inline, queue or schedule; queue what has come due
 work_items          the small queue items a large notification is split into
-expansion           split an audience into chunk items, a page per run
+expansion           split an audience into chunk items, a window of pages per run
 chunk_delivery      send one chunk and record its outcomes as they come in
 outcomes            each target's one outcome, in transactions, with claim rows to add up
 cancellation        whether a queued notification was cancelled, read once a second

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 
 from azure.core.exceptions import ResourceExistsError
 
-from shared.settings import SettingsError
 from shared.storage.tables import Table, storage_errors
 
 PARTITION = "broadcast-slot"
@@ -19,44 +18,43 @@ PARTITION = "broadcast-slot"
 LATE_LIMIT = timedelta(minutes=10)
 
 
-SETTING = "BROADCAST_SCHEDULE"
-
-
-def _validate(expression: str) -> None:
-    """Raise SettingsError unless `expression` is a six-field NCRONTAB schedule."""
-    try:
-        if len(expression.split()) != 6:
-            raise ValueError("must have six fields: second minute hour day month day-of-week")
-        _slot_at_or_before(expression, datetime(2026, 1, 1))
-    except (ValueError, KeyError) as error:
-        raise SettingsError(f"{SETTING} {error}, got {expression!r}") from None
-
-
-def _slot_at_or_before(expression: str, moment: datetime) -> datetime:
+def _slots(expression: str, start: datetime):  # a croniter, imported lazily
     # Imported here: only apps that set BROADCAST_SCHEDULE pay croniter's import time.
     from croniter import croniter
 
     # NCRONTAB: seconds come first, and day-of-month and day-of-week must both match.
-    schedule = croniter(
-        expression, moment + timedelta(microseconds=1), second_at_beginning=True, day_or=False
-    )
-    return schedule.get_prev(datetime)
+    return croniter(expression, start, second_at_beginning=True, day_or=False)
+
+
+def _slot_at_or_before(expression: str, moment: datetime) -> datetime:
+    return _slots(expression, moment + timedelta(microseconds=1)).get_prev(datetime)
+
+
+def _slot_after(expression: str, moment: datetime) -> datetime:
+    return _slots(expression, moment).get_next(datetime)
 
 
 class BroadcastSchedule:
     def __init__(self, expression: str, table: Table) -> None:
-        """`expression` is the BROADCAST_SCHEDULE setting; a malformed one fails here."""
-        if expression:
-            _validate(expression)
+        """`expression` is the BROADCAST_SCHEDULE setting, checked by Settings."""
         self._expression = expression
         self._table = table
+
+    def slots_around(self, now: datetime) -> tuple[datetime | None, datetime]:
+        """With a BROADCAST_SCHEDULE: the slot a run at `now` broadcasts for (None when the last
+        one is more than LATE_LIMIT ago), and the first slot after `now`, for the timer's log."""
+        return self._due_slot(now), _slot_after(self._expression, now)
+
+    def _due_slot(self, now: datetime) -> datetime | None:
+        slot = _slot_at_or_before(self._expression, now)
+        return None if now - slot > LATE_LIMIT else slot
 
     async def claim_due_slot(self, now: datetime) -> datetime | None:
         """The slot this run should broadcast for, claimed; None if none is due or it is taken."""
         if not self._expression:
             return now  # no schedule of its own: every timer run broadcasts, as before
-        slot = _slot_at_or_before(self._expression, now)
-        if now - slot > LATE_LIMIT:
+        slot = self._due_slot(now)
+        if slot is None:
             return None
         table = await self._table.client()
         with storage_errors():

@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from shared.delivery.fanout import Delivery
+from shared.delivery.live_references import LiveReferences
 from shared.delivery.outbound import OutboundMessage
-from shared.delivery.results import Outcome, TargetResult
+from shared.delivery.results import REFERENCE_GONE, Outcome, TargetResult
 from shared.notifications.cancellation import CancelWatch
 from shared.notifications.outcomes import OUTCOMES_PER_TRANSACTION, ChunkClaim, OutcomeStore
 from shared.notifications.prompts import PromptStore
@@ -30,9 +31,6 @@ from shared.storage.references import StoredReference
 
 logger = logging.getLogger(__name__)
 
-REFERENCE_GONE = (
-    "the conversation's reference was deleted before its turn (unsubscribed or removed)"
-)
 MESSAGES_CACHED = 32  # notifications whose message a process keeps, not to re-read it per chunk
 
 
@@ -104,6 +102,7 @@ class ChunkDelivery:
             on_sent=self._prompts.after_send(item.notification_id, message),
             on_result=on_result,
             stopped=stopped,
+            live=LiveReferences(self._store, targets),
         )
         await recorder.finish()
         if recorder.lost:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.delivery.fanout import Delivery
+from shared.delivery.live_references import LiveReferences
 from shared.delivery.results import DeliveryReport
 from shared.notifications.expansion import AudienceExpansion
 from shared.notifications.lifecycle import State
@@ -139,7 +140,10 @@ class Notifier:
     ) -> DeliveryReport:
         message = request.message
         report = await self._delivery.send(
-            message, targets, on_sent=self._prompts.after_send(notification.id, message)
+            message,
+            targets,
+            on_sent=self._prompts.after_send(notification.id, message),
+            live=LiveReferences(self._store, targets),
         )
         await self._notifications.finish(notification, report.to_dict(), self._clock())
         logger.info("Notification %s done: %s", notification.id, report.to_dict())

@@ -1,16 +1,18 @@
 """The small JSON work items a large notification is split into on the queue.
 
-An `ExpandItem` reads one page of the audience and puts a `ChunkItem` on the queue for each run
-of at most TARGETS_PER_CHUNK targets in it, then an `ExpandItem` for the next page. A chunk names
-its targets by their reference keys (one channel each, so one range query reads them back),
-never the references themselves: any item fits a queue message.
+An `ExpandItem` reads a window of the audience (up to PAGES_PER_WINDOW pages) and puts a
+`ChunkItem` on the queue for each run of at most TARGETS_PER_CHUNK targets in it, then an
+`ExpandItem` for the next window. A chunk names its targets by their reference keys (one channel
+each, so one range query reads them back), never the references themselves: any item fits a
+queue message.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +23,9 @@ EXPAND, CHUNK = "expand", "chunk"
 # A page of the audience is read as whole chunks (within Table Storage's 1000 a page), so a page
 # of a large audience leaves no small chunk behind to cost a claim, a read and a write of its own.
 TARGETS_PER_PAGE = (1000 // TARGETS_PER_CHUNK) * TARGETS_PER_CHUNK
+# Chunks are put on the queue a window at a time, spread over the window's tenants: an instance
+# then holds several tenants' chunks at once even where conversation keys cluster by tenant.
+PAGES_PER_WINDOW = 20
 
 
 class MalformedItemError(ValueError):
@@ -107,8 +112,27 @@ def chunk_items(
         ):
             size += len(keys[end][1]) + 4  # the quoted key and its comma
             end += 1
-        row_keys = tuple(k for _, k in keys[start:end])
+        row_keys = tuple(k[1] for k in keys[start:end])
         digest = hashlib.sha256("\n".join((partition_key, *row_keys)).encode()).hexdigest()[:12]
         yield ChunkItem(notification_id, f"{page}-{index}-{digest}", partition_key, row_keys)
         index += 1
         start = end
+
+
+def spread_by_tenant(
+    chunks: Iterable[ChunkItem], tenant_of: dict[tuple[str, str], str]
+) -> list[ChunkItem]:
+    """The chunks reordered round-robin over the tenants they start with (`tenant_of` maps a
+    reference's partition and row key to its tenant), so the next items any instance takes are
+    for different tenants rather than all waiting on one tenant's rate limit."""
+    by_tenant: dict[str, deque[ChunkItem]] = {}
+    for chunk in chunks:
+        tenant = tenant_of.get((chunk.partition_key, chunk.row_keys[0]), "")
+        by_tenant.setdefault(tenant, deque()).append(chunk)
+    spread: list[ChunkItem] = []
+    while by_tenant:
+        for tenant in list(by_tenant):
+            spread.append(by_tenant[tenant].popleft())
+            if not by_tenant[tenant]:
+                del by_tenant[tenant]
+    return spread

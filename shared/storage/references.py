@@ -14,6 +14,23 @@ from botbuilder.schema import Activity, ConversationReference
 from shared.storage.keys import decode_key, encode_key
 from shared.storage.tables import MAX_STRING_PROPERTY_CHARS
 
+# A Teams channel message names its thread after the channel: "19:…@thread.tacv2;messageid=…".
+TEAMS = "msteams"
+_THREAD_SUFFIX = ";messageid="
+
+
+def stored_conversation_id(channel_id: str, conversation_id: str) -> str:
+    """The audience member a conversation belongs to: a Teams channel thread is its channel (a
+    reply in a thread is that channel talking), anything else is itself."""
+    if channel_id == TEAMS:
+        return conversation_id.split(_THREAD_SUFFIX, 1)[0]
+    return conversation_id
+
+
+def activity_conversation_id(activity: Activity) -> str:
+    """The audience member an incoming activity's conversation is (see stored_conversation_id)."""
+    return stored_conversation_id(activity.channel_id or "", activity.conversation.id or "")
+
 
 class InvalidReferenceError(ValueError):
     """The activity's conversation reference cannot be stored (too large for one property)."""
@@ -22,6 +39,9 @@ class InvalidReferenceError(ValueError):
 @dataclass(frozen=True)
 class StoredReference:
     """`reference_json` is the exact `ConversationReference.serialize()` output, kept as such.
+
+    `conversation_id` is the audience member's id: a Teams channel's, for a message in any of its
+    threads (whose own id stays in the reference).
 
     Sending needs only that JSON (it is already in wire form); `reference` gives the SDK object
     for code that wants one, built on first use.
@@ -47,7 +67,7 @@ class StoredReference:
         return cls(
             reference_json=reference.serialize(),
             channel_id=activity.channel_id or "",
-            conversation_id=conversation.id or "",
+            conversation_id=activity_conversation_id(activity),
             user_id=getattr(activity.from_property, "id", None) or "",
             tenant_id=_tenant_id(activity),
             conversation_type=conversation.conversation_type or "",

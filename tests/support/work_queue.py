@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 
@@ -58,7 +59,12 @@ async def run_queued_work(
 
     def run(function: Callable[[QueueMessage], Awaitable[None]]):
         async def invoke(message: QueueMessage, _details: str) -> None:
-            await function(message)
+            try:
+                await function(message)
+            except Exception:
+                # As the host's invoker does: a failing run is logged, not only retried.
+                logging.getLogger(__name__).exception("%s failed", function.__module__)
+                raise
 
         return invoke
 

@@ -18,13 +18,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError
-from azure.data.tables import TableTransactionError, UpdateMode
+from azure.data.tables import UpdateMode
 
 from shared.delivery.results import Outcome, TargetResult
+from shared.storage import transactions
 from shared.storage.keys import conversation_key
 from shared.storage.tables import Table, storage_errors
+from shared.storage.transactions import Insert, MergeIfUnchanged, Operation, TransactionRejected
 
 MAX_BATCH_OPERATIONS = 100  # Table Storage's limit for one transaction
 # Each transaction carries the chunk's claim row too.
@@ -161,29 +162,23 @@ class OutcomeStore:
                 "At": now,
                 **{_count_property(o): n for o, n in counts.items()},
             }
-            operations: list[Any] = [("create", _outcome_entity(pk, r, now)) for _, r in writing]
-            operations.append(
-                (
-                    "update",
-                    claim_row,
-                    {
-                        "mode": UpdateMode.MERGE,
-                        "etag": claim.etag,
-                        "match_condition": MatchConditions.IfNotModified,
-                    },
-                )
-            )
+            operations: list[Operation] = [Insert(_outcome_entity(pk, r, now)) for _, r in writing]
+            operations.append(MergeIfUnchanged(claim_row, claim.etag))
             try:
                 with storage_errors():
-                    answers = await table.submit_transaction(operations)
-            except TableTransactionError as error:
-                if error.status_code == 409 and error.index < len(writing):
+                    etags = await transactions.submit(table, operations)
+            except TransactionRejected as error:
+                if (
+                    error.status_code == 409
+                    and error.index is not None
+                    and error.index < len(writing)
+                ):
                     kept_out.add(writing[error.index][0])
                     continue
                 if error.status_code in (404, 412):
                     return None  # taken over: the taker records these targets
                 raise
-            return replace(claim, etag=answers[-1]["etag"], recorded=recorded, counts=counts)
+            return replace(claim, etag=etags[-1], recorded=recorded, counts=counts)
 
     async def totals(self, notification_id: str) -> Totals:
         table = await self._table.client()

@@ -1,6 +1,9 @@
 """Azure Storage: where references and state live, how they are found, where work is queued.
 
+client_options   how every Storage client talks to the account: timeouts, retries, proxies
 tables           one client per table, created once; "storage is down" as one error; ETag writes
+transactions     entity-group transactions written directly: a tenth of the SDK's CPU
+string_queries   queries of string columns read as plain JSON, without the SDK's per-row cost
 keys             reversible Table keys for ids with / \\ # ? and other forbidden characters
 references       StoredReference: the exact serialize() JSON plus the ids we filter by
 reference_store  save, delete, get and stream references page by page

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from azure.core.exceptions import ResourceExistsError
 
+from shared.storage.client_options import client_options
 from shared.storage.tables import storage_errors
 
 if TYPE_CHECKING:
@@ -55,11 +56,7 @@ class WorkQueue:
                     self._connection_string,
                     self.name,
                     message_encode_policy=TextBase64EncodePolicy(),
-                    # As for tables: fail within a Functions run, not after azure-core's defaults.
-                    connection_timeout=10,
-                    read_timeout=30,
-                    retry_total=3,
-                    retry_backoff_factor=0.2,
+                    **client_options(),
                 )
                 try:
                     with storage_errors(), suppress(ResourceExistsError):

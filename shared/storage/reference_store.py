@@ -16,6 +16,7 @@ from shared.storage.audience import Audience
 from shared.storage.keys import encode_key
 from shared.storage.recent_writes import RecentWrites
 from shared.storage.references import StoredReference
+from shared.storage.string_queries import quoted, string_rows
 from shared.storage.tables import Table, storage_errors
 
 logger = logging.getLogger(__name__)
@@ -160,14 +161,13 @@ class ReferenceStore:
             return
         wanted = set(row_keys)
         table = await self._table.client()
-        entities = table.query_entities(
-            "PartitionKey eq @pk and RowKey ge @first and RowKey le @last",
-            parameters={"pk": partition_key, "first": min(wanted), "last": max(wanted)},
-            results_per_page=PAGE_SIZE,
-            select=list(columns),
+        query_filter = (
+            f"PartitionKey eq {quoted(partition_key)} and RowKey ge {quoted(min(wanted))} "
+            f"and RowKey le {quoted(max(wanted))}"
         )
+        # Every column read here is a string: plain JSON rows, no SDK entity conversion.
         with storage_errors():
-            async for entity in entities:
+            async for entity in string_rows(table, query_filter, columns):
                 if entity["RowKey"] in wanted:
                     yield entity
 

@@ -18,6 +18,8 @@ from azure.core.exceptions import (
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
+from shared.storage.client_options import client_options
+
 # Table Storage's limits. A string property holds 64 KiB of UTF-16: 32K characters of the ASCII
 # JSON json.dumps writes (it escapes everything else). A binary property holds 64 KiB.
 MAX_STRING_PROPERTY_CHARS = 32 * 1024
@@ -62,12 +64,7 @@ class Table:
         client = TableClient.from_connection_string(
             connection_string,
             table_name=table_name,
-            # Fail within a Functions run rather than after azure-core's 5-minute defaults, and
-            # give up on an unreachable account in about a second and a half.
-            connection_timeout=10,
-            read_timeout=30,
-            retry_total=3,
-            retry_backoff_factor=0.2,
+            **client_options(),
         )
         return cls(client)
 

@@ -1,0 +1,57 @@
+"""Queries whose selected columns are all strings, read as plain JSON.
+
+azure-data-tables turns every row of a page into a TableEntity through a generic model
+deserializer: about 25 µs a row, which for the re-reads of a fan-out's waiting targets (a range
+of up to 198 rows, every second, per chunk in flight) is a tenth of a busy instance's time. A row
+of string columns needs none of it: Table Storage's JSON (odata=nometadata) is the row. Requests
+go through the client's own pipeline (authentication, retries, timeouts) as its queries do.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+
+from azure.core.exceptions import HttpResponseError
+from azure.core.rest import HttpRequest
+from azure.data.tables.aio import TableClient
+
+PAGE_SIZE = 1000  # the most Table Storage returns per page
+NEXT_PARTITION_KEY = "x-ms-continuation-NextPartitionKey"
+NEXT_ROW_KEY = "x-ms-continuation-NextRowKey"
+
+
+def quoted(value: str) -> str:
+    """A string literal in an OData filter."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+async def string_rows(
+    table: TableClient, query_filter: str, columns: Sequence[str]
+) -> AsyncIterator[dict[str, str]]:
+    """Every row matching `query_filter`, page by page, with only `columns` (all strings: a
+    column of another type would come back as its JSON value, untyped)."""
+    params = {"$filter": query_filter, "$select": ",".join(columns), "$top": str(PAGE_SIZE)}
+    url = f"{table.scheme}://{table._primary_hostname}/{table.table_name}()"
+    while True:
+        request = HttpRequest(
+            "GET",
+            url,
+            params=params,
+            headers={"Accept": "application/json;odata=nometadata", "DataServiceVersion": "3.0"},
+        )
+        # Streamed, as the SDK's own requests: the pipeline leaves the body to be read here.
+        response = await table._client.send_request(request, stream=True)
+        await response.read()
+        if response.status_code != 200:
+            raise HttpResponseError(response=response)
+        for row in json.loads(response.content)["value"]:
+            # Azure answers a selected column a row lacks with null; Azurite leaves it out.
+            yield {name: value for name, value in row.items() if value is not None}
+        next_partition = response.headers.get(NEXT_PARTITION_KEY)
+        if next_partition is None:
+            return
+        params = {**params, "NextPartitionKey": next_partition}
+        params.pop("NextRowKey", None)
+        if (next_row := response.headers.get(NEXT_ROW_KEY)) is not None:
+            params["NextRowKey"] = next_row

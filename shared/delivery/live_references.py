@@ -41,12 +41,14 @@ class LiveReferences:
         self._reading = asyncio.Lock()
 
     async def still_there(self, target: StoredReference) -> bool:
-        """Whether the target's reference existed at most MAX_AGE_SECONDS ago. Its turn has
-        come: later reads leave it out."""
-        if self._stale():
+        """Whether the target's reference existed at most MAX_AGE_SECONDS ago (or at the last
+        read, while the next is on its way). Its turn has come: later reads leave it out."""
+        # One read at a time, and nobody waits for it but the target that started it: while it
+        # is on its way the others go on the last view, so a read of a large audience that takes
+        # longer than MAX_AGE_SECONDS slows one send per read instead of every send.
+        if self._stale() and not self._reading.locked():
             async with self._reading:
-                if self._stale():
-                    await self._read_again()
+                await self._read_again()
         key = (target.partition_key, target.row_key)
         if key in self._gone:
             return False

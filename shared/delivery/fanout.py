@@ -170,8 +170,6 @@ class Delivery:
             async with AsyncExitStack() as request_slot:
                 async with self._rate_limits.line(target.tenant_id):
                     await self._rate_limits.until_free(key, target.tenant_id)
-                    if live is not None and not await live.still_there(target):
-                        raise ReferenceGone
                     await request_slot.enter_async_context(self._sending)
                     # Asked once the slot is ours, right before the request: a stop seen while
                     # this target waited still holds it back.
@@ -181,6 +179,11 @@ class Delivery:
                 if ticket is None:
                     continue  # the tenant's share changed while this one waited for a slot
                 try:
+                    # Out of the tenant's line: a re-read this check may wait for holds back
+                    # this send only, not the tenant's others. A target found gone counts as a
+                    # send in the windows: never more than the limit, at worst a little less.
+                    if live is not None and not await live.still_there(target):
+                        raise ReferenceGone
                     return await self._connector.send(payload)
                 finally:
                     self._rate_limits.done(ticket)

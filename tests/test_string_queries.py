@@ -10,8 +10,8 @@ import pytest
 from azure.data.tables.aio import TableClient
 
 from devhost.azurite import Azurite
-from shared.storage.string_queries import PAGE_SIZE, quoted, string_rows
-from shared.storage.tables import Table
+from shared.storage.string_queries import quoted, string_rows
+from shared.storage.tables import PAGE_SIZE, Table
 
 
 @pytest.fixture

@@ -15,9 +15,8 @@ from azure.data.tables._serialize import _prepare_key
 from azure.data.tables.aio import TableClient
 
 from devhost.azurite import Azurite
-from shared.storage.tables import Table
+from shared.storage.tables import MAX_TRANSACTION_OPERATIONS, Table
 from shared.storage.transactions import (
-    MAX_OPERATIONS,
     Insert,
     MergeIfUnchanged,
     TransactionRejected,
@@ -91,9 +90,12 @@ async def test_a_transaction_holds_one_to_a_hundred_operations(table) -> None:
     with pytest.raises(ValueError, match="1 to 100"):
         await submit(table, [])
     with pytest.raises(ValueError, match="1 to 100"):
-        await submit(table, [Insert(row(f"r{n}")) for n in range(MAX_OPERATIONS + 1)])
+        await submit(table, [Insert(row(f"r{n}")) for n in range(MAX_TRANSACTION_OPERATIONS + 1)])
 
-    assert len(await submit(table, [Insert(row(f"r{n}")) for n in range(MAX_OPERATIONS)])) == 100
+    assert (
+        len(await submit(table, [Insert(row(f"r{n}")) for n in range(MAX_TRANSACTION_OPERATIONS)]))
+        == 100
+    )
 
 
 def test_a_merge_addresses_its_row_as_the_sdk_does() -> None:

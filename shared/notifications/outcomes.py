@@ -24,19 +24,17 @@ from azure.data.tables import UpdateMode
 from shared.delivery.results import Outcome, TargetResult
 from shared.storage import transactions
 from shared.storage.keys import conversation_key
-from shared.storage.tables import Table, storage_errors
+from shared.storage.tables import MAX_TRANSACTION_OPERATIONS, PAGE_SIZE, Table, storage_errors
 from shared.storage.transactions import Insert, MergeIfUnchanged, Operation, TransactionRejected
 
-MAX_BATCH_OPERATIONS = 100  # Table Storage's limit for one transaction
 # Each transaction carries the chunk's claim row too.
-OUTCOMES_PER_TRANSACTION = MAX_BATCH_OPERATIONS - 1
+OUTCOMES_PER_TRANSACTION = MAX_TRANSACTION_OPERATIONS - 1
 # Two transactions per chunk: with the claim and the read of the chunk's references, four Table
 # operations per 198 targets (0.02 each), and a dead run repeats at most one transaction's worth.
 TARGETS_PER_CHUNK = 2 * OUTCOMES_PER_TRANSACTION
 # Target rows are hex digests; claim rows sort after them.
 CLAIM_PREFIX = "~chunk-"
 MAX_ERROR_CHARS = 1000
-PAGE_SIZE = 1000  # the most Table Storage returns per page
 
 
 def partition(notification_id: str) -> str:

@@ -17,11 +17,10 @@ from shared.storage.keys import encode_key
 from shared.storage.recent_writes import RecentWrites
 from shared.storage.references import StoredReference
 from shared.storage.string_queries import quoted, string_rows
-from shared.storage.tables import Table, storage_errors
+from shared.storage.tables import PAGE_SIZE, Table, storage_errors
 
 logger = logging.getLogger(__name__)
 
-PAGE_SIZE = 1000  # the most Table Storage returns per page
 # What a fan-out reads per row. LastSeen and Timestamp are left out: parsing two datetimes per
 # row costs about as much CPU as the send itself.
 FAN_OUT_COLUMNS = (

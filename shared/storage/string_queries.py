@@ -16,7 +16,8 @@ from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest
 from azure.data.tables.aio import TableClient
 
-PAGE_SIZE = 1000  # the most Table Storage returns per page
+from shared.storage.tables import PAGE_SIZE
+
 NEXT_PARTITION_KEY = "x-ms-continuation-NextPartitionKey"
 NEXT_ROW_KEY = "x-ms-continuation-NextRowKey"
 

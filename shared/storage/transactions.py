@@ -23,7 +23,8 @@ from azure.core.rest import HttpRequest
 from azure.data.tables._serialize import _add_entity_properties  # the SDK's own type tags
 from azure.data.tables.aio import TableClient
 
-MAX_OPERATIONS = 100  # Table Storage's limit for one transaction
+from shared.storage.tables import MAX_TRANSACTION_OPERATIONS
+
 ODATA_HEADERS = (
     "Content-Type: application/json\r\n"
     "Accept: application/json;odata=minimalmetadata\r\n"
@@ -65,11 +66,11 @@ class TransactionRejected(HttpResponseError):
 
 
 async def submit(table: TableClient, operations: Sequence[Operation]) -> list[str]:
-    """Apply every operation (one partition, at most MAX_OPERATIONS) or none; the ETag each row
-    has now. Raises TransactionRejected when an operation fails, HttpResponseError when the
-    service refuses the request as a whole."""
-    if not 0 < len(operations) <= MAX_OPERATIONS:
-        raise ValueError(f"a transaction holds 1 to {MAX_OPERATIONS} operations")
+    """Apply every operation (one partition, at most MAX_TRANSACTION_OPERATIONS) or none; the
+    ETag each row has now. Raises TransactionRejected when an operation fails, HttpResponseError
+    when the service refuses the request as a whole."""
+    if not 0 < len(operations) <= MAX_TRANSACTION_OPERATIONS:
+        raise ValueError(f"a transaction holds 1 to {MAX_TRANSACTION_OPERATIONS} operations")
     batch, changeset = f"batch_{uuid.uuid4()}", f"changeset_{uuid.uuid4()}"
     # The SDK's own attributes: the account's URL as its requests use it (path-style locally).
     table_url = f"{table.scheme}://{table._primary_hostname}/{quote(table.table_name)}"

@@ -9,7 +9,7 @@ from contextlib import AsyncExitStack
 
 from shared.channel.connector import BotConnector, ChannelError, Sent
 from shared.channel.service_urls import ServiceUrlPolicy
-from shared.delivery.live_references import LiveReferences
+from shared.delivery.live_references import LiveReferences, WatchedTargets
 from shared.delivery.outbound import OutboundMessage, ProactivePayloads
 from shared.delivery.rate_limits import RateLimits
 from shared.delivery.results import REFERENCE_GONE, DeliveryReport, Outcome, TargetResult
@@ -48,6 +48,7 @@ class Delivery:
         self._retry_policy = retry_policy
         self._concurrency = concurrency
         self._sending = asyncio.Semaphore(concurrency)
+        self._live = LiveReferences(store)
 
     async def send(
         self,
@@ -56,12 +57,29 @@ class Delivery:
         on_sent: Callable[[StoredReference], Awaitable[None]] | None = None,
         on_result: Callable[[TargetResult], Awaitable[None]] | None = None,
         stopped: Callable[[], Awaitable[bool]] | None = None,
-        live: LiveReferences | None = None,
+        recheck: bool = False,
     ) -> DeliveryReport:
         """Send to every target; `on_sent` runs after each successful send (e.g. a prompt),
         `on_result` gets each target's outcome, and once `stopped` answers True no new send
-        starts: the targets left are `cancelled`. A target `live` says is gone by its turn is
-        `skipped`."""
+        starts: the targets left are `cancelled`. With `recheck`, targets (a list read just now)
+        whose reference is gone by their turn are `skipped`."""
+        if not recheck:
+            return await self._send(message, targets, on_sent, on_result, stopped, None)
+        if not isinstance(targets, Iterable):
+            raise TypeError("recheck needs the targets read up front")
+        targets = list(targets)
+        with self._live.watching(targets) as live:
+            return await self._send(message, targets, on_sent, on_result, stopped, live)
+
+    async def _send(
+        self,
+        message: OutboundMessage,
+        targets: AsyncIterable[StoredReference] | Iterable[StoredReference],
+        on_sent: Callable[[StoredReference], Awaitable[None]] | None,
+        on_result: Callable[[TargetResult], Awaitable[None]] | None,
+        stopped: Callable[[], Awaitable[bool]] | None,
+        live: WatchedTargets | None,
+    ) -> DeliveryReport:
         report = DeliveryReport()
         payloads = ProactivePayloads(message)
 
@@ -98,7 +116,7 @@ class Delivery:
         payloads: ProactivePayloads,
         target: StoredReference,
         stopped: Callable[[], Awaitable[bool]] | None,
-        live: LiveReferences | None,
+        live: WatchedTargets | None,
     ) -> TargetResult:
         if not self._service_urls.allows(target.reference_json.get("serviceUrl")):
             return _failed(target, None, "serviceUrl is not on the allow-list", attempts=0)
@@ -160,7 +178,7 @@ class Delivery:
         payloads: ProactivePayloads,
         target: StoredReference,
         stopped: Callable[[], Awaitable[bool]] | None,
-        live: LiveReferences | None,
+        live: WatchedTargets | None,
     ) -> Sent | None:
         """What the channel answered; None if `stopped` said so before the request went out.
         Raises ReferenceGone if `live` says the target unsubscribed while it waited."""

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from shared.delivery.fanout import Delivery
-from shared.delivery.live_references import LiveReferences
 from shared.delivery.outbound import OutboundMessage
 from shared.delivery.results import REFERENCE_GONE, Outcome, TargetResult
 from shared.notifications.cancellation import CancelWatch
@@ -102,7 +101,7 @@ class ChunkDelivery:
             on_sent=self._prompts.after_send(item.notification_id, message),
             on_result=on_result,
             stopped=stopped,
-            live=LiveReferences(self._store, targets),
+            recheck=True,
         )
         await recorder.finish()
         if recorder.lost:

@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from shared.delivery.fanout import Delivery
-from shared.delivery.live_references import LiveReferences
 from shared.delivery.results import DeliveryReport
 from shared.notifications.expansion import AudienceExpansion
 from shared.notifications.lifecycle import State
@@ -143,7 +142,7 @@ class Notifier:
             message,
             targets,
             on_sent=self._prompts.after_send(notification.id, message),
-            live=LiveReferences(self._store, targets),
+            recheck=True,
         )
         await self._notifications.finish(notification, report.to_dict(), self._clock())
         logger.info("Notification %s done: %s", notification.id, report.to_dict())

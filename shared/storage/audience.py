@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.storage.references import StoredReference
-
-# Table Storage accepts at most 15 comparisons in one $filter; past that we filter as we stream.
-MAX_SERVER_COMPARISONS = 15
+from shared.storage.tables import MAX_FILTER_COMPARISONS
 
 _FIELDS = (
     ("conversation_ids", "ConversationId", "conversation_id"),
@@ -72,6 +70,7 @@ class Audience:
                 names.append(f"{prop} eq @{name}")
             # The SDK substitutes @names between spaces, so parentheses stand apart from them.
             clauses.append("( " + " or ".join(names) + " )")
-        if len(parameters) > MAX_SERVER_COMPARISONS:
+        # Past the limit the filters apply as the rows stream in.
+        if len(parameters) > MAX_FILTER_COMPARISONS:
             return None
         return " and ".join(clauses), parameters

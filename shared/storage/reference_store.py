@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from typing import NamedTuple
 
 from azure.core.async_paging import AsyncItemPaged
@@ -17,7 +17,7 @@ from shared.storage.keys import encode_key
 from shared.storage.recent_writes import RecentWrites
 from shared.storage.references import StoredReference
 from shared.storage.string_queries import quoted, string_rows
-from shared.storage.tables import PAGE_SIZE, Table, storage_errors
+from shared.storage.tables import MAX_FILTER_COMPARISONS, PAGE_SIZE, Table, storage_errors
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,8 @@ FAN_OUT_COLUMNS = (
     "ConversationType",
     "ServiceUrl",
 )
+# A key range takes two comparisons; the partition takes one.
+RANGES_PER_QUERY = (MAX_FILTER_COMPARISONS - 1) // 2
 # What splitting an audience into work reads per row: the keys and what audiences filter on.
 KEY_COLUMNS = ("PartitionKey", "RowKey", "ChannelId", "ConversationId", "UserId", "TenantId")
 
@@ -148,10 +150,30 @@ class ReferenceStore:
                 found.append(stored)
         return found
 
-    async def existing_keys(self, partition_key: str, row_keys: Sequence[str]) -> set[str]:
-        """Which of these row keys in one partition still exist: one range query reading keys
-        only, far cheaper than reading the references again."""
-        return {e["RowKey"] async for e in self._range(partition_key, row_keys, ("RowKey",))}
+    async def existing_keys(self, partition_key: str, runs: Iterable[Collection[str]]) -> set[str]:
+        """Which of these row keys in one partition still exist, reading keys only. Each run
+        holds keys close together in key order (a page of one listing): it is read as one key
+        range, several ranges to a query, so many fan-outs' waiting targets cost a few queries."""
+        wanted: set[str] = set()
+        ranges: list[tuple[str, str]] = []
+        for run in runs:
+            if run:
+                wanted.update(run)
+                ranges.append((min(run), max(run)))
+        ranges = _merged(ranges)
+        table = await self._table.client()
+        found: set[str] = set()
+        for start in range(0, len(ranges), RANGES_PER_QUERY):
+            either = " or ".join(
+                f"(RowKey ge {quoted(low)} and RowKey le {quoted(high)})"
+                for low, high in ranges[start : start + RANGES_PER_QUERY]
+            )
+            query_filter = f"PartitionKey eq {quoted(partition_key)} and ({either})"
+            with storage_errors():
+                async for entity in string_rows(table, query_filter, ("RowKey",)):
+                    if entity["RowKey"] in wanted:
+                        found.add(entity["RowKey"])
+        return found
 
     async def _range(
         self, partition_key: str, row_keys: Sequence[str], columns: Sequence[str]
@@ -181,6 +203,17 @@ class ReferenceStore:
         return table.query_entities(
             query, parameters=parameters, results_per_page=page_size, select=list(columns)
         )
+
+
+def _merged(ranges: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Key ranges with the overlapping ones joined, in key order."""
+    merged: list[tuple[str, str]] = []
+    for low, high in sorted(ranges):
+        if merged and low <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(high, merged[-1][1]))
+        else:
+            merged.append((low, high))
+    return merged
 
 
 def _key(stored: StoredReference) -> tuple[str, str]:

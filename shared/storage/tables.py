@@ -26,6 +26,7 @@ MAX_STRING_PROPERTY_CHARS = 32 * 1024
 MAX_BINARY_PROPERTY_BYTES = 64 * 1024
 PAGE_SIZE = 1000  # the most rows a query answers at once
 MAX_TRANSACTION_OPERATIONS = 100  # the most operations one entity-group transaction holds
+MAX_FILTER_COMPARISONS = 15  # the most comparisons one query's $filter holds
 # An entity holds 1 MiB in all (Azurite counts the JSON that writes it: binary as base64, 4/3 of
 # its bytes). A notification record's shares of it, as stored (see large_values): the request of
 # any body POST /api/notify accepts (256 KiB; compressed, a request takes less than its body), and

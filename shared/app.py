@@ -84,6 +84,9 @@ class App:
             notifications = Table.from_connection_string(
                 settings.storage_connection_string, settings.notifications_table
             )
+            budgets = Table.from_connection_string(
+                settings.storage_connection_string, settings.tenant_budget_table
+            )
             queue = WorkQueue(settings.storage_connection_string, settings.notify_queue)
         except ValueError as error:
             # The SDK's message says what is missing without repeating the (secret) string.
@@ -95,7 +98,7 @@ class App:
         )
         rate_limits = RateLimits(
             per_tenant=settings.notify_max_rps_per_tenant,
-            tenant_budget=SharedTenantBudget(notifications, settings.notify_max_rps_per_tenant),
+            tenant_budget=SharedTenantBudget(budgets, settings.notify_max_rps_per_tenant),
         )
         delivery = Delivery(
             connector,
@@ -136,7 +139,7 @@ class App:
         return cls(
             settings=settings,
             store=store,
-            tables=(references, notifications),
+            tables=(references, notifications, budgets),
             queue=queue,
             rate_limits=rate_limits,
             connector=connector,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,15 @@ class RequestError(Exception):
 
 def field_error(field: str, problem: str) -> RequestError:
     return RequestError(400, f"{field} {problem}", {"field": field})
+
+
+# C0 controls (NUL, tab, CR, LF, ...), DEL and C1 controls (NEL, ...). No channel puts one in an
+# id; an id holding one cannot travel in a header (x-ms-conversation-id) and splits a log line.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def has_control_characters(text: str) -> bool:
+    return _CONTROL_CHARACTERS.search(text) is not None
 
 
 @dataclass(frozen=True)

@@ -114,7 +114,10 @@ async def test_no_tenant_gets_more_than_its_limit_in_a_second(app_with, channel)
 
 async def test_every_target_ends_sent_failed_or_removed_exactly_once(app, channel):
     fine = [f"ok-{n}" for n in range(5)]
-    gone = {"gone-403": (403, "BotNotInConversationRoster"), "gone-404": (404, "NotFound")}
+    gone = {
+        "gone-403": (403, "BotNotInConversationRoster"),
+        "gone-404": (404, "ConversationNotFound"),
+    }
     broken = ["broken-1", "broken-2"]
     flaky = {"flaky-502": (502, {}), "flaky-429": (429, {"Retry-After": "0"})}
     await store_conversations(app, channel.url, fine + list(gone) + broken + list(flaky))

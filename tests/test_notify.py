@@ -147,6 +147,21 @@ async def test_attachments_are_delivered_with_the_text(three_conversations, chan
     assert sent.activity["text"] == "See card"
 
 
+async def test_an_urgent_message_raises_a_teams_feed_notification(three_conversations, channel):
+    await post_notify({"text": "Server down", "importance": "urgent"})
+    await post_notify({"text": "Server back", "importance": "normal"})
+
+    urgent = {
+        r.conversation_id: r.activity for r in channel.received if "down" in r.activity["text"]
+    }
+    assert urgent["conv-a"]["channelData"] == {"notification": {"alert": True}}
+    assert urgent["conv-b"]["channelData"] == {"notification": {"alert": True}}
+    assert "channelData" not in urgent["conv-c"]  # webchat: Teams' field means nothing there
+    normal = [r.activity for r in channel.received if "back" in r.activity["text"]]
+    assert len(normal) == 3
+    assert all("channelData" not in a for a in normal)
+
+
 @pytest.mark.parametrize(
     ("status", "code"),
     [
@@ -165,7 +180,13 @@ async def test_a_channel_answer_meaning_gone_deletes_the_reference_and_reports_i
     assert response.body["matched"] == 3
     assert (response.body["sent"], response.body["failed"], response.body["removed"]) == (2, 0, 1)
     assert response.body["failures"] == [
-        {"conversationId": "conv-b", "status": status, "error": code, "removed": True}
+        {
+            "conversationId": "conv-b",
+            "status": status,
+            "error": code,
+            "removed": True,
+            "suspended": False,
+        }
     ]
     assert await app.store.get("msteams", "conv-b") is None
     assert await app.store.get("msteams", "conv-a") is not None
@@ -218,6 +239,8 @@ async def test_a_stored_reference_whose_service_url_is_not_allowed_is_never_sent
         ({"text": "x", "to": {"channelIds": None}}, "to.channelIds"),
         ({"text": "x", "to": {"users": ["a"]}}, "to.users"),
         ({"text": "x", "To": {"userIds": ["a"]}}, "To"),
+        ({"text": "x", "importance": "high"}, "importance"),
+        ({"text": "x", "importance": ["urgent"]}, "importance"),
     ],
 )
 async def test_an_invalid_notify_body_is_a_400_naming_the_field(

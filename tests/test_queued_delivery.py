@@ -73,8 +73,8 @@ async def test_a_large_audience_is_answered_202_at_once_and_sent_through_the_que
     status = (await get_status(response.body["id"])).body
     assert status["state"] == "done"
     assert status["counts"] == {
-        "matched": 5000, "sent": 5000, "failed": 0, "removed": 0, "skipped": 0,
-        "cancelled": 0, "pending": 0,
+        "matched": 5000, "sent": 5000, "failed": 0, "removed": 0, "suspended": 0,
+        "skipped": 0, "cancelled": 0, "pending": 0,
     }  # fmt: skip
     assert status["startedAt"] <= status["finishedAt"]
     outcomes = await all_targets(response.body["id"])

@@ -162,8 +162,8 @@ def test_after_a_kill_the_status_counts_every_target_sent(killed_mid_fan_out):
 
     assert status["state"] == "done"
     assert status["counts"] == {
-        "matched": 3000, "sent": 3000, "failed": 0, "removed": 0, "skipped": 0,
-        "cancelled": 0, "pending": 0,
+        "matched": 3000, "sent": 3000, "failed": 0, "removed": 0, "suspended": 0,
+        "skipped": 0, "cancelled": 0, "pending": 0,
     }  # fmt: skip
 
 

@@ -19,6 +19,7 @@ from urllib.parse import quote
 import aiohttp
 
 from shared.channel.auth import OutboundTokens
+from shared.channel.error_codes import Verdict, verdict
 
 USER_AGENT = "proactive-bot-functions (BotBuilder Python/4.17.1)"
 
@@ -44,10 +45,8 @@ class ChannelError(Exception):
         self.retry_after = retry_after
 
     @property
-    def target_gone(self) -> bool:
-        # Teams answers 403 (bot removed, blocked, disabled) or 404 (conversation deleted):
-        # sending there again can never succeed.
-        return self.status in (403, 404)
+    def verdict(self) -> Verdict:
+        return verdict(self.status, self.code)
 
 
 def activity_url(activity: dict[str, Any]) -> str:

@@ -1,6 +1,7 @@
 """The bot in conversation: what it does with each inbound activity.
 
 bot              the ActivityHandler: save and forget references, route replies
+teams_events     Teams lifecycle event names and the ids they carry, read case-insensitively
 prompt_replies   replies taken as answers to a pending question
 reminders        the reminder parser and the reminder book
 reminder_dialog  set, list and cancel reminders from chat

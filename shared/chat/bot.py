@@ -9,11 +9,13 @@ from datetime import datetime
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.schema import Activity
 
+from shared.chat import teams_events
 from shared.chat.prompt_replies import PromptReplies
 from shared.chat.reminder_dialog import ReminderDialog
 from shared.notifications.reply_text import normalized
+from shared.storage.keys import InvalidKeyError
 from shared.storage.reference_store import ReferenceStore
-from shared.storage.references import TEAMS, StoredReference, activity_conversation_id
+from shared.storage.references import StoredReference, activity_conversation_id
 
 logger = logging.getLogger(__name__)
 
@@ -72,23 +74,29 @@ class ProactiveBot(ActivityHandler):
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
-        event_type = _teams_event_type(activity)
-        if event_type == "teamDeleted":
-            await self._forget(activity, "team deleted")
-        elif event_type == "teamRestored":
+        event = teams_events.event_type(activity)
+        if event in teams_events.TEAM_GONE:
+            await self._forget_with_team(activity, f"team deleted ({event})")
+        elif event in teams_events.TEAM_BACK:
             await self._remember(activity)
+        elif event == teams_events.CHANNEL_DELETED:
+            await self._forget_deleted_channel(activity)
         elif _includes_bot(activity.members_removed, activity):
-            await self._forget(activity, "bot removed")
+            await self._forget_with_team(activity, "bot removed")
         elif _includes_bot(activity.members_added, activity):
             await self._remember(activity)
             await turn_context.send_activity(WELCOME)
+        # Anything else (a channel created, renamed or restored, a team renamed or archived,
+        # other members coming and going) changes nothing we keep, and says nothing.
 
-    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
-        # Teams also sends conversationUpdate with the bot added; that one says welcome.
-        await self._remember(turn_context.activity)
-
-    async def on_installation_update_remove(self, turn_context: TurnContext) -> None:
-        await self._forget(turn_context.activity, "app uninstalled")
+    async def on_installation_update(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        action = teams_events.installation_action(activity)
+        if action in teams_events.INSTALLED:
+            # Teams also sends conversationUpdate with the bot added; that one says welcome.
+            await self._remember(activity)
+        elif action in teams_events.UNINSTALLED:
+            await self._forget_with_team(activity, f"app uninstalled ({action})")
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         # This bot handles no invokes (card actions, task modules). The SDK would answer 501,
@@ -106,19 +114,36 @@ class ProactiveBot(ActivityHandler):
         logger.info("Saved reference %s/%s", stored.channel_id, stored.conversation_id)
 
     async def _forget(self, activity: Activity, reason: str) -> None:
-        conversation_id = activity_conversation_id(activity)
-        await self._store.delete(activity.channel_id, conversation_id)
-        logger.info("Removed reference %s/%s: %s", activity.channel_id, conversation_id, reason)
+        await self._forget_id(activity.channel_id, activity_conversation_id(activity), reason)
+
+    async def _forget_with_team(self, activity: Activity, reason: str) -> None:
+        """Forget the conversation and, in a team, the team's own (General) one: the bot leaves
+        every conversation of the team at once, and the event's conversation may be the channel
+        chosen at install. References to the team's other channels carry no team id, so they
+        stay until a send there is refused as gone."""
+        await self._forget(activity, reason)
+        team = teams_events.team_id(activity)
+        if team is not None and team != activity_conversation_id(activity):
+            await self._forget_id(activity.channel_id, team, reason)
+
+    async def _forget_deleted_channel(self, activity: Activity) -> None:
+        # The event's conversation is the team's General channel, which was not deleted.
+        channel = teams_events.channel_id(activity)
+        if channel is None or channel in (
+            activity_conversation_id(activity),
+            teams_events.team_id(activity),
+        ):
+            return
+        await self._forget_id(activity.channel_id, channel, "channel deleted")
+
+    async def _forget_id(self, channel_id: str, conversation_id: str, reason: str) -> None:
+        try:
+            await self._store.delete(channel_id, conversation_id)
+        except InvalidKeyError:
+            return  # an id from channelData that no key can hold was never stored
+        logger.info("Removed reference %s/%s: %s", channel_id, conversation_id, reason)
 
 
 def _includes_bot(members: list | None, activity: Activity) -> bool:
     bot_id = getattr(activity.recipient, "id", None)
     return bool(bot_id) and any(getattr(m, "id", None) == bot_id for m in members or ())
-
-
-def _teams_event_type(activity: Activity) -> str | None:
-    channel_data = activity.channel_data
-    if activity.channel_id == TEAMS and isinstance(channel_data, dict):
-        event_type = channel_data.get("eventType")
-        return event_type if isinstance(event_type, str) else None
-    return None

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, I
 from contextlib import AsyncExitStack
 
 from shared.channel.connector import BotConnector, ChannelError, Sent
+from shared.channel.error_codes import Verdict
 from shared.channel.service_urls import ServiceUrlPolicy
 from shared.delivery.live_references import LiveReferences, WatchedTargets
 from shared.delivery.outbound import OutboundMessage, ProactivePayloads
@@ -120,14 +121,18 @@ class Delivery:
     ) -> TargetResult:
         if not self._service_urls.allows(target.reference_json.get("serviceUrl")):
             return _failed(target, None, "serviceUrl is not on the allow-list", attempts=0)
+        if target.suspended:
+            return TargetResult.of(target, Outcome.SUSPENDED, error=target.suspended)
         failed_attempts = 0
         while True:
             try:
                 sent = await self._send_within_limits(payloads, target, stopped, live)
             except ChannelError as error:
                 failed_attempts += 1
-                if error.target_gone:
+                if error.verdict is Verdict.REMOVE:
                     return await self._remove(target, error, failed_attempts)
+                if error.verdict is Verdict.SUSPEND:
+                    return await self._suspend(target, error, failed_attempts)
                 if error.status == 429 and error.retry_after:
                     await self._pause_tenant(target.tenant_id, error.retry_after)
                 delay = self._retry_policy.delay_before_retry(error, failed_attempts)
@@ -222,6 +227,24 @@ class Delivery:
         )
         return TargetResult.of(
             target, Outcome.REMOVED, status=error.status, error=error.code, attempts=attempts
+        )
+
+    async def _suspend(
+        self, target: StoredReference, error: ChannelError, attempts: int
+    ) -> TargetResult:
+        try:
+            await self._store.suspend(target, error.code)
+        except StorageUnavailableError:
+            return _failed(target, error.status, f"{error.code}; not suspended", attempts)
+        logger.info(
+            "Suspended %s/%s: channel answered %s %s",
+            target.channel_id,
+            target.conversation_id,
+            error.status,
+            error.code,
+        )
+        return TargetResult.of(
+            target, Outcome.SUSPENDED, status=error.status, error=error.code, attempts=attempts
         )
 
 

@@ -15,7 +15,7 @@ from botbuilder.schema import (
     SuggestedActions,
 )
 
-from shared.storage.references import stored_conversation_id
+from shared.storage.references import TEAMS, stored_conversation_id
 
 # Where TurnContext.apply_conversation_reference puts each part of a reference on an outgoing
 # activity: from the bot, to the user, in the reference's conversation.
@@ -34,6 +34,8 @@ class OutboundMessage:
     attachments: tuple[dict, ...] = field(default_factory=tuple)
     # Answers offered as buttons (suggested actions); a click sends the choice back as text.
     choices: tuple[str, ...] = field(default_factory=tuple)
+    # Raises a notification in the Teams activity feed (channelData.notification.alert).
+    urgent: bool = False
 
     def to_activity(self) -> Activity:
         return Activity(
@@ -66,6 +68,7 @@ class ProactivePayloads:
         activity = message.to_activity()
         activity.input_hint = "acceptingInput"
         self._message = activity.serialize()
+        self._urgent = message.urgent
 
     def for_reference(self, reference: dict[str, Any]) -> dict[str, Any]:
         payload = dict(self._message)
@@ -79,5 +82,8 @@ class ProactivePayloads:
             channel_post = stored_conversation_id(payload.get("channelId", ""), conversation["id"])
             if channel_post != conversation["id"]:
                 payload["conversation"] = {**conversation, "id": channel_post}
+        if self._urgent and payload.get("channelId") == TEAMS:
+            # Teams' own alert; other channels would not know the field.
+            payload["channelData"] = {"notification": {"alert": True}}
         payload["replyToId"] = str(uuid.uuid1())
         return payload

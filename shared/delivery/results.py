@@ -19,6 +19,7 @@ class Outcome(str, Enum):
     FAILED = "failed"  # the channel kept refusing or failing; the reference is kept
     REMOVED = "removed"  # the conversation is gone for good; its reference was deleted
     SKIPPED = "skipped"  # its reference was gone by the time its turn came (unsubscribed)
+    SUSPENDED = "suspended"  # the app is disabled there (BotDisabledByAdmin): held back, kept
     CANCELLED = "cancelled"  # the notification was cancelled before its turn came
 
     def __str__(self) -> str:
@@ -52,7 +53,7 @@ class TargetResult:
 
     @property
     def is_failure(self) -> bool:
-        return self.outcome in (Outcome.FAILED, Outcome.REMOVED)
+        return self.outcome in (Outcome.FAILED, Outcome.REMOVED, Outcome.SUSPENDED)
 
     def failure_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +61,7 @@ class TargetResult:
             "status": self.status,
             "error": self.error,
             "removed": self.outcome is Outcome.REMOVED,
+            "suspended": self.outcome is Outcome.SUSPENDED,
         }
 
 
@@ -80,8 +82,8 @@ class DeliveryReport:
         report: dict[str, Any] = {"matched": self.matched}
         for outcome in (Outcome.SENT, Outcome.FAILED, Outcome.REMOVED):
             report[outcome.value] = self.counts[outcome]
-        # Outcomes only queued delivery produces are shown when they happened.
-        for outcome in (Outcome.SKIPPED, Outcome.CANCELLED):
+        # Rarer outcomes are shown when they happened.
+        for outcome in (Outcome.SUSPENDED, Outcome.SKIPPED, Outcome.CANCELLED):
             if self.counts[outcome]:
                 report[outcome.value] = self.counts[outcome]
         report["failures"] = self.failures

@@ -6,9 +6,8 @@ import random
 from dataclasses import dataclass
 
 from shared.channel.connector import ChannelError
+from shared.channel.error_codes import Verdict
 
-# Teams' guidance: these mean "busy or briefly unavailable", so the same request may succeed later.
-RETRYABLE_STATUSES = frozenset({412, 429, 502, 504})
 # A Retry-After longer than this would hold a Functions run hostage; give up and report instead.
 MAX_RETRY_AFTER_SECONDS = 60.0
 
@@ -21,15 +20,10 @@ class RetryPolicy:
 
     def delay_before_retry(self, error: ChannelError, attempt: int) -> float | None:
         """Seconds to wait before attempt `attempt + 1`, or None to give up."""
-        if attempt >= self.max_attempts or not _retryable(error):
+        if attempt >= self.max_attempts or error.verdict is not Verdict.RETRY:
             return None
         if error.retry_after is not None:
             return error.retry_after if error.retry_after <= MAX_RETRY_AFTER_SECONDS else None
         # Exponential backoff with "equal jitter": spreads retries out, never waits ~0.
         ceiling = min(self.max_delay_seconds, self.base_delay_seconds * 2 ** (attempt - 1))
         return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not crypto
-
-
-def _retryable(error: ChannelError) -> bool:
-    # No status means the request got no answer (refused, reset, timed out).
-    return error.status is None or error.status in RETRYABLE_STATUSES

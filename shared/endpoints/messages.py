@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import requests
@@ -17,6 +18,7 @@ from shared.http import (
     HttpResult,
     RequestError,
     field_error,
+    has_control_characters,
     parse_json_object,
 )
 from shared.storage.keys import InvalidKeyError, encode_key
@@ -105,7 +107,24 @@ def parse_activity(payload: dict[str, Any]) -> Activity:
             raise field_error(field, "is required and must be an object")
         if not isinstance(account.get("id"), str) or not account["id"]:
             raise field_error(f"{field}.id", "is required and must be a non-empty string")
+    for field, value in _ids(payload):
+        if isinstance(value, str) and has_control_characters(value):
+            raise field_error(field, "must not contain control characters")
     try:
         return Activity().deserialize(payload)
     except (DeserializationError, ValueError, TypeError, AttributeError, RecursionError) as error:
         raise RequestError(400, "activity does not match the Bot Framework schema") from error
+
+
+def _ids(payload: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """The ids a stored reference, its sends and our logs carry, by field name."""
+    yield "channelId", payload["channelId"]
+    yield "conversation.id", payload["conversation"]["id"]
+    yield "from.id", payload["from"]["id"]
+    yield "recipient.id", payload["recipient"]["id"]
+    channel_data = payload.get("channelData")
+    if isinstance(channel_data, dict):
+        for name in ("channel", "team"):
+            part = channel_data.get(name)
+            if isinstance(part, dict):
+                yield f"channelData.{name}.id", part.get("id")

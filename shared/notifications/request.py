@@ -21,7 +21,9 @@ MAX_SCHEDULE_AHEAD = timedelta(days=366)
 # A sendAt this little in the past is a clock difference or a slow request: sent at once. More is
 # a mistake (a wrong date or offset) that would otherwise go out now, unannounced.
 MAX_SCHEDULE_BEHIND = timedelta(minutes=5)
-FIELDS = frozenset({"text", "attachments", "to", "sendAt", "choices"})
+FIELDS = frozenset({"text", "attachments", "to", "sendAt", "choices", "importance"})
+# "urgent" raises a notification in the Teams activity feed; "normal" is every other message.
+IMPORTANCE = ("normal", "urgent")
 AUDIENCE_FIELDS = {
     "conversationIds": "conversation_ids",
     "userIds": "user_ids",
@@ -53,11 +55,19 @@ def parse_notify_request(payload: dict[str, Any], now: datetime | None = None) -
     if choices and not text:
         raise RequestError(400, "text (the question) is required with choices", {"field": "text"})
     return NotifyRequest(
-        OutboundMessage(text, attachments, choices),
+        OutboundMessage(text, attachments, choices, _urgent(payload.get("importance"))),
         _audience(payload.get("to")),
         _send_at(payload.get("sendAt"), now),
         payload,
     )
+
+
+def _urgent(value: Any) -> bool:
+    if value is None:
+        return False
+    if value not in IMPORTANCE:
+        raise field_error("importance", f"must be one of {', '.join(IMPORTANCE)}")
+    return value == "urgent"
 
 
 def _choices(value: Any) -> tuple[str, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Collection, Iterable, Sequence
+from contextlib import suppress
 from typing import NamedTuple
 
 from azure.core.async_paging import AsyncItemPaged
@@ -33,6 +34,7 @@ FAN_OUT_COLUMNS = (
     "TenantId",
     "ConversationType",
     "ServiceUrl",
+    "Suspended",
 )
 # A key range takes two comparisons; the partition takes one.
 RANGES_PER_QUERY = (MAX_FILTER_COMPARISONS - 1) // 2
@@ -93,6 +95,15 @@ class ReferenceStore:
         # Already gone is fine: delete_entity treats a 404 as done.
         with storage_errors():
             await table.delete_entity(encode_key(channel_id), encode_key(conversation_id))
+
+    async def suspend(self, stored: StoredReference, reason: str) -> None:
+        """Hold sends to the conversation back until it talks to the bot again (a save writes
+        the whole row without the mark). One already deleted stays deleted."""
+        self._recent_writes.forget(_key(stored))
+        table = await self._table.client()
+        mark = {"PartitionKey": stored.partition_key, "RowKey": stored.row_key, "Suspended": reason}
+        with storage_errors(), suppress(ResourceNotFoundError):
+            await table.update_entity(mark, mode=UpdateMode.MERGE)
 
     async def get(self, channel_id: str, conversation_id: str) -> StoredReference | None:
         table = await self._table.client()

@@ -55,6 +55,9 @@ class StoredReference:
     conversation_type: str
     service_url: str
     last_seen: datetime | None = None
+    # Why sends to it are held back (Teams' BotDisabledByAdmin), or "". Never written by a save:
+    # the conversation talking to the bot again lifts it.
+    suspended: str = ""
 
     @cached_property
     def reference(self) -> ConversationReference:
@@ -118,6 +121,7 @@ class StoredReference:
             conversation_type=entity.get("ConversationType", ""),
             service_url=entity.get("ServiceUrl") or reference.get("serviceUrl") or "",
             last_seen=entity.get("LastSeen"),
+            suspended=entity.get("Suspended") or "",
         )
 
 

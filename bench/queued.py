@@ -120,7 +120,7 @@ class QueuedBench:
             "AzureWebJobsStorage": self.storage(counted),
             "CONVERSATION_TABLE": references,
             "NOTIFICATIONS_TABLE": "n" + uuid.uuid4().hex[:16],
-            "TENANT_BUDGET_TABLE": "b" + uuid.uuid4().hex[:16],
+            "COORDINATION_TABLE": "b" + uuid.uuid4().hex[:16],
             "NOTIFY_QUEUE": "q" + uuid.uuid4().hex[:16],
             "NOTIFY_CONCURRENCY": str(concurrency),
             "NOTIFY_MAX_RPS_PER_TENANT": str(rps),
@@ -248,7 +248,7 @@ async def run_queued(
         pool.kill()
         for app in (poster, watcher):
             await app.close()
-    await bench.drop([env["NOTIFICATIONS_TABLE"], env["TENANT_BUDGET_TABLE"]], env["NOTIFY_QUEUE"])
+    await bench.drop([env["NOTIFICATIONS_TABLE"], env["COORDINATION_TABLE"]], env["NOTIFY_QUEUE"])
     sent_to = {r.conversation_id for r in received}
     if status["counts"]["sent"] != n or len(received) != n or len(sent_to) != n:
         raise SystemExit(
@@ -355,7 +355,7 @@ async def queue_vs_inline(args, bench: QueuedBench) -> list[Target]:
     inline = run_path("project", args.n, args.concurrency, inline_env)
     inline_busy = _host_busy_since(cpu_before)
     inline_operations = bench.proxy.forwarded
-    await bench.drop([inline_env["NOTIFICATIONS_TABLE"], inline_env["TENANT_BUDGET_TABLE"]])
+    await bench.drop([inline_env["NOTIFICATIONS_TABLE"], inline_env["COORDINATION_TABLE"]])
     queued = await run_queued(bench, references, args.n, 1, args.concurrency, 0)
     await bench.drop([references])
 

@@ -20,6 +20,7 @@ from shared.chat.prompt_replies import PromptReplies
 from shared.chat.reminder_dialog import ReminderDialog
 from shared.chat.reminders import ReminderBook
 from shared.delivery.fanout import Delivery
+from shared.delivery.live_references import LiveReferences
 from shared.delivery.rate_limits import RateLimits
 from shared.delivery.retry_policy import RetryPolicy
 from shared.delivery.tenant_budget import SharedTenantBudget
@@ -42,6 +43,7 @@ from shared.notifications.poisoned_work import PoisonedWork
 from shared.notifications.prompts import PromptStore
 from shared.notifications.records import NotificationStore
 from shared.settings import Settings, SettingsError
+from shared.storage.deletion_log import DeletionLog
 from shared.storage.queues import WorkQueue
 from shared.storage.reference_store import ReferenceStore
 from shared.storage.tables import Table
@@ -84,21 +86,22 @@ class App:
             notifications = Table.from_connection_string(
                 settings.storage_connection_string, settings.notifications_table
             )
-            budgets = Table.from_connection_string(
-                settings.storage_connection_string, settings.tenant_budget_table
+            coordination = Table.from_connection_string(
+                settings.storage_connection_string, settings.coordination_table
             )
             queue = WorkQueue(settings.storage_connection_string, settings.notify_queue)
         except ValueError as error:
             # The SDK's message says what is missing without repeating the (secret) string.
             raise SettingsError("AzureWebJobsStorage", f"is not usable: {error}") from None
-        store = ReferenceStore(references)
+        deletions = DeletionLog(coordination, clock)
+        store = ReferenceStore(references, deletions)
         connector = BotConnector(
             OutboundTokens(authentication, settings.app_id),
             timeout_seconds=settings.notify_send_timeout_seconds,
         )
         rate_limits = RateLimits(
             per_tenant=settings.notify_max_rps_per_tenant,
-            tenant_budget=SharedTenantBudget(budgets, settings.notify_max_rps_per_tenant),
+            tenant_budget=SharedTenantBudget(coordination, settings.notify_max_rps_per_tenant),
         )
         delivery = Delivery(
             connector,
@@ -106,6 +109,7 @@ class App:
             service_urls,
             rate_limits,
             RetryPolicy(max_attempts=settings.notify_max_attempts),
+            LiveReferences(deletions, clock),
             concurrency=settings.notify_concurrency,
         )
         notification_store = NotificationStore(notifications)
@@ -139,7 +143,7 @@ class App:
         return cls(
             settings=settings,
             store=store,
-            tables=(references, notifications, budgets),
+            tables=(references, notifications, coordination),
             queue=queue,
             rate_limits=rate_limits,
             connector=connector,
@@ -161,6 +165,7 @@ class App:
                 notifier,
                 settings.notify_timer_text,
                 BroadcastSchedule(settings.broadcast_schedule, notifications),
+                deletions,
                 clock,
             ),
         )

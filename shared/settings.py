@@ -58,7 +58,7 @@ class Settings:
     allowed_service_hosts: tuple[str, ...]
     auth_endpoints: dict[str, str] = field(default_factory=dict)
     notifications_table: str = "Notifications"
-    tenant_budget_table: str = "TenantBudgets"
+    coordination_table: str = "Coordination"
     notify_webhook_secret: str = ""
     broadcast_schedule: str = ""
     notify_concurrency: int = 32
@@ -149,7 +149,7 @@ class Settings:
                 if get(name)
             },
             notifications_table=get_table_name("NOTIFICATIONS_TABLE", "Notifications"),
-            tenant_budget_table=get_table_name("TENANT_BUDGET_TABLE", "TenantBudgets"),
+            coordination_table=get_table_name("COORDINATION_TABLE", "Coordination"),
             notify_webhook_secret=get("NOTIFY_WEBHOOK_SECRET"),
             broadcast_schedule=_ncrontab("BROADCAST_SCHEDULE", get("BROADCAST_SCHEDULE")),
             notify_concurrency=get_int("NOTIFY_CONCURRENCY", 32, minimum=1),

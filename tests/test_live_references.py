@@ -1,98 +1,156 @@
-"""Whether a target is still subscribed at its turn: one view per process of every fan-out's
-waiting targets, read again once a second in a few queries, that a slow read never holds every
-send behind."""
+"""Whether a target is still subscribed at its turn: the references deleted since its fan-out
+read them, as the deletion log tells them, read again once a second by one view per process, a
+read no send but the one that started it waits for."""
 
 from __future__ import annotations
 
 import asyncio
-import re
-from collections.abc import Collection, Iterable
+import uuid
 from contextlib import ExitStack
+from datetime import datetime, timedelta, timezone
+
+import pytest
 
 from shared.app import App
 from shared.delivery.live_references import MAX_AGE_SECONDS, LiveReferences
-from shared.storage import reference_store
-from shared.storage.reference_store import RANGES_PER_QUERY, ReferenceStore
-from shared.storage.string_queries import string_rows
-from shared.storage.tables import MAX_FILTER_COMPARISONS
+from shared.delivery.rate_limits import CLOCK_SKEW_SECONDS
+from shared.storage.deletion_log import RETENTION, Deletion, DeletionLog
+from shared.storage.tables import Table
 from tests.support.references import store_conversations, stored_references
 
+START = datetime(2026, 11, 23, 21, 59, 58, tzinfo=timezone.utc)
 
-class Clock:
+
+class Clocks:
+    """A wall clock and a monotonic one, both moved by the test."""
+
     def __init__(self) -> None:
-        self.now = 0.0
+        self.wall = START
+        self.seconds = 0.0
 
-    def __call__(self) -> float:
-        return self.now
+    def advance(self, seconds: float) -> None:
+        self.wall += timedelta(seconds=seconds)
+        self.seconds += seconds
 
 
-class GatedStore(ReferenceStore):
-    """The app's store, counting its re-reads, which wait until the test opens the gate (a read
-    of a large audience that takes a while)."""
+class CountedLog(DeletionLog):
+    """A deletion log whose reads are counted, and wait for the test's gate (a slow read)."""
 
-    def __init__(self, store: ReferenceStore, open: bool = False) -> None:
-        self.__dict__.update(store.__dict__)
+    def __init__(self, table: Table, clocks: Clocks) -> None:
+        super().__init__(table, lambda: clocks.wall)
         self.gate = asyncio.Event()
-        if open:
-            self.gate.set()
+        self.gate.set()
         self.reads = 0
 
-    async def existing_keys(self, partition_key: str, runs: Iterable[Collection[str]]) -> set[str]:
+    async def since(self, when: datetime) -> list[Deletion]:
         self.reads += 1
         await self.gate.wait()
-        return await super().existing_keys(partition_key, runs)
+        return await super().since(when)
 
 
-async def test_a_target_deleted_since_the_last_read_is_gone_at_its_turn(app: App, channel) -> None:
+@pytest.fixture
+async def log(app_env: dict[str, str]):
+    clocks = Clocks()
+    table = Table.from_connection_string(
+        app_env["AzureWebJobsStorage"], "d" + uuid.uuid4().hex[:16]
+    )
+    log = CountedLog(table, clocks)
+    log.clocks = clocks
+    yield log
+    client = await table.client()
+    await client.delete_table()
+    await table.close()
+
+
+def view(log: CountedLog) -> LiveReferences:
+    return LiveReferences(log, lambda: log.clocks.wall, lambda: log.clocks.seconds)
+
+
+async def test_a_target_deleted_after_its_fan_out_read_it_is_gone_at_its_turn(
+    app: App, channel, log: CountedLog
+) -> None:
     await store_conversations(app, channel.url, ["a", "b"])
     targets = {t.conversation_id: t for t in await stored_references(app)}
-    clock = Clock()
-    live = LiveReferences(app.store, clock)
+    live = view(log)
 
-    with live.watching(targets.values()) as watched:
-        await app.store.delete("msteams", "b")
-        assert await watched.still_there(targets["a"])  # the view is fresh: not read again
-        clock.now += MAX_AGE_SECONDS
+    with live.watching(log.clocks.wall) as watched:
+        assert await watched.still_there(targets["a"])
+        log.clocks.advance(0.5)
+        await log.record(targets["b"].partition_key, targets["b"].row_key)
+        assert await watched.still_there(targets["b"])  # the view is fresh: not read again
+        log.clocks.advance(MAX_AGE_SECONDS)
 
         assert not await watched.still_there(targets["b"])
+        assert await watched.still_there(targets["a"])
+    assert log.reads == 2
+
+
+async def test_one_deleted_before_the_read_and_saved_again_is_there(
+    app: App, channel, log: CountedLog
+) -> None:
+    """ "stop", then "hi again", then a notification: the fan-out read found it subscribed."""
+    await store_conversations(app, channel.url, ["a"])
+    [target] = await stored_references(app)
+    await log.record(target.partition_key, target.row_key)
+    log.clocks.advance(CLOCK_SKEW_SECONDS + 0.5)
+    live = view(log)
+
+    with live.watching(log.clocks.wall) as watched:
+        assert await watched.still_there(target)
+
+
+async def test_a_deletion_within_the_clock_skew_of_the_read_counts_as_after_it(
+    app: App, channel, log: CountedLog
+) -> None:
+    """Another instance's clock may be a little behind: when in doubt, the message is held."""
+    await store_conversations(app, channel.url, ["a"])
+    [target] = await stored_references(app)
+    await log.record(target.partition_key, target.row_key)
+    log.clocks.advance(CLOCK_SKEW_SECONDS / 2)
+    live = view(log)
+
+    with live.watching(log.clocks.wall) as watched:
+        assert not await watched.still_there(target)
 
 
 async def test_while_one_target_waits_for_a_slow_read_the_others_go_on_the_last_view(
-    app: App, channel
+    app: App, channel, log: CountedLog
 ) -> None:
     await store_conversations(app, channel.url, ["a", "b", "c"])
     targets = {t.conversation_id: t for t in await stored_references(app)}
-    store, clock = GatedStore(app.store), Clock()
-    live = LiveReferences(store, clock)
+    live = view(log)
+    with live.watching(log.clocks.wall) as watched:
+        assert await watched.still_there(targets["a"])
+        log.gate.clear()
+        log.clocks.advance(MAX_AGE_SECONDS)
 
-    with live.watching(targets.values()) as watched:
-        clock.now += MAX_AGE_SECONDS
         reading = asyncio.create_task(watched.still_there(targets["a"]))
         await asyncio.sleep(0.05)
         others = await asyncio.wait_for(
             asyncio.gather(watched.still_there(targets["b"]), watched.still_there(targets["c"])), 1
         )
-        store.gate.set()
+        log.gate.set()
 
         assert others == [True, True]
         assert await reading is True
-    assert store.reads == 1
+    assert log.reads == 2
 
 
-async def test_the_fan_outs_of_one_process_share_each_read(app: App, channel) -> None:
+async def test_the_fan_outs_of_one_process_share_each_read(
+    app: App, channel, log: CountedLog
+) -> None:
     """A queue instance runs dozens of chunks at once: one read a second serves them all."""
-    await store_conversations(app, channel.url, [f"c{i:03}" for i in range(40)])
+    await store_conversations(app, channel.url, [f"c{i:02}" for i in range(40)])
     targets = sorted(await stored_references(app), key=lambda t: t.row_key)
-    chunks = [targets[i : i + 4] for i in range(0, 40, 4)]  # ten fan-outs, interleaved ranges
-    store, clock = GatedStore(app.store, open=True), Clock()
-    live = LiveReferences(store, clock)
+    chunks = [targets[i : i + 4] for i in range(0, 40, 4)]
     gone = [chunk[1] for chunk in chunks[::3]]
+    live = view(log)
 
     with ExitStack() as fan_outs:
-        watches = [fan_outs.enter_context(live.watching(chunk)) for chunk in chunks]
+        watches = [fan_outs.enter_context(live.watching(log.clocks.wall)) for _ in chunks]
         for target in gone:
-            await app.store.delete(target.channel_id, target.conversation_id)
-        clock.now += MAX_AGE_SECONDS
+            await log.record(target.partition_key, target.row_key)
+        log.clocks.advance(MAX_AGE_SECONDS)
 
         there = {
             t.conversation_id: await w.still_there(t)
@@ -100,30 +158,22 @@ async def test_the_fan_outs_of_one_process_share_each_read(app: App, channel) ->
             for t in chunk
         }
 
-    assert store.reads == 1  # one partition; ten ranges take two queries within that read
+    assert log.reads == 1
     assert {c for c, present in there.items() if not present} == {t.conversation_id for t in gone}
 
 
-async def test_a_read_asks_in_several_queries_when_the_ranges_outnumber_a_filters_limit(
-    app: App, channel, monkeypatch
-) -> None:
-    ids = [f"r{i:03}" for i in range(3 * RANGES_PER_QUERY * 2)]
-    await store_conversations(app, channel.url, ids)
-    targets = sorted(await stored_references(app), key=lambda t: t.row_key)
-    partition = targets[0].partition_key
-    every_other = [[t.row_key] for t in targets[::2]]  # ranges that never touch
-    deleted = targets[4]
-    await app.store.delete(deleted.channel_id, deleted.conversation_id)
+async def test_the_log_reads_across_an_hour_and_drops_what_expired(log: CountedLog) -> None:
+    await log.record("p", "before-the-hour")  # 21:59:58
+    log.clocks.advance(4)
+    await log.record("p", "after-the-hour")  # 22:00:02
 
-    filters: list[str] = []
+    found = await log.since(START - timedelta(seconds=1))
 
-    def recording(table, query_filter, columns):
-        filters.append(query_filter)
-        return string_rows(table, query_filter, columns)
+    assert [d.row_key for d in found] == ["before-the-hour", "after-the-hour"]
+    assert [d.at for d in found] == [START, START + timedelta(seconds=4)]
+    assert [d.row_key for d in await log.since(START + timedelta(seconds=1))] == ["after-the-hour"]
 
-    monkeypatch.setattr(reference_store, "string_rows", recording)
-    found = await app.store.existing_keys(partition, every_other)
-
-    assert found == {run[0] for run in every_other} - {deleted.row_key}
-    assert len(filters) == 3  # 21 ranges, 7 to a query
-    assert all(len(re.findall(r" (eq|ge|le) ", f)) <= MAX_FILTER_COMPARISONS for f in filters)
+    log.clocks.wall = START + RETENTION + timedelta(minutes=30)
+    assert await log.drop_expired() == 1  # 21:00's hour has expired; 22:00's has not
+    log.clocks.wall = START + timedelta(seconds=4)
+    assert [d.row_key for d in await log.since(START - timedelta(hours=1))] == ["after-the-hour"]

@@ -2,7 +2,7 @@
 
 outbound      the message and its wire JSON, addressed exactly as continue_conversation does
 fanout        bounded-concurrency fan-out over streamed targets
-live_references whether a target is still subscribed when its turn comes
+live_references whether a target was deleted since its fan-out read it, once a second
 results       each target's one outcome, and the report that adds them up
 rate_limits   sliding-window limits per conversation and per tenant
 tenant_budget each instance's share of a tenant's limits, and 429 pauses, across scale-out

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack
+from datetime import datetime
 
 from shared.channel.connector import BotConnector, ChannelError, Sent
 from shared.channel.error_codes import Verdict
@@ -40,6 +41,7 @@ class Delivery:
         service_urls: ServiceUrlPolicy,
         rate_limits: RateLimits,
         retry_policy: RetryPolicy,
+        live: LiveReferences,
         concurrency: int = 32,
     ) -> None:
         self._connector = connector
@@ -49,7 +51,7 @@ class Delivery:
         self._retry_policy = retry_policy
         self._concurrency = concurrency
         self._sending = asyncio.Semaphore(concurrency)
-        self._live = LiveReferences(store)
+        self._live = live
 
     async def send(
         self,
@@ -58,18 +60,15 @@ class Delivery:
         on_sent: Callable[[StoredReference], Awaitable[None]] | None = None,
         on_result: Callable[[TargetResult], Awaitable[None]] | None = None,
         stopped: Callable[[], Awaitable[bool]] | None = None,
-        recheck: bool = False,
+        read_at: datetime | None = None,
     ) -> DeliveryReport:
         """Send to every target; `on_sent` runs after each successful send (e.g. a prompt),
         `on_result` gets each target's outcome, and once `stopped` answers True no new send
-        starts: the targets left are `cancelled`. With `recheck`, targets (a list read just now)
-        whose reference is gone by their turn are `skipped`."""
-        if not recheck:
+        starts: the targets left are `cancelled`. Given when the targets were read from the
+        store (`read_at`), those whose reference was deleted since are `skipped` at their turn."""
+        if read_at is None:
             return await self._send(message, targets, on_sent, on_result, stopped, None)
-        if not isinstance(targets, Iterable):
-            raise TypeError("recheck needs the targets read up front")
-        targets = list(targets)
-        with self._live.watching(targets) as live:
+        with self._live.watching(read_at) as live:
             return await self._send(message, targets, on_sent, on_result, stopped, live)
 
     async def _send(

@@ -2,12 +2,12 @@
 
 Targets are read once before sending, but a fan-out held back by a tenant's rate limit runs for
 seconds or minutes, and a conversation may say "stop" meanwhile. At its turn each target is looked
-up in a view of the targets still waiting, read again once the view is MAX_AGE_SECONDS old: a
-conversation that unsubscribes gets nothing once about a second has passed.
+up among the references deleted since its fan-out read it, as the deletion log tells them; the
+log is read again once this process's view of it is MAX_AGE_SECONDS old. A conversation that
+unsubscribes gets nothing once about a second has passed.
 
-One view serves the whole process: a read covers the waiting targets of every fan-out the process
-runs (a queue instance runs dozens of chunks at once), one key range per fan-out and several
-ranges to a query, so re-checking costs a few queries a second however many fan-outs wait.
+One view serves the whole process (a queue instance runs dozens of chunks at once), and it reads
+only what was logged since its last read: one small query a second, however many targets wait.
 """
 
 from __future__ import annotations
@@ -15,92 +15,96 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 
-from shared.storage.reference_store import ReferenceStore
+from shared.delivery.rate_limits import CLOCK_SKEW_SECONDS
+from shared.storage.deletion_log import DeletionLog
 from shared.storage.references import StoredReference
 from shared.storage.tables import StorageUnavailableError
 
 logger = logging.getLogger(__name__)
 
 MAX_AGE_SECONDS = 1.0
+# A deletion another instance logged at about the time of our last read may not have been
+# visible to it (its clock differs, its write was still on the way): each read looks back this far.
+LOOK_BACK = timedelta(seconds=CLOCK_SKEW_SECONDS + 4)
 
 
 class LiveReferences:
-    """The process's view of which waiting targets still exist; one instance per process."""
+    """The process's view of the references deleted lately; one instance per process."""
 
-    def __init__(self, store: ReferenceStore, clock: Callable[[], float] = time.monotonic) -> None:
-        self._store = store
+    def __init__(
+        self,
+        deletions: DeletionLog,
+        wall_clock: Callable[[], datetime],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._deletions = deletions
+        self._wall_clock = wall_clock
         self._clock = clock
-        self._watched: set[WatchedTargets] = set()
+        self._read_at = -float("inf")  # monotonic
+        self._read_since: datetime | None = None  # wall: what the last read covered
+        self._deleted: dict[tuple[str, str], datetime] = {}
+        self._watching: Counter[datetime] = Counter()  # when each fan-out sending read targets
         self._reading = asyncio.Lock()
 
     @contextmanager
-    def watching(self, targets: Iterable[StoredReference]) -> Iterator[WatchedTargets]:
-        """Watch targets read from the store just now, for as long as their fan-out runs."""
-        watched = WatchedTargets(self, targets, self._clock())
-        self._watched.add(watched)
+    def watching(self, read_at: datetime) -> Iterator[WatchedTargets]:
+        """For as long as a fan-out sends to targets read from the store at (or after) `read_at`."""
+        if self._read_since is not None and read_at < self._read_since - LOOK_BACK:
+            self._read_since = None  # its read took long: look back as far as it needs
+        self._watching[read_at] += 1
         try:
-            yield watched
+            yield WatchedTargets(self, read_at)
         finally:
-            self._watched.discard(watched)
+            self._watching[read_at] -= 1
+            if not self._watching[read_at]:
+                del self._watching[read_at]
 
-    async def refresh(self, watched: WatchedTargets) -> None:
+    async def deleted_since(self, target: StoredReference, read_at: datetime) -> bool:
         # One read at a time, and nobody waits for it but the target that started it: while it
-        # is on its way the others go on the last view, so a read of a large audience that takes
-        # longer than MAX_AGE_SECONDS slows one send per read instead of every send.
-        if self._clock() - watched.read_at < MAX_AGE_SECONDS or self._reading.locked():
-            return
-        async with self._reading:
-            await self._read_again()
+        # is on its way the others go on the last view.
+        if self._clock() - self._read_at >= MAX_AGE_SECONDS and not self._reading.locked():
+            async with self._reading:
+                await self._read_again(read_at)
+        deleted_at = self._deleted.get((target.partition_key, target.row_key))
+        # A deletion within the clock skew of the read may have come after it: the target is
+        # skipped. One older than that came before the read, which found the reference again.
+        return deleted_at is not None and deleted_at >= read_at - timedelta(
+            seconds=CLOCK_SKEW_SECONDS
+        )
 
-    async def _read_again(self) -> None:
+    async def _read_again(self, read_at: datetime) -> None:
         started = self._clock()
-        # What is waiting now, copied: targets keep taking their turns while the read is away.
-        asked = [(w, {p: frozenset(rows) for p, rows in w.waiting.items()}) for w in self._watched]
-        partitions = {p for _, waiting in asked for p in waiting}
+        since = min(self._watching, default=read_at) - LOOK_BACK
+        if self._read_since is not None:
+            since = max(since, self._read_since - LOOK_BACK)
         try:
-            for partition in partitions:
-                runs = [waiting[partition] for _, waiting in asked if partition in waiting]
-                found = await self._store.existing_keys(partition, runs)
-                for watched, waiting in asked:
-                    watched.read(partition, waiting.get(partition, frozenset()), found)
+            deletions = await self._deletions.since(since)
         except StorageUnavailableError:
             # Sending on the last view beats failing the targets: it is only seconds old.
-            logger.warning("Could not re-read the targets still waiting; using the last read")
-        for watched, _ in asked:
-            watched.read_at = started
+            logger.warning("Could not read the deletion log; using the last read")
+            return
+        finally:
+            self._read_at = started
+        self._read_since = self._wall_clock()
+        for deletion in deletions:
+            key = (deletion.partition_key, deletion.row_key)
+            self._deleted[key] = max(deletion.at, self._deleted.get(key, deletion.at))
+        # Keep what a fan-out still sending may ask about.
+        horizon = min(self._watching, default=read_at) - LOOK_BACK
+        self._deleted = {key: at for key, at in self._deleted.items() if at >= horizon}
 
 
 class WatchedTargets:
-    """One fan-out's targets in the process's view: those still waiting for their turn, and
-    those found gone."""
+    """One fan-out's question: was this target deleted since the fan-out read it?"""
 
-    def __init__(
-        self, view: LiveReferences, targets: Iterable[StoredReference], read_at: float
-    ) -> None:
+    def __init__(self, view: LiveReferences, read_at: datetime) -> None:
         self._view = view
-        self.read_at = read_at
-        self.waiting: dict[str, set[str]] = {}
-        for target in targets:
-            self.waiting.setdefault(target.partition_key, set()).add(target.row_key)
-        self._gone: set[tuple[str, str]] = set()
+        self._read_at = read_at
 
     async def still_there(self, target: StoredReference) -> bool:
-        """Whether the target's reference existed at most MAX_AGE_SECONDS ago (or at the last
-        read, while the next is on its way). Its turn has come: later reads leave it out."""
-        await self._view.refresh(self)
-        if (target.partition_key, target.row_key) in self._gone:
-            return False
-        rows = self.waiting.get(target.partition_key)
-        if rows is not None:
-            rows.discard(target.row_key)
-            if not rows:
-                del self.waiting[target.partition_key]
-        return True
-
-    def read(self, partition_key: str, asked: frozenset[str], found: set[str]) -> None:
-        for row_key in asked - found:
-            self._gone.add((partition_key, row_key))
-            self.waiting.get(partition_key, set()).discard(row_key)
+        return not await self._view.deleted_since(target, self._read_at)

@@ -58,7 +58,7 @@ from datetime import datetime, timedelta, timezone
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 
-from shared.delivery.rate_limits import WINDOW_SECONDS
+from shared.delivery.rate_limits import CLOCK_SKEW_SECONDS, WINDOW_SECONDS
 from shared.storage.keys import MAX_KEY_LENGTH, InvalidKeyError, encode_key
 from shared.storage.tables import StorageUnavailableError, Table, storage_errors
 
@@ -67,8 +67,6 @@ logger = logging.getLogger(__name__)
 PARTITION_PREFIX = "budget-"
 MEMBER_PREFIX = "member-"
 PAUSE_ROW = "pause"
-# How far apart the instances' wall clocks may be (membership rows expire by wall time).
-CLOCK_SKEW_SECONDS = 1.0
 
 
 def _utc_now() -> datetime:

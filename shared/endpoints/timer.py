@@ -1,4 +1,5 @@
-"""What each notify_timer run does: queue due notifications, then the scheduled broadcast.
+"""What each notify_timer run does: queue due notifications, then the scheduled broadcast, then
+drop the deletion log's expired rows.
 
 It only records and enqueues, so a run takes seconds whatever the audiences' sizes: the work
 queue's runs do the sending.
@@ -15,6 +16,7 @@ from shared.notifications.broadcast_schedule import BroadcastSchedule
 from shared.notifications.notifier import Notifier
 from shared.notifications.request import NotifyRequest
 from shared.storage.audience import Audience
+from shared.storage.deletion_log import DeletionLog
 
 logger = logging.getLogger(__name__)
 
@@ -25,11 +27,13 @@ class TimerJob:
         notifier: Notifier,
         broadcast_text: str,
         broadcast_schedule: BroadcastSchedule,
+        deletions: DeletionLog,
         clock: Callable[[], datetime],
     ) -> None:
         self._notifier = notifier
         self._broadcast_text = broadcast_text
         self._broadcast_schedule = broadcast_schedule
+        self._deletions = deletions
         self._clock = clock
 
     async def run(self, past_due: bool) -> None:
@@ -39,6 +43,8 @@ class TimerJob:
         queued = await self._notifier.queue_due()
         broadcast = await self._broadcast()
         logger.info("Timer run: queued %d due notification(s)/reminder(s); %s", queued, broadcast)
+        if dropped := await self._deletions.drop_expired():
+            logger.info("Dropped %d expired row(s) of the deletion log", dropped)
 
     async def _broadcast(self) -> str:
         """Queue the scheduled broadcast if its slot is due; what became of it, for the log."""

@@ -70,6 +70,7 @@ class ChunkDelivery:
             len(item.row_keys) - len(claim.recorded),
             self._clock,
         )
+        read_at = self._clock()
         found = {
             (r.channel_id, r.conversation_id): r
             for r in await self._store.get_many(item.partition_key, _pending_keys(item, claim))
@@ -101,7 +102,7 @@ class ChunkDelivery:
             on_sent=self._prompts.after_send(item.notification_id, message),
             on_result=on_result,
             stopped=stopped,
-            recheck=True,
+            read_at=read_at,
         )
         await recorder.finish()
         if recorder.lost:

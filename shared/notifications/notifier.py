@@ -48,10 +48,11 @@ class Notifier:
 
     async def send_now(self, request: NotifyRequest) -> tuple[bool, dict[str, Any]]:
         """Send within this call if the audience is small; else queue it. (inline?, the body)"""
+        read_at = self._clock()
         first = await self._first_targets(request)
         if first is None:
             return False, await self.queue(request)
-        return True, await self._send_inline(request, first)
+        return True, await self._send_inline(request, first, read_at)
 
     async def queue(self, request: NotifyRequest) -> dict[str, Any]:
         """Record it and put its first work item on the queue; the status to answer with."""
@@ -97,11 +98,11 @@ class Notifier:
         return first
 
     async def _send_inline(
-        self, request: NotifyRequest, targets: list[StoredReference]
+        self, request: NotifyRequest, targets: list[StoredReference], read_at: datetime
     ) -> dict[str, Any]:
         notification = await self._claimed_record(request, State.SENDING)
         try:
-            report = await self._deliver(notification, request, targets)
+            report = await self._deliver(notification, request, targets, read_at)
         except StorageUnavailableError:
             # Best effort: say it failed, so the status does not read "sending" for ever.
             with suppress(StorageUnavailableError):
@@ -135,14 +136,18 @@ class Notifier:
             raise
 
     async def _deliver(
-        self, notification: Notification, request: NotifyRequest, targets: list[StoredReference]
+        self,
+        notification: Notification,
+        request: NotifyRequest,
+        targets: list[StoredReference],
+        read_at: datetime,
     ) -> DeliveryReport:
         message = request.message
         report = await self._delivery.send(
             message,
             targets,
             on_sent=self._prompts.after_send(notification.id, message),
-            recheck=True,
+            read_at=read_at,
         )
         await self._notifications.finish(notification, report.to_dict(), self._clock())
         logger.info("Notification %s done: %s", notification.id, report.to_dict())

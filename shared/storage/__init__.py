@@ -7,6 +7,7 @@ string_queries   queries of string columns read as plain JSON, without the SDK's
 keys             reversible Table keys for ids with / \\ # ? and other forbidden characters
 references       StoredReference: the exact serialize() JSON plus the ids we filter by
 reference_store  save, delete, get and stream references page by page
+deletion_log     which references were deleted lately, for the instances sending to them
 recent_writes    what this instance last wrote, so an unchanged reference is not written again
 audience         who a notification goes to, as a Table filter and a per-row check
 large_values     JSON too large for one property: compressed, across several in one entity

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Collection, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import suppress
 from typing import NamedTuple
 
@@ -14,11 +14,12 @@ from azure.data.tables import UpdateMode
 from msrest.exceptions import DeserializationError
 
 from shared.storage.audience import Audience
+from shared.storage.deletion_log import DeletionLog
 from shared.storage.keys import encode_key
 from shared.storage.recent_writes import RecentWrites
 from shared.storage.references import StoredReference
 from shared.storage.string_queries import quoted, string_rows
-from shared.storage.tables import MAX_FILTER_COMPARISONS, PAGE_SIZE, Table, storage_errors
+from shared.storage.tables import PAGE_SIZE, Table, storage_errors
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +37,6 @@ FAN_OUT_COLUMNS = (
     "ServiceUrl",
     "Suspended",
 )
-# A key range takes two comparisons; the partition takes one.
-RANGES_PER_QUERY = (MAX_FILTER_COMPARISONS - 1) // 2
 # What splitting an audience into work reads per row: the keys and what audiences filter on.
 KEY_COLUMNS = ("PartitionKey", "RowKey", "ChannelId", "ConversationId", "UserId", "TenantId")
 
@@ -51,8 +50,11 @@ class TargetKey(NamedTuple):
 
 
 class ReferenceStore:
-    def __init__(self, table: Table, recent_writes: RecentWrites | None = None) -> None:
+    def __init__(
+        self, table: Table, deletions: DeletionLog, recent_writes: RecentWrites | None = None
+    ) -> None:
         self._table = table
+        self._deletions = deletions
         self._recent_writes = recent_writes or RecentWrites()
 
     async def save(self, stored: StoredReference) -> None:
@@ -90,11 +92,16 @@ class ReferenceStore:
         return entity.metadata["etag"]
 
     async def delete(self, channel_id: str, conversation_id: str) -> None:
+        """Delete the reference; fan-outs sending meanwhile learn it from the deletion log."""
         self._recent_writes.forget((channel_id, conversation_id))
+        partition_key, row_key = encode_key(channel_id), encode_key(conversation_id)
+        # Logged first: a deletion that fails after it skips a conversation still stored, which
+        # is better than sending to one that said "stop".
+        await self._deletions.record(partition_key, row_key)
         table = await self._table.client()
         # Already gone is fine: delete_entity treats a 404 as done.
         with storage_errors():
-            await table.delete_entity(encode_key(channel_id), encode_key(conversation_id))
+            await table.delete_entity(partition_key, row_key)
 
     async def suspend(self, stored: StoredReference, reason: str) -> None:
         """Hold sends to the conversation back until it talks to the bot again (a save writes
@@ -161,31 +168,6 @@ class ReferenceStore:
                 found.append(stored)
         return found
 
-    async def existing_keys(self, partition_key: str, runs: Iterable[Collection[str]]) -> set[str]:
-        """Which of these row keys in one partition still exist, reading keys only. Each run
-        holds keys close together in key order (a page of one listing): it is read as one key
-        range, several ranges to a query, so many fan-outs' waiting targets cost a few queries."""
-        wanted: set[str] = set()
-        ranges: list[tuple[str, str]] = []
-        for run in runs:
-            if run:
-                wanted.update(run)
-                ranges.append((min(run), max(run)))
-        ranges = _merged(ranges)
-        table = await self._table.client()
-        found: set[str] = set()
-        for start in range(0, len(ranges), RANGES_PER_QUERY):
-            either = " or ".join(
-                f"(RowKey ge {quoted(low)} and RowKey le {quoted(high)})"
-                for low, high in ranges[start : start + RANGES_PER_QUERY]
-            )
-            query_filter = f"PartitionKey eq {quoted(partition_key)} and ({either})"
-            with storage_errors():
-                async for entity in string_rows(table, query_filter, ("RowKey",)):
-                    if entity["RowKey"] in wanted:
-                        found.add(entity["RowKey"])
-        return found
-
     async def _range(
         self, partition_key: str, row_keys: Sequence[str], columns: Sequence[str]
     ) -> AsyncIterator[dict]:
@@ -214,17 +196,6 @@ class ReferenceStore:
         return table.query_entities(
             query, parameters=parameters, results_per_page=page_size, select=list(columns)
         )
-
-
-def _merged(ranges: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Key ranges with the overlapping ones joined, in key order."""
-    merged: list[tuple[str, str]] = []
-    for low, high in sorted(ranges):
-        if merged and low <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(high, merged[-1][1]))
-        else:
-            merged.append((low, high))
-    return merged
 
 
 def _key(stored: StoredReference) -> tuple[str, str]:

@@ -12,7 +12,7 @@ def emulator_settings(storage_connection_string: str) -> dict[str, str]:
         "AzureWebJobsStorage": storage_connection_string,
         "CONVERSATION_TABLE": "t" + uuid.uuid4().hex[:16],
         "NOTIFICATIONS_TABLE": "n" + uuid.uuid4().hex[:16],
-        "TENANT_BUDGET_TABLE": "b" + uuid.uuid4().hex[:16],
+        "COORDINATION_TABLE": "b" + uuid.uuid4().hex[:16],
         "NOTIFY_QUEUE": "q" + uuid.uuid4().hex[:16],
         "NOTIFY_WEBHOOK_SECRET": "",
         "MicrosoftAppId": "",

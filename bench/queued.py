@@ -33,6 +33,7 @@ from azure.storage.queue.aio import QueueServiceClient
 from bench.measure import ROOT, run_path
 from bench.seed import seed, tenant_of
 from devhost.azurite import Azurite, connection_string, free_port
+from devhost.host import read_host_json
 from devhost.queues import read_queue_options
 from shared.app import App
 from shared.notifications.outcomes import CLAIM_PREFIX
@@ -214,10 +215,11 @@ async def run_queued(
     rps: int,
     *,
     counted: bool = True,
+    **settings: str,
 ) -> QueuedRun:
     """POST a broadcast to every stored reference, drain the queue with `workers` processes;
     `counted` runs pass the counting proxy (each Table operation is seen, and slowed)."""
-    env = bench.env(references, concurrency, rps, counted=counted)
+    env = bench.env(references, concurrency, rps, counted=counted, **settings)
     poster = App.create(Settings.from_env(env))
     watcher = App.create(Settings.from_env({**env, "AzureWebJobsStorage": bench.storage(False)}))
     pool = Workers(workers, env, bench.log_dir)
@@ -335,7 +337,7 @@ def _check(figure: str, value: float, shown: str, target: str, met: Callable[[fl
 
 async def queue_vs_inline(args, bench: QueuedBench) -> list[Target]:
     bench.stub.latency_seconds = args.latency_ms / 1000
-    options = read_queue_options(json.loads((ROOT / "host.json").read_text()), os.environ)
+    options = read_queue_options(read_host_json(ROOT, os.environ), os.environ)
     print(
         f"\nQueued vs inline delivery: N={args.n} in {args.tenants} tenants, latency "
         f"{args.latency_ms:g} ms, concurrency {args.concurrency}, rate limits off"
@@ -467,6 +469,16 @@ async def queue_memory(args, bench: QueuedBench) -> list[Target]:
     ]
 
 
+def queue_prefetch(concurrency: int) -> dict[str, str]:
+    """The README's sizing rule for the queue's prefetch: batchSize C/4 and newBatchThreshold C/2
+    for NOTIFY_CONCURRENCY C (host.json's 8 and 16 are for the default 32), as app settings."""
+    prefix = "AzureFunctionsJobHost__extensions__queues__"
+    return {
+        prefix + "batchSize": str(max(1, concurrency // 4)),
+        prefix + "newBatchThreshold": str(max(1, concurrency // 2)),
+    }
+
+
 async def scale_out(args, bench: QueuedBench) -> list[Target]:
     bench.stub.latency_seconds = args.latency_ms / 1000
     counts = [int(c) for c in args.scale_workers.split(",") if c]
@@ -487,8 +499,8 @@ async def scale_out(args, bench: QueuedBench) -> list[Target]:
     # stub, and a throughput ratio must not carry the meter's cost (Table operations per target
     # are counted in the queue-vs-inline section).
     print(
-        "   workers   messages    seconds      msg/s   tenant max/1s   CPU ms/msg   peak RSS MB"
-        f"   machine CPU ({os.cpu_count()} cores)"
+        "   workers   messages    seconds   first/last send s      msg/s   tenant max/1s"
+        f"   CPU ms/msg   peak RSS MB   machine CPU ({os.cpu_count()} cores)"
     )
     for count in counts:
         run = await run_queued(
@@ -499,10 +511,12 @@ async def scale_out(args, bench: QueuedBench) -> list[Target]:
             args.worker_concurrency,
             args.tenant_rps,
             counted=False,
+            **queue_prefetch(args.worker_concurrency),
         )
         runs[count] = run
         print(
-            f"{count:>10} {run.messages:>10} {run.seconds:>10.2f} {run.rate:>10.0f} "
+            f"{count:>10} {run.messages:>10} {run.seconds:>10.2f} "
+            f"{run.first_send:>10.1f}/{run.last_send:<8.1f} {run.rate:>10.0f} "
             f"{run.tenant_peak:>15} {run.cpu_ms_per_message:>12.3f} {run.peak_rss_mb:>13.0f} "
             f"{run.host_busy:>14.0%}"
         )

@@ -25,6 +25,7 @@ import azure.functions as func
 import notify_poison
 import notify_queue
 from bench.measure import cpu_seconds, peak_rss_mb
+from devhost.host import read_host_json
 from devhost.queues import QueueListener, poison_queue_name, read_queue_options
 from shared.app import get_app, reset_app
 
@@ -64,7 +65,7 @@ def _stdin_lines(loop: asyncio.AbstractEventLoop) -> asyncio.Queue[str | None]:
 async def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     app = get_app()
-    options = read_queue_options(json.loads((ROOT / "host.json").read_text()), os.environ)
+    options = read_queue_options(read_host_json(ROOT, os.environ), os.environ)
     queue = app.settings.notify_queue
     connection = app.settings.storage_connection_string
     listeners = [

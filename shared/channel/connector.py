@@ -1,8 +1,13 @@
-"""The Bot Connector REST call that delivers one activity, over one pooled aiohttp session.
+"""The Bot Connector REST calls, over one pooled aiohttp session: delivering an activity, and the
+Teams calls around it (a team's roster, 1:1 conversations, channel posts, updates and deletes).
 
 botbuilder's ConnectorClient builds msrest clients per call and sends through `requests` in a small
 thread pool; sending the same request body to the same URL over a shared session is what lets a
-fan-out run at network speed.
+fan-out run at network speed. Each call answers what the channel said or raises ChannelError.
+Payloads as the Teams platform docs show them:
+https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/get-teams-context
+https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/conversations/send-proactive-messages
+https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/update-and-delete-bot-messages
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import aiohttp
 
@@ -51,11 +56,18 @@ class ChannelError(Exception):
 
 def activity_url(activity: dict[str, Any]) -> str:
     """The URL ConnectorClient posts to: reply_to_activity when replyToId is set, else send."""
-    base = activity["serviceUrl"].rstrip("/")
-    conversation_id = quote(activity["conversation"]["id"], safe="")
-    url = f"{base}/v3/conversations/{conversation_id}/activities"
+    segments = ["conversations", activity["conversation"]["id"], "activities"]
     if activity.get("replyToId"):
-        url += f"/{quote(activity['replyToId'], safe='')}"
+        segments.append(activity["replyToId"])
+    return _connector_url(activity["serviceUrl"], *segments)
+
+
+def _connector_url(service_url: str, *segments: str, **query: object) -> str:
+    """serviceUrl + /v3/ + the segments, each percent-encoded whole: an id holding "/" or ";"
+    stays one segment, and a query value keeps its "+" (continuation tokens are base64)."""
+    url = service_url.rstrip("/") + "/v3/" + "/".join(quote(s, safe="") for s in segments)
+    if query:
+        url += "?" + urlencode(query, quote_via=quote, safe="")
     return url
 
 
@@ -67,26 +79,116 @@ class BotConnector:
 
     async def send(self, activity: dict[str, Any]) -> Sent:
         """POST the activity (wire JSON); what the channel answered, or raises ChannelError."""
-        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT}
-        authorization = await self._tokens.authorization(activity["serviceUrl"])
+        status, payload = await self._request(
+            "POST", activity_url(activity), activity["serviceUrl"], activity
+        )
+        return Sent(_resource_id(payload), status)
+
+    async def paged_members(
+        self,
+        service_url: str,
+        conversation_id: str,
+        page_size: int = 500,
+        continuation: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a team's (by team id) or chat's members, and the token for the next page:
+        None after the last. Teams serves a pageSize under 50 as 50 and caps it at 500."""
+        query: dict[str, object] = {"pageSize": page_size}
+        if continuation:
+            query["continuationToken"] = continuation
+        url = _connector_url(service_url, "conversations", conversation_id, "pagedmembers", **query)
+        page = await self._json_call("GET", url, service_url)
+        return list(page.get("members") or []), page.get("continuationToken") or None
+
+    async def create_personal_conversation(
+        self, service_url: str, bot: Mapping[str, Any], user_id: str, tenant_id: str
+    ) -> str:
+        """The id of the 1:1 conversation between the bot (its ChannelAccount, `{"id": "28:..."}`)
+        and a user (`29:...`); Teams answers the same id for the same user every time."""
+        body = {
+            "isGroup": False,
+            "bot": dict(bot),
+            "members": [{"id": user_id}],
+            "tenantId": tenant_id,
+            "channelData": {"tenant": {"id": tenant_id}},
+        }
+        url = _connector_url(service_url, "conversations")
+        return str((await self._json_call("POST", url, service_url, body)).get("id") or "")
+
+    async def post_to_channel(
+        self, service_url: str, channel_id: str, tenant_id: str, activity: dict[str, Any]
+    ) -> tuple[str, str]:
+        """Start a new thread in a channel (a team's General channel has the team's id) with this
+        activity: the thread's conversation id (`<channel>;messageid=<id>`) and the activity's."""
+        body = {
+            "isGroup": True,
+            "channelData": {"channel": {"id": channel_id}},
+            "activity": activity,
+            "tenantId": tenant_id,
+        }
+        url = _connector_url(service_url, "conversations")
+        thread = await self._json_call("POST", url, service_url, body)
+        return str(thread.get("id") or ""), str(thread.get("activityId") or "")
+
+    async def team_channels(self, service_url: str, team_id: str) -> list[dict[str, Any]]:
+        """The team's channels, `{"id": "19:...", "name": ...}`; General's name is None."""
+        url = _connector_url(service_url, "teams", team_id, "conversations")
+        return list((await self._json_call("GET", url, service_url)).get("conversations") or [])
+
+    async def update_activity(
+        self,
+        service_url: str,
+        conversation_id: str,
+        activity_id: str,
+        activity: dict[str, Any],
+    ) -> None:
+        """Replace what a sent activity shows with this one (404 ActivityNotFoundInConversation:
+        it is gone)."""
+        url = _connector_url(
+            service_url, "conversations", conversation_id, "activities", activity_id
+        )
+        await self._request("PUT", url, service_url, activity)
+
+    async def delete_activity(
+        self, service_url: str, conversation_id: str, activity_id: str
+    ) -> None:
+        """Delete (recall) a sent activity (404 ActivityNotFoundInConversation: it is gone)."""
+        url = _connector_url(
+            service_url, "conversations", conversation_id, "activities", activity_id
+        )
+        await self._request("DELETE", url, service_url)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _json_call(
+        self, method: str, url: str, service_url: str, body: Any = None
+    ) -> dict[str, Any]:
+        return _json_object((await self._request(method, url, service_url, body))[1])
+
+    async def _request(
+        self, method: str, url: str, service_url: str, body: Any = None
+    ) -> tuple[int, bytes]:
+        """One call: the channel's status and body, or ChannelError for a refusal or no answer."""
+        headers = {"User-Agent": USER_AGENT}
+        if body is not None:
+            headers["Content-Type"] = "application/json; charset=utf-8"
+        authorization = await self._tokens.authorization(service_url)
         if authorization:
             headers["Authorization"] = authorization
-        body = json.dumps(activity)
+        data = None if body is None else json.dumps(body)
         try:
-            async with self._get_session().post(
-                activity_url(activity), data=body, headers=headers
+            async with self._get_session().request(
+                method, url, data=data, headers=headers
             ) as response:
                 payload = await response.read()
                 if response.status >= 400:
                     raise _channel_error(response.status, payload, response.headers)
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
             raise ChannelError(None, type(error).__name__, "no answer from the channel") from error
-        return Sent(_resource_id(payload), response.status)
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        return response.status, payload
 
     def _get_session(self) -> aiohttp.ClientSession:
         # Created on first use, inside the running loop the session will live on.
@@ -124,7 +226,12 @@ def _retry_after_seconds(value: str | None) -> float | None:
 
 
 def _resource_id(payload: bytes) -> str:
+    return str(_json_object(payload).get("id") or "")
+
+
+def _json_object(payload: bytes) -> dict[str, Any]:
     try:
-        return str(json.loads(payload).get("id") or "")
-    except (ValueError, AttributeError):
-        return ""
+        answer = json.loads(payload)
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}

@@ -18,10 +18,10 @@ from shared.notifications.lifecycle import State
 from shared.notifications.records import NotificationStore
 from shared.notifications.request import parse_notify_request
 from shared.notifications.work_items import (
-    PAGES_PER_WINDOW,
     TARGETS_PER_PAGE,
     ExpandItem,
     chunk_items,
+    pages_in_window,
     spread_by_tenant,
 )
 from shared.storage.audience import Audience
@@ -64,7 +64,9 @@ class AudienceExpansion:
         if notification.pages_expanded > item.page and not redelivered:
             return  # a copy of an item that already ran to the end
         request = parse_notify_request(notification.request)
-        keys, continuation = await self._read_window(request.audience, item.continuation)
+        keys, continuation = await self._read_window(
+            request.audience, item.continuation, pages_in_window(item.page)
+        )
         tenant_of = {(k.partition_key, k.row_key): k.tenant_id for k in keys}
         chunks = spread_by_tenant(chunk_items(item.notification_id, item.page, keys), tenant_of)
         work = [chunk.to_json() for chunk in chunks]
@@ -84,10 +86,10 @@ class AudienceExpansion:
         )
 
     async def _read_window(
-        self, audience: Audience, continuation: dict[str, str] | None
+        self, audience: Audience, continuation: dict[str, str] | None, pages: int
     ) -> tuple[list[TargetKey], dict[str, str] | None]:
         keys: list[TargetKey] = []
-        for _ in range(PAGES_PER_WINDOW):
+        for _ in range(pages):
             page, continuation = await self._store.find_page(
                 audience, continuation, TARGETS_PER_PAGE
             )

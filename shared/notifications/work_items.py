@@ -1,6 +1,6 @@
 """The small JSON work items a large notification is split into on the queue.
 
-An `ExpandItem` reads a window of the audience (up to PAGES_PER_WINDOW pages) and puts a
+An `ExpandItem` reads a window of the audience (see pages_in_window) and puts a
 `ChunkItem` on the queue for each run of at most TARGETS_PER_CHUNK targets in it, then an
 `ExpandItem` for the next window. A chunk names its targets by their reference keys (one channel
 each, so one range query reads them back), never the references themselves: any item fits a
@@ -26,6 +26,12 @@ TARGETS_PER_PAGE = (1000 // TARGETS_PER_CHUNK) * TARGETS_PER_CHUNK
 # Chunks are put on the queue a window at a time, spread over the window's tenants: an instance
 # then holds several tenants' chunks at once even where conversation keys cluster by tenant.
 PAGES_PER_WINDOW = 20
+# The first window is one page: sending starts once a page is read, not twenty.
+PAGES_IN_FIRST_WINDOW = 1
+
+
+def pages_in_window(window: int) -> int:
+    return PAGES_IN_FIRST_WINDOW if window == 0 else PAGES_PER_WINDOW
 
 
 class MalformedItemError(ValueError):

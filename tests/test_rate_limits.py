@@ -126,7 +126,7 @@ def test_idle_keys_are_swept_so_memory_follows_live_conversations():
     assert len(limits._conversation) == 0
 
 
-@pytest.mark.parametrize("status", [429, 412, 502, 504, None])
+@pytest.mark.parametrize("status", [429, 412, 502, 503, 504, None])
 def test_answers_that_may_pass_later_are_retried_until_the_last_attempt(status):
     policy = RetryPolicy(max_attempts=3)
     error = ChannelError(status, "Busy", "")
@@ -136,7 +136,7 @@ def test_answers_that_may_pass_later_are_retried_until_the_last_attempt(status):
     assert policy.delay_before_retry(error, 3) is None
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 404, 500, 503])
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 413, 500])
 def test_other_answers_are_not_retried(status):
     assert RetryPolicy().delay_before_retry(ChannelError(status, "No", ""), 1) is None
 

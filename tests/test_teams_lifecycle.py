@@ -202,10 +202,16 @@ async def test_a_deleted_channel_the_bot_never_heard_from_forgets_nothing(
 
 
 @pytest.mark.parametrize("event_type", ["teamDeleted", "teamHardDeleted", "teamharddeleted"])
-async def test_a_deleted_team_forgets_the_team(app, channel, team_with_a_channel, event_type):
+async def test_a_deleted_team_forgets_the_team_and_its_channels(
+    app, channel, team_with_a_channel, event_type
+):
+    await post(channel_message(channel.url, "19:other@thread.skype"))
+    await post(chat_event(channel.url, PERSONAL, "personal", text="hi", type="message"))
+    channel.reset()
+
     await post(team_event(channel.url, event_type))
 
-    assert TEAM not in await stored_ids(app)
+    assert await stored_ids(app) == {PERSONAL}  # a chat outside the team stays
     assert channel.received == []
 
 
@@ -255,12 +261,14 @@ async def test_a_member_leaving_the_team_forgets_nothing(
     assert channel.received == []
 
 
-async def test_the_bot_removed_from_a_team_forgets_the_team(app, channel, team_with_a_channel):
+async def test_the_bot_removed_from_a_team_forgets_the_team_and_its_channels(
+    app, channel, team_with_a_channel
+):
     removed = team_event(channel.url, "teamMemberRemoved", membersRemoved=[{"id": BOT_ID}])
 
     await post(removed)
 
-    assert TEAM not in await stored_ids(app)
+    assert await stored_ids(app) == set()
     assert channel.received == []
 
 

@@ -117,14 +117,18 @@ class ProactiveBot(ActivityHandler):
         await self._forget_id(activity.channel_id, activity_conversation_id(activity), reason)
 
     async def _forget_with_team(self, activity: Activity, reason: str) -> None:
-        """Forget the conversation and, in a team, the team's own (General) one: the bot leaves
-        every conversation of the team at once, and the event's conversation may be the channel
-        chosen at install. References to the team's other channels carry no team id, so they
-        stay until a send there is refused as gone."""
+        """Forget the conversation and, in a team, every conversation of the team (its own and
+        its channels'): the bot leaves them all at once, and the event's conversation may be the
+        channel chosen at install. References stored before they kept their team id stay until a
+        send there is refused as gone."""
         await self._forget(activity, reason)
         team = teams_events.team_id(activity)
-        if team is not None and team != activity_conversation_id(activity):
+        if team is None:
+            return
+        if team != activity_conversation_id(activity):
             await self._forget_id(activity.channel_id, team, reason)
+        for conversation_id in await self._store.delete_team(activity.channel_id, team):
+            logger.info("Removed reference %s/%s: %s", activity.channel_id, conversation_id, reason)
 
     async def _forget_deleted_channel(self, activity: Activity) -> None:
         # The event's conversation is the team's General channel, which was not deleted.

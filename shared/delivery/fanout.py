@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, nullcontext
 from datetime import datetime
 
 from shared.channel.connector import BotConnector, ChannelError, Sent
@@ -66,12 +66,11 @@ class Delivery:
         `on_result` gets each target's outcome, and once `stopped` answers True no new send
         starts: the targets left are `cancelled`. Given when the targets were read from the
         store (`read_at`), those whose reference was deleted since are `skipped` at their turn."""
-        if read_at is None:
-            return await self._send(message, targets, on_sent, on_result, stopped, None)
-        with self._live.watching(read_at) as live:
-            return await self._send(message, targets, on_sent, on_result, stopped, live)
+        watching = nullcontext() if read_at is None else self._live.watching(read_at)
+        with watching as live:
+            return await self._send_all(message, targets, on_sent, on_result, stopped, live)
 
-    async def _send(
+    async def _send_all(
         self,
         message: OutboundMessage,
         targets: AsyncIterable[StoredReference] | Iterable[StoredReference],

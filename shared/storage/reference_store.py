@@ -103,6 +103,23 @@ class ReferenceStore:
         with storage_errors():
             await table.delete_entity(partition_key, row_key)
 
+    async def delete_team(self, channel_id: str, team_id: str) -> list[str]:
+        """Delete every reference of the team's conversations (its channels and its own); the
+        conversation ids deleted. Rows stored before references kept their team hold none."""
+        table = await self._table.client()
+        with storage_errors():
+            conversations = [
+                entity["ConversationId"]
+                async for entity in table.query_entities(
+                    "PartitionKey eq @p and TeamId eq @t",
+                    parameters={"p": encode_key(channel_id), "t": team_id},
+                    select=["ConversationId"],
+                )
+            ]
+        for conversation_id in conversations:
+            await self.delete(channel_id, conversation_id)
+        return conversations
+
     async def suspend(self, stored: StoredReference, reason: str) -> None:
         """Hold sends to the conversation back until it talks to the bot again (a save writes
         the whole row without the mark). One already deleted stays deleted."""

@@ -58,6 +58,9 @@ class StoredReference:
     # Why sends to it are held back (Teams' BotDisabledByAdmin), or "". Never written by a save:
     # the conversation talking to the bot again lifts it.
     suspended: str = ""
+    # The Teams team a channel (or the team's own conversation) belongs to: channelData.team.id,
+    # which the reference itself does not keep. A deleted team's references are found by it.
+    team_id: str = ""
 
     @cached_property
     def reference(self) -> ConversationReference:
@@ -76,6 +79,7 @@ class StoredReference:
             conversation_type=conversation.conversation_type or "",
             service_url=activity.service_url or "",
             last_seen=seen_at,
+            team_id=_team_id(activity),
         )
 
     @property
@@ -105,6 +109,7 @@ class StoredReference:
             "ConversationType": self.conversation_type,
             "ServiceUrl": self.service_url,
             "LastSeen": self.last_seen,
+            "TeamId": self.team_id,
         }
 
     @classmethod
@@ -122,7 +127,17 @@ class StoredReference:
             service_url=entity.get("ServiceUrl") or reference.get("serviceUrl") or "",
             last_seen=entity.get("LastSeen"),
             suspended=entity.get("Suspended") or "",
+            team_id=entity.get("TeamId") or "",
         )
+
+
+def _team_id(activity: Activity) -> str:
+    channel_data = activity.channel_data
+    if activity.channel_id != TEAMS or not isinstance(channel_data, dict):
+        return ""
+    team = channel_data.get("team")
+    team_id = team.get("id") if isinstance(team, dict) else None
+    return team_id if isinstance(team_id, str) else ""
 
 
 def _tenant_id(activity: Activity) -> str:

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 import azure.functions as func
 
@@ -43,10 +44,14 @@ from shared.notifications.poisoned_work import PoisonedWork
 from shared.notifications.prompts import PromptStore
 from shared.notifications.records import NotificationStore
 from shared.settings import Settings, SettingsError
+from shared.storage.credentials import storage_credential
 from shared.storage.deletion_log import DeletionLog
 from shared.storage.queues import WorkQueue
 from shared.storage.reference_store import ReferenceStore
 from shared.storage.tables import Table
+
+if TYPE_CHECKING:
+    from azure.core.credentials_async import AsyncTokenCredential
 
 # azure-core logs every storage request and response at INFO; one line per event is ours to write.
 logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
@@ -72,6 +77,8 @@ class App:
     cancel: CancelEndpoint
     work: WorkEndpoint
     timer_job: TimerJob
+    # The Entra credential of a keyless storage account (None with a connection string).
+    storage_credential: AsyncTokenCredential | None = None
 
     @classmethod
     def create(cls, settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
@@ -79,17 +86,18 @@ class App:
         service_urls = ServiceUrlPolicy(
             settings.allowed_service_hosts, allow_loopback=not settings.auth_enabled
         )
+        credential = storage_credential(settings.storage)
         try:
-            references = Table.from_connection_string(
-                settings.storage_connection_string, settings.conversation_table
+            references = Table.for_account(
+                settings.storage, settings.conversation_table, credential
             )
-            notifications = Table.from_connection_string(
-                settings.storage_connection_string, settings.notifications_table
+            notifications = Table.for_account(
+                settings.storage, settings.notifications_table, credential
             )
-            coordination = Table.from_connection_string(
-                settings.storage_connection_string, settings.coordination_table
+            coordination = Table.for_account(
+                settings.storage, settings.coordination_table, credential
             )
-            queue = WorkQueue(settings.storage_connection_string, settings.notify_queue)
+            queue = WorkQueue(settings.storage, settings.notify_queue, credential)
         except ValueError as error:
             # The SDK's message says what is missing without repeating the (secret) string.
             raise SettingsError("AzureWebJobsStorage", f"is not usable: {error}") from None
@@ -168,13 +176,17 @@ class App:
                 deletions,
                 clock,
             ),
+            storage_credential=credential,
         )
 
     async def close(self) -> None:
         """Close every client, each even when closing another failed (the failure is raised once
         all are closed): no HTTP session is left for aiohttp to report unclosed."""
         async with contextlib.AsyncExitStack() as closing:
-            # Callbacks run last pushed, first run: the tables close last.
+            # Callbacks run last pushed, first run: the credential closes after the clients that
+            # use it, and the tables close last of those.
+            if self.storage_credential is not None:
+                closing.push_async_callback(self.storage_credential.close)
             for table in self.tables:
                 closing.push_async_callback(table.close)
             closing.push_async_callback(self.rate_limits.close)  # its rows are in a table

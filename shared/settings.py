@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 # Where Bot Framework and Teams send from, in the public and US government clouds. A stored
@@ -36,6 +36,12 @@ AUTH_ENDPOINT_SETTINGS = {
 }
 
 
+# The storage connection's name; `<name>__accountName` etc. are the keyless (identity) forms the
+# Functions host reads for it.
+STORAGE = "AzureWebJobsStorage"
+MANAGED_IDENTITY = "managedidentity"
+
+
 class SettingsError(RuntimeError):
     """A setting is missing or malformed: `setting` names it, `problem` says why (no values of
     secrets, so the message may be logged and answered)."""
@@ -47,12 +53,72 @@ class SettingsError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class StorageAccount:
+    """Where the tables and the work queue live: a connection string (an account key, or Azurite),
+    or, keyless, the services' endpoints reached with a Microsoft Entra token: the app's managed
+    identity (`credential` managedidentity; `client_id` names a user-assigned one) or, without
+    `credential`, azure-identity's default chain (a developer's sign-in, then managed identity)."""
+
+    connection_string: str = ""
+    table_endpoint: str = ""
+    queue_endpoint: str = ""
+    credential: str = ""
+    client_id: str = ""
+
+    @property
+    def keyless(self) -> bool:
+        return not self.connection_string
+
+    @classmethod
+    def from_env(cls, get: Callable[[str], str]) -> StorageAccount:
+        connection_string = get(STORAGE)
+        if connection_string:
+            return cls(connection_string=connection_string)
+        account = get(f"{STORAGE}__accountName")
+        table = get(f"{STORAGE}__tableServiceUri")
+        queue = get(f"{STORAGE}__queueServiceUri")
+        if not (account or table or queue):
+            raise SettingsError(
+                STORAGE,
+                f"is not set (use UseDevelopmentStorage=true locally, or {STORAGE}__accountName "
+                "for a managed identity)",
+            )
+        if account and not re.fullmatch(r"[a-z0-9]{3,24}", account):
+            raise SettingsError(
+                f"{STORAGE}__accountName",
+                f"must be 3-24 lower-case letters or digits, got {account!r}",
+            )
+        table = table or (f"https://{account}.table.core.windows.net" if account else "")
+        queue = queue or (f"https://{account}.queue.core.windows.net" if account else "")
+        for name, endpoint in (("tableServiceUri", table), ("queueServiceUri", queue)):
+            if not endpoint:
+                raise SettingsError(
+                    f"{STORAGE}__{name}", f"is required without {STORAGE}__accountName"
+                )
+            if not re.fullmatch(r"https://[^/\s?#]+/?", endpoint):
+                raise SettingsError(
+                    f"{STORAGE}__{name}", f"must be an https:// service address, got {endpoint!r}"
+                )
+        credential = get(f"{STORAGE}__credential").lower()
+        if credential not in ("", MANAGED_IDENTITY):
+            raise SettingsError(
+                f"{STORAGE}__credential", f"must be {MANAGED_IDENTITY} or unset, got {credential!r}"
+            )
+        return cls(
+            table_endpoint=table.rstrip("/"),
+            queue_endpoint=queue.rstrip("/"),
+            credential=credential,
+            client_id=get(f"{STORAGE}__clientId"),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     app_id: str
     app_password: str
     app_type: str
     app_tenant_id: str
-    storage_connection_string: str
+    storage: StorageAccount
     conversation_table: str
     notify_timer_text: str
     allowed_service_hosts: tuple[str, ...]
@@ -68,6 +134,11 @@ class Settings:
     notify_queue: str = "notify-work"
     notify_inline_max_targets: int = 100
     prompt_expiry_hours: int = 168
+
+    @property
+    def storage_connection_string(self) -> str:
+        """The connection string; empty when the account is reached without a key."""
+        return self.storage.connection_string
 
     @property
     def auth_enabled(self) -> bool:
@@ -93,11 +164,7 @@ class Settings:
                 raise SettingsError(name, f"must be at least {minimum}, got {value}")
             return value
 
-        storage = get("AzureWebJobsStorage")
-        if not storage:
-            raise SettingsError(
-                "AzureWebJobsStorage", "is not set (use UseDevelopmentStorage=true locally)"
-            )
+        storage = StorageAccount.from_env(get)
 
         app_type = get("MicrosoftAppType") or "MultiTenant"
         if app_type not in APP_TYPES:
@@ -139,7 +206,7 @@ class Settings:
             app_password=get("MicrosoftAppPassword"),
             app_type=app_type,
             app_tenant_id=tenant_id,
-            storage_connection_string=storage,
+            storage=storage,
             conversation_table=get_table_name("CONVERSATION_TABLE", "ConversationReferences"),
             notify_timer_text=get("NOTIFY_TIMER_TEXT"),
             allowed_service_hosts=hosts or DEFAULT_ALLOWED_SERVICE_HOSTS,

@@ -2,6 +2,7 @@
 
 client_options   how every Storage client talks to the account: timeouts, retries, proxies
 tables           one client per table, created once; "storage is down" as one error; ETag writes
+credentials      the Entra credential of a keyless account (azure-identity imported only then)
 transactions     entity-group transactions written directly: a tenth of the SDK's CPU
 string_queries   queries of string columns read as plain JSON, without the SDK's per-row cost
 keys             reversible Table keys for ids with / \\ # ? and other forbidden characters

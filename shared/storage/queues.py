@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from azure.core.exceptions import ResourceExistsError
 
+from shared.settings import StorageAccount
 from shared.storage.client_options import client_options
 from shared.storage.tables import storage_errors
 
 if TYPE_CHECKING:
+    from azure.core.credentials_async import AsyncTokenCredential
     from azure.storage.queue.aio import QueueClient
 
 # A queue message holds 64 KiB; base64 makes 3 bytes 4, so the JSON may take 48 KiB.
@@ -29,8 +31,14 @@ class MessageTooLargeError(ValueError):
 
 
 class WorkQueue:
-    def __init__(self, connection_string: str, name: str) -> None:
-        self._connection_string = connection_string
+    def __init__(
+        self,
+        account: StorageAccount,
+        name: str,
+        credential: AsyncTokenCredential | None = None,
+    ) -> None:
+        self._account = account
+        self._credential = credential
         self.name = name
         self._client: QueueClient | None = None
         self._create_lock = asyncio.Lock()
@@ -52,12 +60,18 @@ class WorkQueue:
                 from azure.storage.queue import TextBase64EncodePolicy
                 from azure.storage.queue.aio import QueueClient
 
-                client = QueueClient.from_connection_string(
-                    self._connection_string,
-                    self.name,
-                    message_encode_policy=TextBase64EncodePolicy(),
-                    **client_options(),
-                )
+                options = {"message_encode_policy": TextBase64EncodePolicy(), **client_options()}
+                if self._account.keyless:
+                    client = QueueClient(
+                        self._account.queue_endpoint,
+                        self.name,
+                        credential=self._credential,
+                        **options,
+                    )
+                else:
+                    client = QueueClient.from_connection_string(
+                        self._account.connection_string, self.name, **options
+                    )
                 try:
                     with storage_errors(), suppress(ResourceExistsError):
                         await client.create_queue()

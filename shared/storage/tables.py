@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from typing import TYPE_CHECKING
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -18,7 +19,11 @@ from azure.core.exceptions import (
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
+from shared.settings import StorageAccount
 from shared.storage.client_options import client_options
+
+if TYPE_CHECKING:
+    from azure.core.credentials_async import AsyncTokenCredential
 
 # Table Storage's limits. A string property holds 64 KiB of UTF-16: 32K characters of the ASCII
 # JSON json.dumps writes (it escapes everything else). A binary property holds 64 KiB.
@@ -61,6 +66,22 @@ class Table:
         self._client = client
         self._ready = False
         self._create_lock = asyncio.Lock()
+
+    @classmethod
+    def for_account(
+        cls,
+        account: StorageAccount,
+        table_name: str,
+        credential: AsyncTokenCredential | None = None,
+    ) -> Table:
+        """The table in the app's storage account: by connection string, or keyless with
+        `credential` (see credentials)."""
+        if not account.keyless:
+            return cls.from_connection_string(account.connection_string, table_name)
+        client = TableClient(
+            account.table_endpoint, table_name, credential=credential, **client_options()
+        )
+        return cls(client)
 
     @classmethod
     def from_connection_string(cls, connection_string: str, table_name: str) -> Table:

@@ -128,9 +128,9 @@ class Delivery:
             except ChannelError as error:
                 failed_attempts += 1
                 if error.verdict is Verdict.REMOVE:
-                    return await self._remove(target, error, failed_attempts)
+                    return await self._settle(target, error, failed_attempts, Outcome.REMOVED)
                 if error.verdict is Verdict.SUSPEND:
-                    return await self._suspend(target, error, failed_attempts)
+                    return await self._settle(target, error, failed_attempts, Outcome.SUSPENDED)
                 if error.status == 429 and error.retry_after:
                     await self._pause_tenant(target.tenant_id, error.retry_after)
                 delay = self._retry_policy.delay_before_retry(error, failed_attempts)
@@ -209,40 +209,29 @@ class Delivery:
                 finally:
                     self._rate_limits.done(ticket)
 
-    async def _remove(
-        self, target: StoredReference, error: ChannelError, attempts: int
+    async def _settle(
+        self, target: StoredReference, error: ChannelError, attempts: int, outcome: Outcome
     ) -> TargetResult:
+        """The conversation is gone for good (REMOVED: its reference is deleted) or the app is
+        disabled there for now (SUSPENDED: its reference is marked)."""
         try:
-            await self._store.delete(target.channel_id, target.conversation_id)
+            if outcome is Outcome.REMOVED:
+                await self._store.delete(target.channel_id, target.conversation_id)
+            else:
+                await self._store.suspend(target, error.code)
         except StorageUnavailableError:
-            return _failed(target, error.status, f"{error.code}; reference not removed", attempts)
+            detail = f"{error.code}; reference not {outcome}"
+            return _failed(target, error.status, detail, attempts)
         logger.info(
-            "Removed reference %s/%s: channel answered %s %s",
+            "Reference %s/%s %s: channel answered %s %s",
             target.channel_id,
             target.conversation_id,
+            outcome,
             error.status,
             error.code,
         )
         return TargetResult.of(
-            target, Outcome.REMOVED, status=error.status, error=error.code, attempts=attempts
-        )
-
-    async def _suspend(
-        self, target: StoredReference, error: ChannelError, attempts: int
-    ) -> TargetResult:
-        try:
-            await self._store.suspend(target, error.code)
-        except StorageUnavailableError:
-            return _failed(target, error.status, f"{error.code}; not suspended", attempts)
-        logger.info(
-            "Suspended %s/%s: channel answered %s %s",
-            target.channel_id,
-            target.conversation_id,
-            error.status,
-            error.code,
-        )
-        return TargetResult.of(
-            target, Outcome.SUSPENDED, status=error.status, error=error.code, attempts=attempts
+            target, outcome, status=error.status, error=error.code, attempts=attempts
         )
 
 

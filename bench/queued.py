@@ -299,6 +299,8 @@ def classify(operation: Forwarded, references: str) -> str:
         return "tables created"
     if "budget-" in operation.path or "budget-" in operation.query:
         return "tenant budget"
+    if "deleted-" in operation.query:
+        return "deletion log reads"
     if operation.resource == references:
         if operation.method != "GET":
             return "reference writes"

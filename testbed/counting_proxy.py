@@ -13,7 +13,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_plus
 
 import aiohttp
 from aiohttp import web
@@ -108,7 +108,7 @@ class CountingProxy(LoopbackServer):
         record = Forwarded(
             request.method,
             unquote(path),
-            unquote(query),
+            unquote_plus(query),  # a query string may encode spaces as +
             _row_key(unquote(path), request.content_type, body),
             answer.status,
             arrived,

@@ -78,7 +78,7 @@ class LiveReferences:
         )
 
     async def _read_again(self, read_at: datetime) -> None:
-        started = self._clock()
+        started, wall_started = self._clock(), self._wall_clock()
         since = min(self._watching, default=read_at) - LOOK_BACK
         if self._read_since is not None:
             since = max(since, self._read_since - LOOK_BACK)
@@ -90,7 +90,7 @@ class LiveReferences:
             return
         finally:
             self._read_at = started
-        self._read_since = self._wall_clock()
+        self._read_since = wall_started
         for deletion in deletions:
             key = (deletion.partition_key, deletion.row_key)
             self._deleted[key] = max(deletion.at, self._deleted.get(key, deletion.at))

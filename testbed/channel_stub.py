@@ -289,17 +289,10 @@ class ChannelStub(LoopbackServer):
         activity_id = uuid.uuid4().hex
         with self._lock:
             answer = self._next_answer(parts[1])
+            reply_to_id = parts[3] if len(parts) == 4 else None
             self._received.append(
-                Received(
-                    method=request.method,
-                    conversation_id=parts[1],
-                    reply_to_id=parts[3] if len(parts) == 4 else None,
-                    headers=headers,
-                    activity=activity,
-                    raw_path=request.raw_path,
-                    at=arrived,
-                    activity_id=activity_id,
-                    status=_outcome(answer),
+                _receipt(
+                    request, headers, parts[1], activity, arrived, activity_id, answer, reply_to_id
                 )
             )
         return await _respond(request, answer, {"id": activity_id})
@@ -314,17 +307,7 @@ class ChannelStub(LoopbackServer):
             if _outcome(answer) == 200 and self._shown(conversation_id, activity_id) is None:
                 answer = ACTIVITY_NOT_FOUND
             self._received.append(
-                Received(
-                    method=request.method,
-                    conversation_id=conversation_id,
-                    reply_to_id=None,
-                    headers=headers,
-                    activity=activity,
-                    raw_path=request.raw_path,
-                    at=arrived,
-                    activity_id=activity_id,
-                    status=_outcome(answer),
-                )
+                _receipt(request, headers, conversation_id, activity, arrived, activity_id, answer)
             )
         return await _respond(
             request, answer, {"id": activity_id} if request.method == "PUT" else None
@@ -348,17 +331,7 @@ class ChannelStub(LoopbackServer):
                 conversation_id = f"{key};messageid={activity_id}"
                 success = {"id": conversation_id, "activityId": activity_id}
                 self._received.append(
-                    Received(
-                        method=request.method,
-                        conversation_id=key,
-                        reply_to_id=None,
-                        headers=headers,
-                        activity=body["activity"],
-                        raw_path=request.raw_path,
-                        at=arrived,
-                        activity_id=activity_id,
-                        status=status,
-                    )
+                    _receipt(request, headers, key, body["activity"], arrived, activity_id, answer)
                 )
             else:
                 conversation_id = _personal_conversation_id(_tenant_of(body), key)
@@ -409,6 +382,30 @@ class ChannelStub(LoopbackServer):
             if answer.times == 0:
                 queue.pop(0)
         return answer
+
+
+def _receipt(
+    request: web.Request,
+    headers: dict[str, str],
+    conversation_id: str,
+    activity: dict,
+    arrived: float,
+    activity_id: str,
+    answer: Answer | None,
+    reply_to_id: str | None = None,
+) -> Received:
+    """What the stub records of a request that concerns one activity."""
+    return Received(
+        method=request.method,
+        conversation_id=conversation_id,
+        reply_to_id=reply_to_id,
+        headers=headers,
+        activity=activity,
+        raw_path=request.raw_path,
+        at=arrived,
+        activity_id=activity_id,
+        status=_outcome(answer),
+    )
 
 
 def _outcome(answer: Answer | None) -> int:

@@ -30,10 +30,6 @@ RETENTION = timedelta(days=1)
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width: row keys sort by time
 
 
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 @dataclass(frozen=True)
 class Deletion:
     at: datetime
@@ -42,7 +38,8 @@ class Deletion:
 
 
 class DeletionLog:
-    def __init__(self, table: Table, clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(self, table: Table, clock: Callable[[], datetime]) -> None:
+        """`clock`: the app's wall clock (aware), the one fan-outs time their reads by."""
         self._table = table
         self._clock = clock
 

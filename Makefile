@@ -23,21 +23,62 @@ deps: $(VENV)/.installed node_modules/.installed
 run: deps local.settings.json
 	$(PY) -m devhost --preflight shared.app:check_environment
 
+# Azure runs function.json apps on azure-functions-runtime-v1 from Python 3.13, and it installs only
+# there: tests/test_runtime_conformance.py runs the app on it, in a venv of its own on a Python 3.13
+# looked up here (a pyenv shim answers to `python3.13` even where it cannot run it). When .venv is
+# 3.13 already, the main run includes it. REQUIRE_RUNTIME_CONFORMANCE=1 (CI) makes no 3.13 an error.
+VENV313 := .venv-3.13
+PY313 := $(VENV313)/bin/python
+PYENV_313 = $$(pyenv root 2>/dev/null || echo "$$HOME/.pyenv")/versions/3.13*/bin/python
+FIND_PYTHON313 = for candidate in python3.13 $(PYENV_313); do \
+	  if "$$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null; \
+	  then command -v "$$candidate"; fi; done | head -n 1
+
+$(VENV313)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY313) || $(PYTHON313) -m venv $(VENV313)
+	$(PY313) -m pip install --quiet --upgrade pip
+	$(PY313) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
 test: deps
 	$(PY) -m pytest
+	@if $(PY) -c 'import azure_functions_runtime_v1' 2>/dev/null; then \
+	  echo "runtime conformance: included above ($(VENV) is Python 3.13)"; \
+	elif python313="$$($(FIND_PYTHON313))"; [ -n "$$python313" ]; then \
+	  echo "runtime conformance: $$python313 in $(VENV313)" && \
+	  $(MAKE) --no-print-directory $(VENV313)/.installed PYTHON313="$$python313" && \
+	  $(PY313) -m pytest tests/test_runtime_conformance.py; \
+	else \
+	  verdict=SKIPPED; [ -z "$(REQUIRE_RUNTIME_CONFORMANCE)" ] || verdict=FAILED; \
+	  echo "runtime conformance $$verdict: no Python 3.13 interpreter found" \
+	    "(looked at python3.13 and $(PYENV_313))"; \
+	  [ "$$verdict" = SKIPPED ]; \
+	fi
 
 # Throughput, CPU, memory and import time against the stock SDK loop and the raw floor.
 # More: make bench ARGS="--n 10000 --rss-ns 1000,100000"
 bench: deps
 	$(PY) -m bench $(ARGS)
 
-lint: $(VENV)/.installed
+# checkov (the Bicep check) gets a venv of its own: its pins conflict with requirements-dev.txt's
+# (see requirements-lint.txt). About a minute and 290 MB the first time.
+LINT_VENV := .venv-lint
+
+$(LINT_VENV)/.installed: requirements-lint.txt
+	test -x $(LINT_VENV)/bin/python || $(PYTHON) -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LINT_VENV)/bin/python -m pip install --quiet -r requirements-lint.txt
+	touch $@
+
+# infra/ is checked statically (it parses; checkov fails no check), never deployed.
+lint: $(VENV)/.installed $(LINT_VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(LINT_VENV)/bin/python tools/check_bicep.py
 
 format: $(VENV)/.installed
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
 clean:
-	rm -rf $(VENV) node_modules .azurite .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(VENV313) $(LINT_VENV) node_modules .azurite .pytest_cache .ruff_cache

@@ -12,7 +12,8 @@ send inline (NOTIFY_INLINE_MAX_TARGETS >= N).
 Queued delivery (see bench/queued.py): the queue path against the inline one on N references
 and the Table operations it costs per target; worker processes sharing 20 tenants' rate limits
 (1, 2, 4 workers); one tenant drained by 2 workers. The issue's targets are printed beside each
-figure, and together at the end.
+figure, and together at the end. With the import times: the reminder phrase table's scores and
+the import cost of the reminders' recognizer (bench/recognizers.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import sys
 import time
 import uuid
 
+from bench import recognizers
 from bench.measure import ROOT, run_path
 from bench.queued import (
     QueuedBench,
@@ -278,6 +280,8 @@ async def main() -> None:
                 await measure_memory(args, azurite, stub)
             if not args.skip_imports:
                 measure_imports(args)
+                # The reminders' recognizer, imported on the first reminder request only.
+                recognizers.report(args.import_runs)
             targets = []
             if not (
                 args.skip_queue

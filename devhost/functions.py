@@ -1,23 +1,30 @@
 """Function discovery and loading for the folder model, as the host and Python worker do it.
 
 Each `<folder>/function.json` at the app root is one function named after its folder; its
-`scriptFile` (default `__init__.py`) is imported as a module of the app root and its
-`entryPoint` (default `main`) is called with keyword arguments named after the bindings.
+`scriptFile` (default `__init__.py`) is imported as the worker imports it, as a submodule of the
+namespace package `__app__` whose path is the app root (`__app__.<folder>`), with the app root on
+`sys.path` for absolute imports of shared code; its `entryPoint` (default `main`) is called with
+keyword arguments named after the bindings.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
+import importlib.util
 import inspect
 import json
 import logging
 import os
 import sys
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+import azure.functions as func
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +35,8 @@ SUPPORTED_TRIGGERS = (HTTP_TRIGGER, TIMER_TRIGGER, QUEUE_TRIGGER)
 SKIPPED_FOLDERS = {"node_modules", ".venv", "venv", "__pycache__"}
 # The worker passes `context` to any main that declares it, without a binding.
 CONTEXT_PARAMETER = "context"
+# The package the worker imports every function under.
+APP_PACKAGE = "__app__"
 
 
 class FunctionLoadError(Exception):
@@ -156,7 +165,8 @@ def discover_functions(
 
 
 def module_name(spec: FunctionSpec, app_root: Path) -> str:
-    """The module the worker imports: `folder` for `__init__.py`, else `folder.<stem>`."""
+    """The module the worker imports: `__app__.folder` for `__init__.py`, else
+    `__app__.folder.<stem>`."""
     try:
         relative = spec.script_file.relative_to(app_root.resolve())
     except ValueError as error:
@@ -166,14 +176,23 @@ def module_name(spec: FunctionSpec, app_root: Path) -> str:
     parts = list(relative.with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
-    return ".".join(parts)
+    return ".".join([APP_PACKAGE, *parts])
 
 
 def import_from_app(name: str, app_root: Path) -> ModuleType:
-    """Import module `name` as the worker does: absolutely, with the app root on sys.path."""
+    """Import module `name` as the worker does: with the app root on sys.path, and `__app__`
+    a namespace package over the app root."""
     root = str(app_root.resolve())
     if root not in sys.path:
         sys.path.insert(0, root)
+    package = sys.modules.get(APP_PACKAGE)
+    if package is None:
+        spec = importlib.machinery.ModuleSpec(APP_PACKAGE, None, is_package=True)
+        package = importlib.util.module_from_spec(spec)
+        package.__path__ = []
+        sys.modules[APP_PACKAGE] = package
+    if root not in package.__path__:
+        package.__path__.append(root)
     return importlib.import_module(name)
 
 
@@ -199,9 +218,48 @@ def load_function(spec: FunctionSpec, app_root: Path) -> LoadedFunction:
             f"Function '{spec.name}': parameters {sorted(extra)} of {spec.entry_point} "
             "have no binding in function.json"
         )
+    check_annotations(spec, main)
     return LoadedFunction(
         spec=spec,
         main=main,
         is_async=inspect.iscoroutinefunction(main),
         wants_context=CONTEXT_PARAMETER in parameters,
     )
+
+
+def check_annotations(spec: FunctionSpec, main: Callable[..., Any]) -> None:
+    """Refuse, as the worker does at load, a trigger, `context` or return annotation that does
+    not fit its binding in function.json (a `str` or `bytes` trigger is the generic binding)."""
+    try:
+        hints = typing.get_type_hints(main)
+    except Exception as error:
+        raise FunctionLoadError(
+            f"Function '{spec.name}': cannot read the annotations of {spec.entry_point}: {error}"
+        ) from error
+    registry = func.get_binding_registry()
+    trigger = hints.get(spec.trigger_name)
+    converter = registry.get(spec.trigger_type)
+    checked = trigger is not None and trigger not in (str, bytes) and converter is not None
+    if checked and not (
+        isinstance(trigger, type) and converter.check_input_type_annotation(trigger)
+    ):
+        raise FunctionLoadError(
+            f"Function '{spec.name}': type of {spec.trigger_name} binding in function.json "
+            f"{spec.trigger_type!r} does not match its Python annotation {trigger!r}"
+        )
+    context = hints.get(CONTEXT_PARAMETER)
+    if context is not None and getattr(context, "__name__", None) != "Context":
+        raise FunctionLoadError(
+            f"Function '{spec.name}': the {CONTEXT_PARAMETER!r} parameter is expected to be of "
+            f"type azure.functions.Context, got {context!r}"
+        )
+    returned = hints.get("return")
+    http_out = registry.get("http")
+    checked = "$return" in spec.binding_names and returned is not None
+    if checked and not (
+        isinstance(returned, type) and http_out.check_output_type_annotation(returned)
+    ):
+        raise FunctionLoadError(
+            f"Function '{spec.name}': Python return annotation {returned!r} does not match "
+            "binding type 'http'"
+        )

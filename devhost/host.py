@@ -23,7 +23,6 @@ from urllib.parse import unquote
 
 from aiohttp import web
 from azure.functions import QueueMessage
-from azure.functions.timer import TimerRequest
 
 from devhost.functions import LoadedFunction, discover_functions, load_function
 from devhost.httpbinding import to_function_request, to_web_response
@@ -38,7 +37,13 @@ from devhost.queues import (
     storage_connection_string,
 )
 from devhost.routes import RouteTemplate, compile_route, full_route
-from devhost.timers import resolve_schedule, run_timer
+from devhost.timers import (
+    previous_occurrence,
+    resolve_schedule,
+    run_timer,
+    timer_request,
+    utc_now,
+)
 
 logger = logging.getLogger("devhost.host")
 
@@ -366,7 +371,9 @@ class DevHost:
         if not isinstance(body, dict):
             return _error(400, 'The body must be JSON like {"input": ""}')
         if not function.spec.is_queue:
-            trigger_value: Any = TimerRequest(past_due=False)
+            now = utc_now()
+            last = previous_occurrence(self._schedules[function.spec.name], now)
+            trigger_value: Any = timer_request(False, last, now, now)
         elif isinstance(value := body.get("input", ""), (dict, list)):
             return _error(400, "The input must be a string, number or boolean", {"input": value})
         else:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import azure.functions as func
 from aiohttp import web
 from multidict import CIMultiDict
+
+logger = logging.getLogger("devhost.host")
 
 # Recomputed by the server for the body actually sent.
 _HOP_HEADERS = {"content-length", "transfer-encoding", "connection"}
@@ -15,21 +18,35 @@ _HOP_HEADERS = {"content-length", "transfer-encoding", "connection"}
 async def to_function_request(
     request: web.Request, route_params: dict[str, str]
 ) -> func.HttpRequest:
-    """The `azure.functions.HttpRequest` the worker would build for `request`."""
-    headers: dict[str, str] = {}
+    """The `azure.functions.HttpRequest` the worker builds from what the host sends for `request`.
+
+    The host lower-cases header names and passes a repeated header or query parameter as its
+    values joined by "," (ASP.NET's StringValues.ToString()); a query parameter whose value is
+    empty is left out. It passes a body only when the request has a Content-Length: a chunked
+    body never reaches a Python function (azure-functions-host#7930, "chunked requests are not
+    supported for the out-of-process scenarios").
+    """
+    headers: dict[str, list[str]] = {}
     for name, value in request.headers.items():
-        key = name.lower()
-        headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    params: dict[str, str] = {}
+        headers.setdefault(name.lower(), []).append(value)
+    query: dict[str, list[str]] = {}
     for name, value in request.query.items():
-        params.setdefault(name, value)
+        query.setdefault(name, []).append(value)
+    params = {name: ",".join(values) for name, values in query.items()}
+    if not request.content_length and request.body_exists:
+        logger.warning(
+            "%s %s: the body came chunked (no Content-Length); like the Functions host, the "
+            "function gets an empty body",
+            request.method,
+            request.path,
+        )
     return func.HttpRequest(
         method=request.method,
         url=str(request.url),
-        headers=headers,
-        params=params,
+        headers={name: ",".join(values) for name, values in headers.items()},
+        params={name: value for name, value in params.items() if value},
         route_params=route_params,
-        body=await request.read(),
+        body=await request.read() if request.content_length else b"",
     )
 
 

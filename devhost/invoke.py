@@ -149,6 +149,11 @@ class Invoker:
                 result = await asyncio.get_running_loop().run_in_executor(
                     self._executor, contextvars.copy_context().run, call
                 )
+            if result is not None and "$return" not in spec.binding_names:
+                # As the worker does: a value with nowhere to go fails the invocation.
+                raise RuntimeError(
+                    f"function {spec.name!r} without a $return binding returned a non-None value"
+                )
             if convert is not None:
                 result = convert(result)
             outcome = "Succeeded"

@@ -4,6 +4,10 @@ One task per timer function: it sleeps until the next occurrence, runs the funct
 then works out the following occurrence, so runs of one timer never overlap. Occurrences that
 pass while a run (or an on-demand run) is still busy collapse into one late run with
 `past_due=True`, instead of a burst of catch-up runs.
+
+Each run gets the TimerRequest the worker decodes from the host's TimerInfo JSON: `past_due`, the
+schedule (`{"AdjustForDST": true}`) and the schedule status (`Last`, `Next`, `LastUpdated`, ISO
+8601 strings in UTC), which the host keeps while schedule monitoring is on (the default).
 """
 
 from __future__ import annotations
@@ -59,6 +63,27 @@ def next_occurrence(expression: str, after: dt.datetime) -> dt.datetime:
     return schedule.get_next(dt.datetime)
 
 
+def previous_occurrence(expression: str, before: dt.datetime) -> dt.datetime:
+    """The last occurrence strictly before `before`, in UTC."""
+    schedule = croniter(expression, before, second_at_beginning=True, day_or=False)
+    return schedule.get_prev(dt.datetime)
+
+
+def timer_request(
+    past_due: bool, last: dt.datetime, scheduled: dt.datetime, now: dt.datetime | None = None
+) -> TimerRequest:
+    """What the worker makes of the host's TimerInfo for the run `scheduled` after `last`."""
+    return TimerRequest(
+        past_due=past_due,
+        schedule={"AdjustForDST": True},
+        schedule_status={
+            "Last": last.isoformat(),
+            "Next": scheduled.isoformat(),
+            "LastUpdated": (now or utc_now()).isoformat(),
+        },
+    )
+
+
 async def sleep_until(moment: dt.datetime) -> None:
     # Polling on purpose: the wait is for a wall-clock moment, not for an event.
     while (delay := (moment - utc_now()).total_seconds()) > 0:  # noqa: ASYNC110
@@ -74,9 +99,11 @@ async def run_timer(
 ) -> None:
     """Fire `invoke` on schedule until cancelled. `lock` is shared with on-demand runs."""
     previous = utc_now()
+    last = previous_occurrence(expression, previous)
     if run_on_startup:
         async with lock:
-            await _invoke_quietly(invoke, TimerRequest(past_due=False), utc_now())
+            now = utc_now()
+            await _invoke_quietly(invoke, timer_request(False, last, now, now), now)
     while True:
         scheduled = next_occurrence(expression, previous)
         missed = scheduled <= utc_now()
@@ -87,8 +114,9 @@ async def run_timer(
         await sleep_until(scheduled)
         async with lock:
             late = utc_now() - scheduled > PAST_DUE_TOLERANCE
-            await _invoke_quietly(invoke, TimerRequest(past_due=missed or late), scheduled)
-        previous = scheduled
+            request = timer_request(missed or late, last, scheduled)
+            await _invoke_quietly(invoke, request, scheduled)
+        previous = last = scheduled
 
 
 async def _invoke_quietly(invoke: Invoke, request: TimerRequest, fired: dt.datetime) -> None:

@@ -19,7 +19,10 @@ from shared.channel.service_urls import ServiceUrlPolicy
 from shared.chat.bot import ProactiveBot
 from shared.chat.prompt_replies import PromptReplies
 from shared.chat.reminder_dialog import ReminderDialog
+from shared.chat.reminder_questions import ReminderQuestions
 from shared.chat.reminders import ReminderBook
+from shared.chat.reminders import next_occurrence as next_reminder
+from shared.delivery.chat_opening import ChatOpener
 from shared.delivery.fanout import Delivery
 from shared.delivery.live_references import LiveReferences
 from shared.delivery.rate_limits import RateLimits
@@ -28,6 +31,7 @@ from shared.delivery.tenant_budget import SharedTenantBudget
 from shared.endpoints.cancel import CancelEndpoint
 from shared.endpoints.messages import MessagesEndpoint
 from shared.endpoints.notify import NotifyEndpoint
+from shared.endpoints.revise import ReviseEndpoint
 from shared.endpoints.status import StatusEndpoint
 from shared.endpoints.targets import TargetsEndpoint
 from shared.endpoints.timer import TimerJob
@@ -38,14 +42,19 @@ from shared.notifications.cancellation import CancelWatch
 from shared.notifications.chunk_delivery import ChunkDelivery
 from shared.notifications.expansion import AudienceExpansion
 from shared.notifications.idempotency import IdempotencyKeys
+from shared.notifications.named_members import NamedMembers
 from shared.notifications.notifier import Notifier
 from shared.notifications.outcomes import OutcomeStore
 from shared.notifications.poisoned_work import PoisonedWork
 from shared.notifications.prompts import PromptStore
 from shared.notifications.records import NotificationStore
+from shared.notifications.revisions import Revisions
+from shared.notifications.team_channels import TeamChannelPosts
+from shared.notifications.team_members import ListedMembers, TeamMembers
 from shared.settings import Settings, SettingsError
 from shared.storage.credentials import storage_credential
 from shared.storage.deletion_log import DeletionLog
+from shared.storage.personal_chats import PersonalChatIndex
 from shared.storage.queues import WorkQueue
 from shared.storage.reference_store import ReferenceStore
 from shared.storage.tables import Table
@@ -75,6 +84,7 @@ class App:
     status: StatusEndpoint
     targets: TargetsEndpoint
     cancel: CancelEndpoint
+    revise: ReviseEndpoint
     work: WorkEndpoint
     timer_job: TimerJob
     # The Entra credential of a keyless storage account (None with a connection string).
@@ -96,6 +106,9 @@ class App:
             )
             coordination = Table.for_account(
                 settings.storage, settings.coordination_table, credential
+            )
+            personal_chats = Table.for_account(
+                settings.storage, settings.personal_chats_table, credential
             )
             queue = WorkQueue(settings.storage, settings.notify_queue, credential)
         except ValueError as error:
@@ -123,35 +136,59 @@ class App:
         notification_store = NotificationStore(notifications)
         outcomes = OutcomeStore(notifications)
         prompts = PromptStore(notifications, clock, timedelta(hours=settings.prompt_expiry_hours))
-        expansion = AudienceExpansion(notification_store, store, queue, clock)
+        expansion = AudienceExpansion(notification_store, store, outcomes, queue, clock)
         notifier = Notifier(
             store,
             delivery,
             notification_store,
+            outcomes,
             prompts,
             expansion,
             settings.notify_inline_max_targets,
             clock,
+            next_occurrence=next_reminder,
         )
+        cancel_watch = CancelWatch(notification_store)
         chunks = ChunkDelivery(
             notification_store,
             outcomes,
             store,
             delivery,
             prompts,
-            CancelWatch(notification_store),
+            cancel_watch,
+            clock,
+        )
+        chat_index = PersonalChatIndex(personal_chats)
+        opener = ChatOpener(delivery, store, chat_index, clock)
+        team_members = TeamMembers(
+            notification_store,
+            outcomes,
+            ListedMembers(notifications),
+            store,
+            chat_index,
+            opener,
+            connector,
+            service_urls,
+            cancel_watch,
+            queue,
             clock,
         )
         bot = ProactiveBot(
             store,
-            ReminderDialog(ReminderBook(notification_store), clock),
+            ReminderDialog(
+                ReminderBook(notification_store),
+                ReminderQuestions(notifications, clock),
+                prompts,
+                clock,
+            ),
             PromptReplies(prompts, clock),
+            chat_index,
             clock,
         )
         return cls(
             settings=settings,
             store=store,
-            tables=(references, notifications, coordination),
+            tables=(references, notifications, coordination, personal_chats),
             queue=queue,
             rate_limits=rate_limits,
             connector=connector,
@@ -164,11 +201,33 @@ class App:
                 IdempotencyKeys(notifications, clock),
                 settings.notify_webhook_secret,
                 clock,
+                NamedMembers(store, chat_index, opener, connector, service_urls, rate_limits),
             ),
             status=StatusEndpoint(notification_store, outcomes, prompts),
             targets=TargetsEndpoint(notification_store, outcomes),
             cancel=CancelEndpoint(notification_store, outcomes, clock),
-            work=WorkEndpoint(expansion, chunks, PoisonedWork(notification_store, outcomes, clock)),
+            revise=ReviseEndpoint(
+                Revisions(notification_store, outcomes, expansion, clock),
+                settings.notify_webhook_secret,
+            ),
+            work=WorkEndpoint(
+                expansion,
+                chunks,
+                PoisonedWork(notification_store, outcomes, clock),
+                team_members,
+                TeamChannelPosts(
+                    notification_store,
+                    outcomes,
+                    store,
+                    connector,
+                    service_urls,
+                    delivery,
+                    prompts,
+                    cancel_watch,
+                    queue,
+                    clock,
+                ),
+            ),
             timer_job=TimerJob(
                 notifier,
                 settings.notify_timer_text,

@@ -125,6 +125,7 @@ class Settings:
     auth_endpoints: dict[str, str] = field(default_factory=dict)
     notifications_table: str = "Notifications"
     coordination_table: str = "Coordination"
+    personal_chats_table: str = "PersonalChats"
     notify_webhook_secret: str = ""
     broadcast_schedule: str = ""
     notify_concurrency: int = 32
@@ -217,6 +218,7 @@ class Settings:
             },
             notifications_table=get_table_name("NOTIFICATIONS_TABLE", "Notifications"),
             coordination_table=get_table_name("COORDINATION_TABLE", "Coordination"),
+            personal_chats_table=get_table_name("PERSONAL_CHATS_TABLE", "PersonalChats"),
             notify_webhook_secret=get("NOTIFY_WEBHOOK_SECRET"),
             broadcast_schedule=_ncrontab("BROADCAST_SCHEDULE", get("BROADCAST_SCHEDULE")),
             notify_concurrency=get_int("NOTIFY_CONCURRENCY", 32, minimum=1),

@@ -2,8 +2,9 @@
 
 Besides sending activities it answers the Teams calls the product builds on, shaped as the Teams
 platform docs show them:
-- a team's or chat's roster, a page at a time (`GET conversations/{id}/pagedmembers`) and a team's
-  channels (`GET teams/{id}/conversations`):
+- a team's or chat's roster, a page at a time (`GET conversations/{id}/pagedmembers`), one member
+  by `29:` id or aadObjectId (`GET conversations/{id}/members/{userId}`) and a team's channels
+  (`GET teams/{id}/conversations`):
   https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/get-teams-context
 - a 1:1 conversation or a new thread in a channel (`POST conversations`):
   https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/conversations/send-proactive-messages
@@ -129,6 +130,17 @@ class Rosters:
         if end < len(members):  # the last page has no token
             page["continuationToken"] = self._token(conversation_id, end)
         return page
+
+    def member(self, conversation_id: str, user_id: str) -> dict:
+        """One member, by `29:` id or aadObjectId, as GET conversations/{id}/members/{userId}
+        answers it."""
+        members = self._members.get(conversation_id)
+        if members is None:
+            raise Refused(404, "ConversationNotFound", "Conversation not found.")
+        for member in members:
+            if user_id in (member.get("id"), member.get("aadObjectId")):
+                return member
+        raise Refused(404, "MemberNotFoundInConversation", "The member was not found.")
 
     def _token(self, conversation_id: str, offset: int) -> str:
         # Opaque base64, as Teams' are; this one always holds "+", "/" and "=", which a client must
@@ -275,6 +287,8 @@ class ChannelStub(LoopbackServer):
             return self._create_conversation if method == "POST" else None
         if len(parts) == 3 and parts[2] == "pagedmembers":
             return self._roster_page if method == "GET" else None
+        if len(parts) == 4 and parts[2] == "members":
+            return self._one_member if method == "GET" else None
         if len(parts) not in (3, 4) or parts[2] != "activities":
             return None
         if method == "POST":
@@ -350,6 +364,12 @@ class ChannelStub(LoopbackServer):
                     parts[1], query.get("pageSize"), query.get("continuationToken")
                 )
         return await _respond(request, answer, page)
+
+    async def _one_member(self, request: web.Request, parts: list[str], arrived: float):
+        with self._lock:
+            answer = self._next_answer(parts[1])
+            found = self._rosters.member(parts[1], parts[3]) if _outcome(answer) == 200 else None
+        return await _respond(request, answer, found)
 
     async def _team_channels(self, request: web.Request, parts: list[str], arrived: float):
         with self._lock:

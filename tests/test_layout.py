@@ -16,6 +16,7 @@ SHARED = APP_ROOT / "shared"
 # Bottom to top: a module may import from its own layer and the layers below it, never above.
 LAYERS = (
     ("shared.settings", "shared.http"),
+    ("shared.cards",),
     ("shared.storage",),
     ("shared.channel",),
     ("shared.delivery",),

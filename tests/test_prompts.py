@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import pytest
+from botbuilder.schema import Activity
 
 from shared.app import get_app
-from testbed.activities import BOT_ID, BOT_NAME
+from shared.storage.references import StoredReference
+from testbed.activities import BOT_ID, BOT_NAME, activity
 from tests.support.chat import say
 from tests.support.functions import get_status, post_notify
 from tests.support.references import store_conversations
 
 QUESTION = {"text": "Is the new build working for you?", "choices": ["Yes", "No"]}
+
+
+def answered(status: dict) -> dict[str, str]:
+    """The answers of a status, by conversation."""
+    return {a["conversationId"]: a["choice"] for a in status["answers"]}
 
 
 @pytest.fixture
@@ -22,7 +29,8 @@ async def asked(clock, channel) -> str:
 
 
 async def test_the_question_goes_out_with_its_choices_as_buttons(clock, channel):
-    await store_conversations(get_app(), channel.url, ["conv-a"])
+    webchat = Activity().deserialize(activity(channel.url, "conv-w", channel_id="webchat"))
+    await get_app().store.save(StoredReference.from_activity(webchat, clock()))
 
     await post_notify(QUESTION)
 
@@ -39,7 +47,7 @@ async def test_a_reply_matching_a_choice_is_recorded_and_acknowledged(asked, cha
 
     assert replies == ["Thanks! I've recorded your answer: Yes."]
     status = (await get_status(asked)).body
-    assert status["answers"] == {"conv-a": "Yes"}
+    assert answered(status) == {"conv-a": "Yes"}
     assert status["answerCounts"] == {"Yes": 1, "No": 0}
 
 
@@ -50,7 +58,7 @@ async def test_answers_from_several_conversations_are_counted_per_choice(asked, 
     status = (await get_status(asked)).body
 
     assert status["state"] == "done"
-    assert status["answers"] == {"conv-a": "No", "conv-b": "No"}
+    assert answered(status) == {"conv-a": "No", "conv-b": "No"}
     assert status["answerCounts"] == {"Yes": 0, "No": 2}
     assert status["counts"]["sent"] == 2
 
@@ -73,7 +81,7 @@ async def test_after_two_replies_matching_nothing_the_conversation_goes_back_to_
 
     assert "subscribed" in normal
     assert "subscribed" in later
-    assert (await get_status(asked)).body["answers"] == {}
+    assert answered((await get_status(asked)).body) == {}
 
 
 async def test_only_the_first_reply_counts(asked, channel):
@@ -98,8 +106,8 @@ async def test_a_newer_prompt_takes_over_the_conversation(asked, clock, channel)
 
     await say(channel, "salad", conversation="conv-a")
 
-    assert (await get_status(newer.body["id"])).body["answers"] == {"conv-a": "Salad"}
-    assert (await get_status(asked)).body["answers"] == {}
+    assert answered((await get_status(newer.body["id"])).body) == {"conv-a": "Salad"}
+    assert answered((await get_status(asked)).body) == {}
 
 
 @pytest.mark.parametrize("reply", ["yes!", "  Yes. ", "¡YES!", "“yes”"])
@@ -117,7 +125,7 @@ async def test_an_awaited_answer_wins_over_a_command_of_the_same_words(clock, ch
     replies = await say(channel, choice, conversation="conv-a")
 
     assert replies == [f"Thanks! I've recorded your answer: {choice}."]
-    assert (await get_status(asked.body["id"])).body["answers"] == {"conv-a": choice}
+    assert answered((await get_status(asked.body["id"])).body) == {"conv-a": choice}
     assert await get_app().store.get("msteams", "conv-a") is not None  # still subscribed
 
 
@@ -129,7 +137,7 @@ async def test_a_question_left_unanswered_expires_after_the_setting(clock, chann
     [reply] = await say(channel, "yes", conversation="conv-a")
 
     assert "subscribed" in reply
-    assert (await get_status(asked.body["id"])).body["answers"] == {}
+    assert answered((await get_status(asked.body["id"])).body) == {}
 
 
 @pytest.mark.parametrize(

@@ -1,84 +1,26 @@
-"""Reminders: the forgiving parser, and the whole flow through the bot and the timer."""
+"""Reminders through the bot and the timer: set, list, cancel, ask back, delivery.
+
+What each phrase means is the phrase table's (test_reminder_phrases.py); recurrence, languages
+and snooze have their own files.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import time
+from datetime import timedelta, timezone
 from zoneinfo import ZoneInfo
 
-import pytest
 from botbuilder.schema import Activity
 
 from shared.app import get_app
-from shared.chat.reminders import parse_reminder, user_timezone
+from shared.chat.bot import SUBSCRIBED
+from shared.chat.reminders import user_timezone
 from tests.support.chat import say
 from tests.support.functions import run_timer
 from tests.support.work_queue import run_queued_work
+from tests.test_reminder_snooze import shown
 
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # a Monday
 UTC = timezone.utc
-
-
-@pytest.mark.parametrize(
-    ("request_text", "minutes", "what"),
-    [
-        ("in 10 minutes to stretch", 10, "stretch"),
-        ("to stretch in 10 minutes", 10, "stretch"),
-        ("in 1 hour 30 minutes to call mum", 90, "call mum"),
-        ("in 1 hour and 5 min to check the oven", 65, "check the oven"),
-        ("in an hour to drink water", 60, "drink water"),
-        ("in 2h to deploy", 120, "deploy"),
-        ("in 90 min to leave", 90, "leave"),
-        ("in 1.5 hours to review the PR", 90, "review the PR"),
-        ("in 3 days to renew the certificate", 3 * 1440, "renew the certificate"),
-        ("In 5 Minutes To Breathe.", 5, "Breathe"),
-    ],
-)
-def test_relative_times_are_understood(request_text, minutes, what):
-    reminder = parse_reminder(request_text, NOW, UTC)
-
-    assert reminder.due == NOW + timedelta(minutes=minutes)
-    assert reminder.what == what
-
-
-@pytest.mark.parametrize(
-    ("request_text", "due", "tomorrow"),
-    [
-        ("at 17:30 to call Bob", datetime(2026, 11, 23, 17, 30, tzinfo=UTC), False),
-        ("to call Bob at 17:30", datetime(2026, 11, 23, 17, 30, tzinfo=UTC), False),
-        ("at 5pm to leave", datetime(2026, 11, 23, 17, 0, tzinfo=UTC), False),
-        ("at 5:15 p.m. to leave", datetime(2026, 11, 23, 17, 15, tzinfo=UTC), False),
-        ("at 8:00 to open the shop", datetime(2026, 11, 24, 8, 0, tzinfo=UTC), True),
-        ("at 12am to sleep", datetime(2026, 11, 24, 0, 0, tzinfo=UTC), True),
-        ("at 9 to start", datetime(2026, 11, 24, 9, 0, tzinfo=UTC), True),
-    ],
-)
-def test_clock_times_are_the_next_such_time(request_text, due, tomorrow):
-    reminder = parse_reminder(request_text, NOW, UTC)
-
-    assert (reminder.due, reminder.tomorrow) == (due, tomorrow)
-
-
-def test_clock_times_are_read_in_the_users_timezone():
-    reminder = parse_reminder("at 17:30 to call Bob", NOW, ZoneInfo("Europe/Berlin"))
-
-    assert reminder.due == datetime(2026, 11, 23, 16, 30, tzinfo=UTC)  # CET is UTC+1
-
-
-@pytest.mark.parametrize(
-    "request_text",
-    [
-        "sometime to stretch",
-        "in 10 minutes",
-        "at 17:30",
-        "in 0 minutes to blink",
-        "at 25:00 to travel in time",
-        "at 13pm to lunch",
-        "in 400 days to celebrate",
-        "",
-    ],
-)
-def test_requests_that_make_no_sense_are_not_guessed(request_text):
-    assert parse_reminder(request_text, NOW, UTC) is None
 
 
 def test_the_users_timezone_comes_from_local_timezone_then_local_timestamp_then_utc():
@@ -123,7 +65,7 @@ async def test_a_reminder_is_confirmed_listed_cancelled_and_delivered_by_the_tim
     assert "stretch" not in after_cancel
     assert no_such.startswith("There is no reminder 5.")
     [delivered] = channel.received
-    assert (delivered.conversation_id, delivered.activity["text"]) == (
+    assert (delivered.conversation_id, shown(delivered.activity)) == (
         "conv-1",
         "⏰ Reminder: call Bob",
     )
@@ -145,14 +87,90 @@ async def test_a_reminder_in_the_users_timezone_is_sent_at_that_local_time(clock
         == "Got it: I'll remind you to call Bob at 17:30 (UTC+01:00), in 7 hours 30 minutes."
     )
     assert early == []
-    assert [r.activity["text"] for r in channel.received] == ["⏰ Reminder: call Bob"]
+    assert [shown(r.activity) for r in channel.received] == ["⏰ Reminder: call Bob"]
 
 
-async def test_a_reminder_request_the_bot_cannot_read_gets_a_helpful_answer(clock, channel):
-    [answer] = await say(channel, "remind me sometime to stretch")
+async def test_a_request_without_a_time_is_asked_back_and_the_answer_completes_it(clock, channel):
+    [question] = await say(channel, "remind me to water the plants")
+    [confirm] = await say(channel, "in 2 hours")
+    [listing] = await say(channel, "list reminders")
 
-    assert answer.startswith("Sorry, I couldn't tell when.")
-    assert "remind me in 10 minutes to stretch" in answer
+    assert question == "When should I remind you about water the plants?"
+    assert confirm == ("Got it: I'll remind you to water the plants at 11:00 (UTC), in 2 hours.")
+    assert "1. water the plants, at 11:00" in listing
+
+
+async def test_the_answer_is_read_with_the_day_the_request_named(clock, channel):
+    [question] = await say(channel, "remind me on Friday to submit the report")
+    [confirm] = await say(channel, "at 3pm")
+
+    assert question == "When should I remind you about submit the report?"
+    assert confirm.startswith(
+        "Got it: I'll remind you to submit the report at 15:00 on Fri 27 Nov (UTC), in 4 days"
+    )
+
+
+async def test_an_absurd_time_is_asked_back_not_an_error(clock, channel):
+    [question] = await say(channel, "remind me in 99999999999999999999 minutes to x")
+    [listing] = await say(channel, "list reminders")
+
+    assert question == "When should I remind you about x?"
+    assert listing.startswith("You have no reminders.")
+
+
+async def test_a_time_in_the_past_is_asked_back(clock, channel):
+    [question] = await say(channel, "remind me yesterday at 9 to vote")
+
+    assert question == "When should I remind you about vote?"
+
+
+async def test_a_request_without_a_task_asks_what(clock, channel):
+    [question] = await say(channel, "remind me in 10 minutes")
+    [confirm] = await say(channel, "to stretch")
+
+    assert question == "What should I remind you about?"
+    assert confirm == "Got it: I'll remind you to stretch at 09:10 (UTC), in 10 minutes."
+
+
+async def test_an_answer_that_settles_nothing_is_asked_once_more_then_explained(clock, channel):
+    await say(channel, "remind me to water the plants")
+
+    [again] = await say(channel, "whenever")
+    [explained] = await say(channel, "no idea")
+    [chat] = await say(channel, "hello")
+    [listing] = await say(channel, "list reminders")
+
+    assert again == "When should I remind you about water the plants?"
+    assert explained.startswith("I can set reminders like")
+    assert chat == SUBSCRIBED
+    assert listing.startswith("You have no reminders.")
+
+
+async def test_a_command_while_a_question_waits_is_a_command(clock, channel):
+    await say(channel, "remind me to water the plants")
+
+    [listing] = await say(channel, "list reminders")
+    [confirm] = await say(channel, "in 5 minutes")
+
+    assert listing.startswith("You have no reminders.")
+    assert confirm == "Got it: I'll remind you to water the plants at 09:05 (UTC), in 5 minutes."
+
+
+async def test_the_question_is_the_conversations_own(clock, channel):
+    await say(channel, "remind me to water the plants")
+
+    [elsewhere] = await say(channel, "in 5 minutes", conversation="conv-2")
+
+    assert elsewhere == SUBSCRIBED
+
+
+async def test_an_unanswered_question_lapses_after_an_hour(clock, channel):
+    await say(channel, "remind me to water the plants")
+    clock.advance(hours=1, minutes=1)
+
+    [late] = await say(channel, "in 5 minutes")
+
+    assert late == SUBSCRIBED
 
 
 async def test_with_no_reminders_the_list_says_how_to_make_one(clock, channel):
@@ -182,3 +200,11 @@ async def test_stop_without_reminders_says_nothing_of_them(clock, channel):
     [unsubscribed] = await say(channel, "stop")
 
     assert "reminder" not in unsubscribed
+
+
+async def test_a_request_too_long_to_be_a_reminder_is_asked_about_not_read(clock, channel):
+    started = time.monotonic()
+    [question] = await say(channel, "erinnere mich " + "um 9 " * 40000)
+
+    assert question == "What should I remind you about?"
+    assert time.monotonic() - started < 5  # read whole, it took minutes

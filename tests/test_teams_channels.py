@@ -47,7 +47,8 @@ async def test_an_answer_given_in_a_thread_is_the_channels_answer(clock, channel
     replies = await say(channel, "Yes", conversation=question_thread, conversation_type="channel")
 
     assert replies == ["Thanks! I've recorded your answer: Yes."]
-    assert (await get_status(asked.body["id"])).body["answers"] == {CHANNEL: "Yes"}
+    [answer] = (await get_status(asked.body["id"])).body["answers"]
+    assert (answer["conversationId"], answer["choice"]) == (CHANNEL, "Yes")
 
 
 async def test_stop_in_a_thread_unsubscribes_the_channel(app, channel):

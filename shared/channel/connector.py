@@ -31,10 +31,12 @@ USER_AGENT = "proactive-bot-functions (BotBuilder Python/4.17.1)"
 
 @dataclass(frozen=True)
 class Sent:
-    """The channel took the activity: its id (to update or delete it later) and the status."""
+    """The channel took the activity: its id and the conversation it is in (to update or delete
+    it later), and the status."""
 
     activity_id: str
     status: int
+    conversation_id: str = ""
 
 
 class ChannelError(Exception):
@@ -82,7 +84,7 @@ class BotConnector:
         status, payload = await self._request(
             "POST", activity_url(activity), activity["serviceUrl"], activity
         )
-        return Sent(_resource_id(payload), status)
+        return Sent(_resource_id(payload), status, activity["conversation"]["id"])
 
     async def paged_members(
         self,
@@ -99,6 +101,12 @@ class BotConnector:
         url = _connector_url(service_url, "conversations", conversation_id, "pagedmembers", **query)
         page = await self._json_call("GET", url, service_url)
         return list(page.get("members") or []), page.get("continuationToken") or None
+
+    async def member(self, service_url: str, conversation_id: str, user_id: str) -> dict[str, Any]:
+        """One member of a team (by team id) or chat, by `29:` id or aadObjectId; a user who is
+        not one is ChannelError 404 MemberNotFoundInConversation."""
+        url = _connector_url(service_url, "conversations", conversation_id, "members", user_id)
+        return await self._json_call("GET", url, service_url)
 
     async def create_personal_conversation(
         self, service_url: str, bot: Mapping[str, Any], user_id: str, tenant_id: str

@@ -16,6 +16,7 @@ class Verdict(str, Enum):
     REMOVE = "remove"  # the conversation is gone for good
     SUSPEND = "suspend"  # the app is disabled there for now: skip it until it talks again
     FAIL = "fail"  # this message cannot go; the conversation stays as it is
+    MESSAGE_GONE = "message_gone"  # the message to update or delete is no longer there
 
     def __str__(self) -> str:
         return self.value
@@ -34,6 +35,8 @@ GONE_CODES = frozenset(
     )
 )
 SUSPENDING_CODES = frozenset({"BotDisabledByAdmin".lower()})  # 403: the tenant admin disabled it
+# 404 to an update or delete: the user deleted the message, or it was recalled already.
+MESSAGE_GONE_CODES = frozenset({"ActivityNotFoundInConversation".lower()})
 
 
 def verdict(status: int | None, code: str) -> Verdict:
@@ -45,4 +48,6 @@ def verdict(status: int | None, code: str) -> Verdict:
         return Verdict.REMOVE
     if folded in SUSPENDING_CODES:
         return Verdict.SUSPEND
+    if folded in MESSAGE_GONE_CODES:
+        return Verdict.MESSAGE_GONE
     return Verdict.FAIL

@@ -9,13 +9,16 @@ from datetime import datetime
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.schema import Activity
 
+from shared.cards.questions import INVOKE_NAME, card_answer, clicked_answer
 from shared.chat import teams_events
 from shared.chat.prompt_replies import PromptReplies
 from shared.chat.reminder_dialog import ReminderDialog
+from shared.delivery.chat_opening import PERSONAL, member_ids
 from shared.notifications.reply_text import normalized
 from shared.storage.keys import InvalidKeyError
+from shared.storage.personal_chats import PersonalChatIndex
 from shared.storage.reference_store import ReferenceStore
-from shared.storage.references import StoredReference, activity_conversation_id
+from shared.storage.references import TEAMS, StoredReference, activity_conversation_id
 
 logger = logging.getLogger(__name__)
 
@@ -41,18 +44,28 @@ class ProactiveBot(ActivityHandler):
         store: ReferenceStore,
         reminders: ReminderDialog,
         prompt_replies: PromptReplies,
+        personal_chats: PersonalChatIndex,
         clock: Callable[[], datetime],
     ) -> None:
         self._store = store
         self._reminders = reminders
         self._prompt_replies = prompt_replies
+        self._personal_chats = personal_chats
         self._clock = clock
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
         # In Teams channels the text starts with an @mention of the bot.
         text = (TurnContext.remove_recipient_mention(activity) or "").strip()
+        clicked = clicked_answer(activity.value)
+        if not text and clicked is not None:
+            text = clicked[1]  # a question card's button where Universal Actions are missing
         pending = await self._prompt_replies.pending(turn_context)
+        if pending is not None and await self._reminders.answer_reminder(
+            turn_context, pending, text
+        ):
+            await self._remember(activity, only_if_changed=True)
+            return
         if pending is not None and await self._prompt_replies.answer(turn_context, pending, text):
             await self._remember(activity, only_if_changed=True)
             return
@@ -99,8 +112,16 @@ class ProactiveBot(ActivityHandler):
             await self._forget_with_team(activity, f"app uninstalled ({action})")
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
-        # This bot handles no invokes (card actions, task modules). The SDK would answer 501,
-        # which callers and monitors read as a server fault; an empty 200 is harmless.
+        activity = turn_context.activity
+        clicked = clicked_answer(activity.value) if activity.name == INVOKE_NAME else None
+        if clicked is not None:
+            card = await self._reminders.answer_click(turn_context, *clicked)
+            if card is None:
+                card = await self._prompt_replies.answer_click(turn_context, *clicked)
+            await self._remember(activity, only_if_changed=True)
+            return InvokeResponse(status=200, body=card_answer(card))
+        # Other invokes (task modules, other cards' actions) are not this bot's. The SDK would
+        # answer 501, which callers and monitors read as a server fault; an empty 200 is harmless.
         return InvokeResponse(status=200)
 
     async def _remember(self, activity: Activity, only_if_changed: bool = False) -> None:
@@ -112,6 +133,16 @@ class ProactiveBot(ActivityHandler):
         else:
             await self._store.save(stored)
         logger.info("Saved reference %s/%s", stored.channel_id, stored.conversation_id)
+        if stored.channel_id == TEAMS and stored.conversation_type == PERSONAL:
+            # Indexed as a team roster would find it: a member who says "stop" here is then
+            # known, and a later notification to their team's members skips them instead of
+            # opening this chat again.
+            await self._personal_chats.remember(
+                stored.tenant_id,
+                member_ids(stored.reference_json.get("user") or {}),
+                stored.conversation_id,
+                stored.service_url,
+            )
 
     async def _forget(self, activity: Activity, reason: str) -> None:
         await self._forget_id(activity.channel_id, activity_conversation_id(activity), reason)

@@ -11,8 +11,8 @@ from datetime import datetime
 from shared.channel.connector import BotConnector, ChannelError, Sent
 from shared.channel.error_codes import Verdict
 from shared.channel.service_urls import ServiceUrlPolicy
+from shared.delivery.actions import ChannelAction
 from shared.delivery.live_references import LiveReferences, WatchedTargets
-from shared.delivery.outbound import OutboundMessage, ProactivePayloads
 from shared.delivery.rate_limits import RateLimits
 from shared.delivery.results import REFERENCE_GONE, DeliveryReport, Outcome, TargetResult
 from shared.delivery.retry_policy import RetryPolicy
@@ -55,24 +55,25 @@ class Delivery:
 
     async def send(
         self,
-        message: OutboundMessage,
+        action: ChannelAction,
         targets: AsyncIterable[StoredReference] | Iterable[StoredReference],
         on_sent: Callable[[StoredReference], Awaitable[None]] | None = None,
         on_result: Callable[[TargetResult], Awaitable[None]] | None = None,
         stopped: Callable[[], Awaitable[bool]] | None = None,
         read_at: datetime | None = None,
     ) -> DeliveryReport:
-        """Send to every target; `on_sent` runs after each successful send (e.g. a prompt),
+        """Act on every target (send a message, change or recall one sent before); `on_sent` runs
+        after each success (e.g. a question's prompt),
         `on_result` gets each target's outcome, and once `stopped` answers True no new send
         starts: the targets left are `cancelled`. Given when the targets were read from the
         store (`read_at`), those whose reference was deleted since are `skipped` at their turn."""
         watching = nullcontext() if read_at is None else self._live.watching(read_at)
         with watching as live:
-            return await self._send_all(message, targets, on_sent, on_result, stopped, live)
+            return await self._send_all(action, targets, on_sent, on_result, stopped, live)
 
     async def _send_all(
         self,
-        message: OutboundMessage,
+        action: ChannelAction,
         targets: AsyncIterable[StoredReference] | Iterable[StoredReference],
         on_sent: Callable[[StoredReference], Awaitable[None]] | None,
         on_result: Callable[[TargetResult], Awaitable[None]] | None,
@@ -80,10 +81,9 @@ class Delivery:
         live: WatchedTargets | None,
     ) -> DeliveryReport:
         report = DeliveryReport()
-        payloads = ProactivePayloads(message)
 
         async def deliver(target: StoredReference) -> None:
-            result = await self._deliver_one(payloads, target, stopped, live)
+            result = await self._deliver_one(action, target, stopped, live)
             report.add(result)
             if result.outcome is Outcome.SENT and on_sent is not None:
                 await self._after_send(on_sent, target)
@@ -112,7 +112,7 @@ class Delivery:
 
     async def _deliver_one(
         self,
-        payloads: ProactivePayloads,
+        action: ChannelAction,
         target: StoredReference,
         stopped: Callable[[], Awaitable[bool]] | None,
         live: WatchedTargets | None,
@@ -124,9 +124,17 @@ class Delivery:
         failed_attempts = 0
         while True:
             try:
-                sent = await self._send_within_limits(payloads, target, stopped, live)
+                sent = await self._send_within_limits(action, target, stopped, live)
             except ChannelError as error:
                 failed_attempts += 1
+                if error.verdict is Verdict.MESSAGE_GONE:
+                    return TargetResult.of(
+                        target,
+                        Outcome.SKIPPED,
+                        status=error.status,
+                        error=error.code,
+                        attempts=failed_attempts,
+                    )
                 if error.verdict is Verdict.REMOVE:
                     return await self._settle(target, error, failed_attempts, Outcome.REMOVED)
                 if error.verdict is Verdict.SUSPEND:
@@ -157,6 +165,7 @@ class Delivery:
                 status=sent.status,
                 attempts=failed_attempts + 1,
                 activity_id=sent.activity_id,
+                sent_in=sent.conversation_id,
             )
 
     async def _pause_tenant(self, tenant_id: str, seconds: float) -> None:
@@ -178,7 +187,7 @@ class Delivery:
 
     async def _send_within_limits(
         self,
-        payloads: ProactivePayloads,
+        action: ChannelAction,
         target: StoredReference,
         stopped: Callable[[], Awaitable[bool]] | None,
         live: WatchedTargets | None,
@@ -186,7 +195,6 @@ class Delivery:
         """What the channel answered; None if `stopped` said so before the request went out.
         Raises ReferenceGone if `live` says the target unsubscribed while it waited."""
         key = (target.channel_id, target.conversation_id)
-        payload = payloads.for_reference(target.reference_json)
         while True:
             async with AsyncExitStack() as request_slot:
                 async with self._rate_limits.line(target.tenant_id):
@@ -205,7 +213,7 @@ class Delivery:
                     # send in the windows: never more than the limit, at worst a little less.
                     if live is not None and not await live.still_there(target):
                         raise ReferenceGone
-                    return await self._connector.send(payload)
+                    return await action.perform(self._connector, target)
                 finally:
                     self._rate_limits.done(ticket)
 

@@ -15,6 +15,8 @@ from botbuilder.schema import (
     SuggestedActions,
 )
 
+from shared.cards.questions import question_card
+from shared.cards.templates import ADAPTIVE_CARD, CardMessage
 from shared.storage.references import TEAMS, stored_conversation_id
 
 # Where TurnContext.apply_conversation_reference puts each part of a reference on an outgoing
@@ -36,12 +38,17 @@ class OutboundMessage:
     choices: tuple[str, ...] = field(default_factory=tuple)
     # Raises a notification in the Teams activity feed (channelData.notification.alert).
     urgent: bool = False
+    # An Adaptive Card from a template (instead of `attachments`); see shared.cards.
+    card: CardMessage | None = None
 
     def to_activity(self) -> Activity:
+        attachments = (
+            [self.card.attachment_for(None)] if self.card is not None else self.attachments
+        )
         return Activity(
             type=ActivityTypes.message,
             text=self.text,
-            attachments=[Attachment().deserialize(a) for a in self.attachments] or None,
+            attachments=[Attachment().deserialize(a) for a in attachments] or None,
             suggested_actions=_suggested_actions(self.choices),
         )
 
@@ -54,6 +61,20 @@ def _suggested_actions(choices: tuple[str, ...]) -> SuggestedActions | None:
     )
 
 
+def _teams_question(
+    message_json: dict[str, Any], message: OutboundMessage, question_id: str
+) -> dict[str, Any] | None:
+    if not message.choices or not question_id:
+        return None
+    card = question_card(message.text or "", message.choices, question_id)
+    question = {k: v for k, v in message_json.items() if k not in ("text", "suggestedActions")}
+    question["attachments"] = [
+        *question.get("attachments", []),
+        {"contentType": ADAPTIVE_CARD, "content": card},
+    ]
+    return question
+
+
 class ProactivePayloads:
     """Wire JSON for one message sent to many conversations, as continue_conversation sends it.
 
@@ -64,14 +85,27 @@ class ProactivePayloads:
     costs a dict merge instead of two msrest round trips. A test holds this to the SDK's output.
     """
 
-    def __init__(self, message: OutboundMessage) -> None:
+    def __init__(self, message: OutboundMessage, question_id: str = "") -> None:
         activity = message.to_activity()
         activity.input_hint = "acceptingInput"
         self._message = activity.serialize()
+        # In Teams a question is a card whose buttons name it (`question_id`, its notification).
+        self._teams_question = _teams_question(self._message, message, question_id)
         self._urgent = message.urgent
+        # A card that names its recipient is expanded for each; any other once, above.
+        self._personal_card = message.card if message.card and message.card.personal else None
+
+    def message_for(self, reference: dict[str, Any]) -> dict[str, Any]:
+        """The message as this recipient sees it, unaddressed (wire JSON)."""
+        if self._teams_question is not None and reference.get("channelId") == TEAMS:
+            return dict(self._teams_question)
+        message = dict(self._message)
+        if self._personal_card is not None:
+            message["attachments"] = [self._personal_card.attachment_for(reference)]
+        return message
 
     def for_reference(self, reference: dict[str, Any]) -> dict[str, Any]:
-        payload = dict(self._message)
+        payload = self.message_for(reference)
         for activity_key, reference_key in _ADDRESSING:
             if reference_key in reference:
                 payload[activity_key] = reference[reference_key]

@@ -39,6 +39,7 @@ class TargetResult:
     activity_id: str = ""  # the channel's id for the sent message: to update or delete it
     tenant_id: str = ""
     service_url: str = ""  # where the message went, to update or delete it there
+    sent_in: str = ""  # the conversation the message is in: a channel post's own thread
 
     @classmethod
     def of(cls, target: StoredReference, outcome: Outcome, **details: Any) -> TargetResult:

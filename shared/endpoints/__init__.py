@@ -5,6 +5,7 @@ notify    POST /api/notify: signature, idempotency, send inline, queue or schedu
 status    GET /api/notify/{id}: state, counts, times and answers
 targets   GET /api/notify/{id}/targets: per-target outcomes as JSON or CSV pages
 cancel    POST /api/notify/{id}/cancel: stop a scheduled or queued notification
+revise    PATCH and DELETE /api/notify/{id}: update or recall what a notification sent
 work      the work queue's items, and the poisoned ones
 timer     each notify_timer run: queue due notifications, then the scheduled broadcast
 """

@@ -25,6 +25,7 @@ from shared.notifications.idempotency import (
     Replay,
     body_digest,
 )
+from shared.notifications.named_members import NamedMembers
 from shared.notifications.notifier import Notifier
 from shared.notifications.request import NotifyRequest, parse_notify_request
 from shared.notifications.signature import signature_is_valid
@@ -40,8 +41,10 @@ class NotifyEndpoint:
         idempotency_keys: IdempotencyKeys,
         webhook_secret: str,
         clock: Callable[[], datetime],
+        named_members: NamedMembers | None = None,
     ) -> None:
         self._notifier = notifier
+        self._named_members = named_members
         self._idempotency_keys = idempotency_keys
         self._webhook_secret = webhook_secret
         self._clock = clock
@@ -90,6 +93,8 @@ class NotifyEndpoint:
         return result
 
     async def _notify(self, request: NotifyRequest) -> HttpResult:
+        if self._named_members is not None:
+            request = await self._named_members.resolved(request)
         if request.send_at is not None:
             return _accepted(await self._notifier.schedule(request))
         inline, body = await self._notifier.send_now(request)

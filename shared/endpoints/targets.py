@@ -34,6 +34,7 @@ COLUMNS = (
     "error",
     "attempts",
     "activityId",
+    "sentIn",
     "serviceUrl",
     "at",
 )

@@ -8,9 +8,13 @@ import logging
 from shared.notifications.chunk_delivery import ChunkDelivery
 from shared.notifications.expansion import AudienceExpansion
 from shared.notifications.poisoned_work import PoisonedWork
+from shared.notifications.team_channels import TeamChannelPosts
+from shared.notifications.team_members import TeamMembers
 from shared.notifications.work_items import (
+    ChannelsItem,
     ExpandItem,
     MalformedItemError,
+    RosterItem,
     WorkItem,
     parse_work_item,
 )
@@ -20,11 +24,18 @@ logger = logging.getLogger(__name__)
 
 class WorkEndpoint:
     def __init__(
-        self, expansion: AudienceExpansion, chunks: ChunkDelivery, poisoned: PoisonedWork
+        self,
+        expansion: AudienceExpansion,
+        chunks: ChunkDelivery,
+        poisoned: PoisonedWork,
+        team_members: TeamMembers,
+        team_channels: TeamChannelPosts,
     ) -> None:
         self._expansion = expansion
         self._chunks = chunks
         self._poisoned = poisoned
+        self._team_members = team_members
+        self._team_channels = team_channels
 
     async def handle(self, body: bytes, dequeue_count: int) -> None:
         """Run one work item. Raising hands it back to the host, which retries it and after
@@ -34,6 +45,10 @@ class WorkEndpoint:
         redelivered = dequeue_count > 1
         if isinstance(item, ExpandItem):
             await self._expansion.run(item, redelivered)
+        elif isinstance(item, RosterItem):
+            await self._team_members.run(item, redelivered)
+        elif isinstance(item, ChannelsItem):
+            await self._team_channels.run(item, redelivered)
         else:
             await self._chunks.run(item, redelivered)
 
@@ -44,7 +59,12 @@ class WorkEndpoint:
             # Not ours to settle: nothing was recorded for it, so nothing is left half-done.
             logger.error("Dropping a poisoned message that is not a work item: %s", error)
             return
-        await self._poisoned.run(item)
+        if isinstance(item, RosterItem):
+            await self._team_members.give_up(item)
+        elif isinstance(item, ChannelsItem):
+            await self._team_channels.give_up(item)
+        else:
+            await self._poisoned.run(item)
 
 
 def _parse(body: bytes) -> WorkItem:

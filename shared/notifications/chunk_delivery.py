@@ -1,36 +1,37 @@
 """Sending one chunk of a queued notification, and recording each target's outcome.
 
-A run claims the chunk, reads its references in one range query, sends within the channel's
-limits and records outcomes in transactions of up to 99 as they come in. A redelivered item (the
-run before it failed or died) takes the claim over and skips the targets that have an outcome: a
-crash repeats only the sends whose outcomes were not yet written — the transaction being written
-and the results gathered since, never more than the chunk — per chunk the dead instance held.
+A run claims the chunk, reads its references in one range query (for an update or a recall, the
+outcome rows of the messages to change), acts on them within the channel's limits and records
+outcomes in transactions of up to 99 as they come in. A redelivered item (the run before it failed
+or died) takes the claim over and skips the targets that have an outcome: a crash repeats only
+the sends whose outcomes were not yet written — the transaction being written and the results
+gathered since, never more than the chunk — per chunk the dead instance held.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import NamedTuple
 
+from shared.delivery.actions import ChannelAction, RecallMessage, SendMessage, UpdateMessage
 from shared.delivery.fanout import Delivery
-from shared.delivery.outbound import OutboundMessage
 from shared.delivery.results import REFERENCE_GONE, Outcome, TargetResult
 from shared.notifications.cancellation import CancelWatch
-from shared.notifications.outcomes import OUTCOMES_PER_TRANSACTION, ChunkClaim, OutcomeStore
+from shared.notifications.outcomes import ChunkClaim, OutcomeRecorder, OutcomeStore
 from shared.notifications.prompts import PromptStore
-from shared.notifications.records import NotificationStore
+from shared.notifications.records import RECALL, UPDATE, Notification, NotificationStore
 from shared.notifications.request import parse_notify_request
 from shared.notifications.work_items import ChunkItem
-from shared.storage.keys import decode_key
+from shared.storage.keys import decode_key, encode_key
 from shared.storage.reference_store import ReferenceStore
 from shared.storage.references import StoredReference
 
 logger = logging.getLogger(__name__)
 
-MESSAGES_CACHED = 32  # notifications whose message a process keeps, not to re-read it per chunk
+NOTIFICATIONS_CACHED = 32  # whose work a process keeps, not to re-read the record per chunk
 
 
 class ChunkDelivery:
@@ -51,11 +52,11 @@ class ChunkDelivery:
         self._prompts = prompts
         self._cancel_watch = cancel_watch
         self._clock = clock
-        self._messages: OrderedDict[str, OutboundMessage] = OrderedDict()
+        self._works: OrderedDict[str, _Work] = OrderedDict()
 
     async def run(self, item: ChunkItem, redelivered: bool) -> None:
-        message = await self._message(item.notification_id)
-        if message is None:
+        work = await self._work(item.notification_id)
+        if work is None:
             logger.warning("Chunk %s: notification %s is gone", item.chunk, item.notification_id)
             return
         claim = await self._outcomes.claim_chunk(
@@ -63,7 +64,7 @@ class ChunkDelivery:
         )
         if claim is None:
             return  # done already, or another copy holds it
-        recorder = _Recorder(
+        recorder = OutcomeRecorder(
             self._outcomes,
             item.notification_id,
             claim,
@@ -71,24 +72,18 @@ class ChunkDelivery:
             self._clock,
         )
         read_at = self._clock()
-        found = {
-            (r.channel_id, r.conversation_id): r
-            for r in await self._store.get_many(item.partition_key, _pending_keys(item, claim))
-        }
+        found = await self._read_targets(work, item, _pending_keys(item, claim))
         positions: dict[tuple[str, str], int] = {}
         targets: list[StoredReference] = []
-        for position, (channel_id, conversation_id) in _targets(item):
+        for position, row_key in enumerate(item.row_keys):
             if position in claim.recorded:
                 continue
-            reference = found.get((channel_id, conversation_id))
-            if reference is None:
-                gone = TargetResult(
-                    channel_id, conversation_id, Outcome.SKIPPED, error=REFERENCE_GONE
-                )
-                await recorder.add(position, gone)
+            target = found.get(row_key)
+            if target is None:
+                await recorder.add(position, _gone(work, item, row_key))
             else:
-                positions[(channel_id, conversation_id)] = position
-                targets.append(reference)
+                positions[(target.channel_id, target.conversation_id)] = position
+                targets.append(target)
 
         async def on_result(result: TargetResult) -> None:
             await recorder.add(positions[(result.channel_id, result.conversation_id)], result)
@@ -97,85 +92,89 @@ class ChunkDelivery:
             return recorder.lost or await self._cancel_watch.cancelled(item.notification_id)
 
         await self._delivery.send(
-            message,
+            work.action,
             targets,
-            on_sent=self._prompts.after_send(item.notification_id, message),
+            on_sent=work.on_sent,
             on_result=on_result,
             stopped=stopped,
-            read_at=read_at,
+            # Live checks are for new messages: a change to one sent goes wherever it went.
+            read_at=None if work.revises else read_at,
         )
         await recorder.finish()
         if recorder.lost:
             logger.warning("Chunk %s was taken over; its taker records the rest", item.chunk)
 
-    async def _message(self, notification_id: str) -> OutboundMessage | None:
-        message = self._messages.get(notification_id)
-        if message is None:
+    async def _read_targets(
+        self, work: _Work, item: ChunkItem, row_keys: list[str]
+    ) -> dict[str, StoredReference]:
+        """The chunk's targets that are still there, by row key: the references, or for an
+        update or a recall, the messages the revised notification sent."""
+        if work.revises:
+            sent = await self._outcomes.sent_messages(work.revises, row_keys)
+            if work.personal:
+                await self._add_recipients(sent)
+            return sent
+        return {r.row_key: r for r in await self._store.get_many(item.partition_key, row_keys)}
+
+    async def _add_recipients(self, sent: dict[str, StoredReference]) -> None:
+        """Who each changed message's recipient is, from its stored reference, for a card that
+        names them (a conversation gone since keeps the message's own address only)."""
+        by_channel: dict[str, list[StoredReference]] = {}
+        for target in sent.values():
+            by_channel.setdefault(target.channel_id, []).append(target)
+        for channel_id, targets in by_channel.items():
+            stored = {
+                r.conversation_id: r
+                for r in await self._store.get_many(
+                    encode_key(channel_id), [encode_key(t.conversation_id) for t in targets]
+                )
+            }
+            for target in targets:
+                if (reference := stored.get(target.conversation_id)) is not None:
+                    target.reference_json["user"] = reference.reference_json.get("user")
+
+    async def _work(self, notification_id: str) -> _Work | None:
+        work = self._works.get(notification_id)
+        if work is None:
             notification = await self._notifications.get(notification_id)
             if notification is None:
                 return None
-            message = parse_notify_request(notification.request).message
-            self._messages[notification_id] = message
-            if len(self._messages) > MESSAGES_CACHED:
-                self._messages.popitem(last=False)
-        return message
+            work = self._work_of(notification)
+            self._works[notification_id] = work
+            if len(self._works) > NOTIFICATIONS_CACHED:
+                self._works.popitem(last=False)
+        return work
+
+    def _work_of(self, notification: Notification) -> _Work:
+        if notification.kind == RECALL:
+            return _Work(RecallMessage(), None, notification.revises)
+        message = parse_notify_request(notification.request).message
+        if notification.kind == UPDATE:
+            personal = message.card is not None and message.card.personal
+            return _Work(UpdateMessage(message), None, notification.revises, personal)
+        return _Work(
+            SendMessage(message, notification.id),
+            self._prompts.after_send(notification.id, message),
+            "",
+        )
 
 
-class _Recorder:
-    """Outcomes of one claimed chunk, written a transaction at a time as they come in; the
-    transaction with the last of them also marks the chunk done."""
+class _Work(NamedTuple):
+    """What a notification's chunks do to each target."""
 
-    def __init__(
-        self,
-        outcomes: OutcomeStore,
-        notification_id: str,
-        claim: ChunkClaim,
-        expected: int,
-        clock: Callable[[], datetime],
-    ) -> None:
-        self._outcomes = outcomes
-        self._notification_id = notification_id
-        self._claim: ChunkClaim | None = claim
-        self._expected = expected  # outcomes this run records: then the chunk is done
-        self._clock = clock
-        self._pending: list[tuple[int, TargetResult]] = []
-        self._added = 0
-        self._done = False
-        self._writing = asyncio.Lock()
-
-    @property
-    def lost(self) -> bool:
-        return self._claim is None
-
-    async def add(self, position: int, result: TargetResult) -> None:
-        self._pending.append((position, result))
-        self._added += 1
-        if self._added >= self._expected:
-            await self._write(done=True)
-        elif len(self._pending) >= OUTCOMES_PER_TRANSACTION:
-            await self._write(done=False)
-
-    async def finish(self) -> None:
-        """Mark the chunk done if the last outcome did not (nothing to send, say)."""
-        await self._write(done=True)
-
-    async def _write(self, done: bool) -> None:
-        async with self._writing:
-            if self._claim is None or self._done:
-                return
-            if not done and len(self._pending) < OUTCOMES_PER_TRANSACTION:
-                return  # another add wrote them meanwhile
-            writing, self._pending = self._pending, []
-            self._claim = await self._outcomes.record(
-                self._notification_id, self._claim, writing, self._clock(), done=done
-            )
-            self._done = done
+    action: ChannelAction
+    on_sent: Callable[[StoredReference], Awaitable[None]] | None
+    revises: str  # for an update or a recall: the notification whose messages it changes
+    personal: bool = False  # an update whose card names each recipient
 
 
-def _targets(item: ChunkItem) -> Iterable[tuple[int, tuple[str, str]]]:
-    channel_id = decode_key(item.partition_key)
-    for position, row_key in enumerate(item.row_keys):
-        yield position, (channel_id, decode_key(row_key))
+def _gone(work: _Work, item: ChunkItem, row_key: str) -> TargetResult:
+    """The outcome of a target that is no longer there when its chunk runs."""
+    if work.revises:
+        # Its outcome row (and so the message's address) went: there is nothing to change.
+        return TargetResult("", row_key, Outcome.SKIPPED, error="no record of the sent message")
+    channel_id, conversation_id = decode_key(item.partition_key), decode_key(row_key)
+    return TargetResult(channel_id, conversation_id, Outcome.SKIPPED, error=REFERENCE_GONE)
 
 
 def _pending_keys(item: ChunkItem, claim: ChunkClaim) -> list[str]:

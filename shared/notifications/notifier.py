@@ -13,10 +13,14 @@ from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
+from azure.core.exceptions import ResourceExistsError
+
+from shared.delivery.actions import SendMessage
 from shared.delivery.fanout import Delivery
-from shared.delivery.results import DeliveryReport
+from shared.delivery.results import DeliveryReport, TargetResult
 from shared.notifications.expansion import AudienceExpansion
 from shared.notifications.lifecycle import State
+from shared.notifications.outcomes import OutcomeRecorder, OutcomeStore
 from shared.notifications.prompts import PromptStore
 from shared.notifications.records import Notification, NotificationStore
 from shared.notifications.request import NotifyRequest
@@ -26,6 +30,8 @@ from shared.storage.tables import StorageUnavailableError
 
 logger = logging.getLogger(__name__)
 
+INLINE_CHUNK = "inline"  # the one chunk an audience sent within its request makes
+
 
 class Notifier:
     def __init__(
@@ -33,23 +39,29 @@ class Notifier:
         store: ReferenceStore,
         delivery: Delivery,
         notifications: NotificationStore,
+        outcomes: OutcomeStore,
         prompts: PromptStore,
         expansion: AudienceExpansion,
         inline_max_targets: int,
         clock: Callable[[], datetime],
+        next_occurrence: Callable[[Notification], Notification | None] = lambda _: None,
     ) -> None:
         self._store = store
         self._delivery = delivery
         self._notifications = notifications
+        self._outcomes = outcomes
         self._prompts = prompts
         self._expansion = expansion
         self._inline_max_targets = inline_max_targets
         self._clock = clock
+        # A recurring reminder's next occurrence (reminders live in the chat layer above).
+        self._next_occurrence = next_occurrence
 
     async def send_now(self, request: NotifyRequest) -> tuple[bool, dict[str, Any]]:
         """Send within this call if the audience is small; else queue it. (inline?, the body)"""
         read_at = self._clock()
-        first = await self._first_targets(request)
+        # A team's size is known only once its roster is paged: always the queue.
+        first = None if request.teams is not None else await self._first_targets(request)
         if first is None:
             return False, await self.queue(request)
         return True, await self._send_inline(request, first, read_at)
@@ -79,6 +91,8 @@ class Notifier:
         now = self._clock()
         queued = 0
         async for due in self._notifications.due(now):
+            if due.rule and due.state is State.SCHEDULED:
+                await self._schedule_next(due)
             claimed = await self._notifications.claim(due, now, State.QUEUED)
             if claimed is None:
                 continue  # another timer run claimed it first
@@ -87,6 +101,16 @@ class Notifier:
             await self._expansion.start(claimed.id)
             queued += 1
         return queued
+
+    async def _schedule_next(self, due: Notification) -> None:
+        """Store the series' next occurrence before this one is claimed: its id comes from this
+        one's, so however many runs get here, it is stored once and the series never stops."""
+        following = self._next_occurrence(due)
+        if following is None:
+            return
+        with suppress(ResourceExistsError):
+            await self._notifications.add(following)
+            logger.info("Scheduled reminder %s, next of %s", following.id, due.id)
 
     async def _first_targets(self, request: NotifyRequest) -> list[StoredReference] | None:
         """The whole audience if it is small enough to send inline, else None (read no further)."""
@@ -143,12 +167,29 @@ class Notifier:
         read_at: datetime,
     ) -> DeliveryReport:
         message = request.message
+        # Each target's outcome is recorded as on the queue: the export lists them, and an update
+        # or a recall finds the messages to change.
+        claim = await self._outcomes.claim_chunk(
+            notification.id, INLINE_CHUNK, self._clock(), take_over=False
+        )
+        if claim is None:
+            raise RuntimeError(f"notification {notification.id} is new, yet its chunk is claimed")
+        recorder = OutcomeRecorder(
+            self._outcomes, notification.id, claim, len(targets), self._clock
+        )
+        positions = {(t.channel_id, t.conversation_id): p for p, t in enumerate(targets)}
+
+        async def on_result(result: TargetResult) -> None:
+            await recorder.add(positions[(result.channel_id, result.conversation_id)], result)
+
         report = await self._delivery.send(
-            message,
+            SendMessage(message, notification.id),
             targets,
             on_sent=self._prompts.after_send(notification.id, message),
+            on_result=on_result,
             read_at=read_at,
         )
+        await recorder.finish()
         await self._notifications.finish(notification, report.to_dict(), self._clock())
         logger.info("Notification %s done: %s", notification.id, report.to_dict())
         return report

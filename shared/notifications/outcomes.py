@@ -10,10 +10,11 @@ is inserted, never replaced: a target that already has one keeps it.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -21,9 +22,13 @@ from typing import Any
 from azure.core.exceptions import ResourceExistsError
 from azure.data.tables import UpdateMode
 
+from shared.delivery.actions import sent_message_reference
 from shared.delivery.results import Outcome, TargetResult
 from shared.storage import transactions
 from shared.storage.keys import conversation_key
+from shared.storage.reference_store import TargetKey
+from shared.storage.references import StoredReference
+from shared.storage.string_queries import quoted, string_rows
 from shared.storage.tables import MAX_TRANSACTION_OPERATIONS, PAGE_SIZE, Table, storage_errors
 from shared.storage.transactions import Insert, MergeIfUnchanged, Operation, TransactionRejected
 
@@ -225,6 +230,132 @@ class OutcomeStore:
                 break
         return rows, _encode_token(pages.continuation_token)
 
+    async def sent_page(
+        self, notification_id: str, continuation: dict[str, str] | None, size: int
+    ) -> tuple[list[TargetKey], dict[str, str] | None]:
+        """One page of the targets a notification's message reached (keys in row order, so a run
+        of them is one range), and where the next page starts (or None)."""
+        table = await self._table.client()
+        query = "PartitionKey eq @p and RowKey lt @first_claim and Outcome eq @sent"
+        parameters = {"p": partition(notification_id), "first_claim": "~", "sent": "sent"}
+        pages = table.query_entities(
+            query,
+            parameters=parameters,
+            select=["PartitionKey", "RowKey", "TenantId"],
+            results_per_page=size,
+        ).by_page(continuation_token=continuation)
+        keys: list[TargetKey] = []
+        with storage_errors():
+            async for page in pages:
+                keys = [
+                    TargetKey(e["PartitionKey"], e["RowKey"], e.get("TenantId", ""))
+                    async for e in page
+                ]
+                break
+        return keys, pages.continuation_token or None
+
+    async def sent_messages(
+        self, notification_id: str, row_keys: Sequence[str]
+    ) -> dict[str, StoredReference]:
+        """The messages sent to these targets (by outcome row key), each as a target whose
+        reference names the message: where it is and its activity id."""
+        if not row_keys:
+            return {}
+        table = await self._table.client()
+        query_filter = (
+            f"PartitionKey eq {quoted(partition(notification_id))} "
+            f"and RowKey ge {quoted(min(row_keys))} and RowKey le {quoted(max(row_keys))} "
+            f"and Outcome eq {quoted(Outcome.SENT.value)}"
+        )
+        wanted = set(row_keys)
+        found: dict[str, StoredReference] = {}
+        with storage_errors():
+            async for row in string_rows(table, query_filter, SENT_MESSAGE_COLUMNS):
+                if row["RowKey"] in wanted and row.get("ActivityId"):
+                    found[row["RowKey"]] = _sent_message(row)
+        return found
+
+
+# What an update or recall reads of each sent target.
+SENT_MESSAGE_COLUMNS = (
+    "RowKey",
+    "ChannelId",
+    "ConversationId",
+    "TenantId",
+    "ServiceUrl",
+    "ActivityId",
+    "SentIn",
+)
+
+
+def _sent_message(row: dict[str, str]) -> StoredReference:
+    channel_id = row.get("ChannelId", "")
+    service_url = row.get("ServiceUrl", "")
+    # Rows written before SentIn was recorded name the conversation itself.
+    sent_in = row.get("SentIn") or row.get("ConversationId", "")
+    return StoredReference(
+        reference_json=sent_message_reference(
+            channel_id, sent_in, row.get("ActivityId", ""), service_url
+        ),
+        channel_id=channel_id,
+        conversation_id=row.get("ConversationId", ""),
+        user_id="",
+        tenant_id=row.get("TenantId", ""),
+        conversation_type="",
+        service_url=service_url,
+    )
+
+
+class OutcomeRecorder:
+    """Outcomes of one claimed chunk, written a transaction at a time as they come in; the
+    transaction with the last of them also marks the chunk done."""
+
+    def __init__(
+        self,
+        outcomes: OutcomeStore,
+        notification_id: str,
+        claim: ChunkClaim,
+        expected: int,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._outcomes = outcomes
+        self._notification_id = notification_id
+        self._claim: ChunkClaim | None = claim
+        self._expected = expected  # outcomes this run records: then the chunk is done
+        self._clock = clock
+        self._pending: list[tuple[int, TargetResult]] = []
+        self._added = 0
+        self._done = False
+        self._writing = asyncio.Lock()
+
+    @property
+    def lost(self) -> bool:
+        return self._claim is None
+
+    async def add(self, position: int, result: TargetResult) -> None:
+        self._pending.append((position, result))
+        self._added += 1
+        if self._added >= self._expected:
+            await self._write(done=True)
+        elif len(self._pending) >= OUTCOMES_PER_TRANSACTION:
+            await self._write(done=False)
+
+    async def finish(self) -> None:
+        """Mark the chunk done if the last outcome did not (nothing to send, say)."""
+        await self._write(done=True)
+
+    async def _write(self, done: bool) -> None:
+        async with self._writing:
+            if self._claim is None or self._done:
+                return
+            if not done and len(self._pending) < OUTCOMES_PER_TRANSACTION:
+                return  # another add wrote them meanwhile
+            writing, self._pending = self._pending, []
+            self._claim = await self._outcomes.record(
+                self._notification_id, self._claim, writing, self._clock(), done=done
+            )
+            self._done = done
+
 
 class InvalidContinuationError(ValueError):
     """A continuation token this API did not hand out."""
@@ -295,6 +426,7 @@ def _outcome_entity(pk: str, result: TargetResult, now: datetime) -> dict[str, A
         "Error": result.error[:MAX_ERROR_CHARS],
         "Attempts": result.attempts,
         "ActivityId": result.activity_id,
+        "SentIn": result.sent_in,
         "At": now,
     }
 
@@ -310,6 +442,7 @@ def _outcome_dict(entity: dict[str, Any]) -> dict[str, Any]:
         "error": entity.get("Error", ""),
         "attempts": entity.get("Attempts", 0),
         "activityId": entity.get("ActivityId", ""),
+        "sentIn": entity.get("SentIn", ""),
         "serviceUrl": entity.get("ServiceUrl", ""),
         "at": at.isoformat() if at else None,
     }

@@ -50,19 +50,32 @@ class PoisonedWork:
             "targets before it are sent and counted, later ones were never matched",
         )
 
+    async def _target_ids(self, item: ChunkItem) -> Callable[[str], tuple[str, str]]:
+        """The channel and conversation id of each of the chunk's targets, by row key."""
+        notification = await self._notifications.get(item.notification_id)
+        if notification is not None and notification.revises:
+            # An update's or a recall's chunk names the outcome rows of the messages it changes.
+            sent = await self._outcomes.sent_messages(notification.revises, item.row_keys)
+            return lambda row_key: (
+                (sent[row_key].channel_id, sent[row_key].conversation_id)
+                if row_key in sent
+                else ("", row_key)
+            )
+        channel_id = decode_key(item.partition_key)
+        return lambda row_key: (channel_id, decode_key(row_key))
+
     async def _chunk_abandoned(self, item: ChunkItem) -> None:
         claim = await self._outcomes.claim_chunk(
             item.notification_id, item.chunk, self._clock(), take_over=True
         )
         if claim is None:
             return  # every target in it has its outcome
-        channel_id = decode_key(item.partition_key)
+        target_of = await self._target_ids(item)
         results = [
             (
                 position,
                 TargetResult(
-                    channel_id,
-                    decode_key(row_key),
+                    *target_of(row_key),
                     Outcome.FAILED,
                     error=f"{POISONED}: its work item failed on every try",
                 ),

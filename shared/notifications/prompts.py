@@ -117,11 +117,16 @@ class PromptStore:
             return None
         return prompt
 
-    async def record_answer(self, prompt: PendingPrompt, answer: Answer) -> bool:
-        """Record the first answer from this conversation; False if it had answered already."""
+    async def record_answer(
+        self, prompt: PendingPrompt, answer: Answer, per_user: bool = False
+    ) -> bool:
+        """Record the first answer from this conversation (`per_user`: from this user in it, as
+        in group chats and channels, where the question stays open for the others); False if
+        it had answered already."""
+        answerer = f"{prompt.conversation}\n{answer.user_id}" if per_user else prompt.conversation
         entity = {
             "PartitionKey": _answers_partition(prompt.notification_id),
-            "RowKey": _row_key(prompt.conversation),
+            "RowKey": _row_key(answerer),
             "ConversationId": answer.conversation_id,
             "ChannelId": answer.channel_id,
             "UserId": answer.user_id,
@@ -134,7 +139,8 @@ class PromptStore:
                 await table.create_entity(entity)
             except ResourceExistsError:
                 return False
-        await self.close(prompt)
+        if not per_user:
+            await self.close(prompt)
         return True
 
     async def mark_reprompted(self, prompt: PendingPrompt) -> bool:
@@ -185,4 +191,8 @@ def answer_summary(answers: list[Answer], choices: list[str]) -> dict[str, Any]:
     for answer in answers:
         tally[answer.choice] = tally.get(answer.choice, 0) + 1
     # "counts" is the delivery's; the answers have their own tally.
-    return {"answers": {a.conversation_id: a.choice for a in answers}, "answerCounts": tally}
+    listed = [
+        {"conversationId": a.conversation_id, "userId": a.user_id, "choice": a.choice}
+        for a in sorted(answers, key=lambda a: a.answered_at)
+    ]
+    return {"answers": listed, "answerCounts": tally}

@@ -26,6 +26,10 @@ PARTITION = "notification"
 NOTIFICATION_ID = re.compile(r"[0-9a-f]{32}")  # what new_id makes
 # What POST /api/notify/{id}/cancel can stop. An inline send is over within its request.
 CANCELLABLE = (State.SCHEDULED, State.QUEUED)
+# Kinds of record: a notification sent by the webhook or the timer, a reminder, and the two
+# revisions of a sent notification (PATCH and DELETE /api/notify/{id}).
+NOTIFY, UPDATE, RECALL = "notify", "update", "recall"
+REVISIONS = (UPDATE, RECALL)
 
 
 @dataclass(frozen=True)
@@ -37,8 +41,14 @@ class Notification:
     send_at: datetime | None = None
     claimed_at: datetime | None = None
     report: dict[str, Any] | None = None
-    kind: str = "notify"  # or "reminder"
+    kind: str = NOTIFY  # or "reminder", UPDATE, RECALL
     owner: str = ""  # for reminders: the conversation that asked, as channel id + conversation id
+    # A recurring reminder: its RRULE body and the IANA zone it is read in; each occurrence is
+    # its own record, and the next is stored when one is claimed.
+    rule: str = ""
+    zone: str = ""
+    revises: str = ""  # for an update or a recall: the notification whose messages it changes
+    revisions: tuple[str, ...] = ()  # updates and recalls of this one, oldest first
     # Queued delivery's progress: pages of the audience split into work, targets they matched.
     pages_expanded: int = 0
     matched: int = 0
@@ -66,6 +76,10 @@ class Notification:
         }
         if self.report is not None:
             status["report"] = self.report
+        if self.revises:
+            status.update(action=self.kind, revises=self.revises)
+        if self.revisions:
+            status["revisions"] = list(self.revisions)
         if self.error:
             status["error"] = self.error
         return status
@@ -79,6 +93,8 @@ class Notification:
             "CreatedAt": self.created_at,
             "Kind": self.kind,
             "Owner": self.owner,
+            "Revises": self.revises,
+            "Revisions": ",".join(self.revisions),
             "PagesExpanded": self.pages_expanded,
             "Matched": self.matched,
             "Expanded": self.expanded,
@@ -91,6 +107,8 @@ class Notification:
         ):
             if value is not None:
                 entity[name] = value
+        if self.rule:
+            entity["Rule"], entity["Zone"] = self.rule, self.zone
         if self.send_at is not None:
             entity["SendAt"] = self.send_at
         if self.claimed_at is not None:
@@ -109,8 +127,12 @@ class Notification:
             send_at=entity.get("SendAt"),
             claimed_at=entity.get("ClaimedAt"),
             report=json_value(entity, "Report"),
-            kind=entity.get("Kind", "notify"),
+            kind=entity.get("Kind", NOTIFY),
             owner=entity.get("Owner", ""),
+            rule=entity.get("Rule", ""),
+            zone=entity.get("Zone", ""),
+            revises=entity.get("Revises", ""),
+            revisions=tuple(filter(None, entity.get("Revisions", "").split(","))),
             pages_expanded=entity.get("PagesExpanded", 0),
             matched=entity.get("Matched", 0),
             expanded=entity.get("Expanded", False),
@@ -247,6 +269,25 @@ class NotificationStore:
         if finished is None:
             raise RuntimeError(f"notification {notification.id} changed while it was sending")
         return finished
+
+    async def add_revision(
+        self, notification: Notification, revision_id: str, request: dict[str, Any] | None
+    ) -> bool:
+        """Note an update or a recall on the notification it changes (with the body it now
+        sends, for an update), unless the record changed since it was read."""
+        revised = replace(
+            notification,
+            revisions=(*notification.revisions, revision_id),
+            request=request or notification.request,
+        )
+        return await self._replace(revised) is not None
+
+    async def replace_request(
+        self, notification: Notification, request: dict[str, Any]
+    ) -> Notification | None:
+        """A scheduled notification's body, changed before it is sent; None if it was claimed
+        (or changed) since it was read."""
+        return await self._replace(replace(notification, request=request))
 
     async def cancel(self, notification: Notification) -> bool:
         """Delete a scheduled notification unless it was claimed meanwhile."""

@@ -9,8 +9,10 @@ from typing import Any
 from botbuilder.schema import Attachment
 from msrest.exceptions import DeserializationError
 
+from shared.cards.templates import CardError, CardMessage, card_message
+from shared.cards.validation import check_card, check_message_size
 from shared.delivery.outbound import OutboundMessage
-from shared.http import RequestError, field_error
+from shared.http import RequestError, field_error, has_control_characters
 from shared.notifications.reply_text import normalized
 from shared.storage.audience import Audience
 
@@ -21,7 +23,7 @@ MAX_SCHEDULE_AHEAD = timedelta(days=366)
 # A sendAt this little in the past is a clock difference or a slow request: sent at once. More is
 # a mistake (a wrong date or offset) that would otherwise go out now, unannounced.
 MAX_SCHEDULE_BEHIND = timedelta(minutes=5)
-FIELDS = frozenset({"text", "attachments", "to", "sendAt", "choices", "importance"})
+FIELDS = frozenset({"text", "attachments", "card", "data", "to", "sendAt", "choices", "importance"})
 # "urgent" raises a notification in the Teams activity feed; "normal" is every other message.
 IMPORTANCE = ("normal", "urgent")
 AUDIENCE_FIELDS = {
@@ -30,6 +32,21 @@ AUDIENCE_FIELDS = {
     "channelIds": "channel_ids",
     "tenantIds": "tenant_ids",
 }
+# Audiences of whole teams: each stands alone in `to`, since a team's members or channels are
+# found only while the notification is sent, not among the stored references the fields above
+# filter.
+TEAM_MEMBERS, TEAM_CHANNELS = "teamMembersOf", "teamChannels"
+CHANNEL_CHOICES = ("general", "all")
+MAX_TEAMS = 100  # teams one notification names: each is at least one Bot Connector call
+
+
+@dataclass(frozen=True)
+class TeamAudience:
+    """Every member of these teams, one to one (`channels` None), or a new post in each team's
+    General channel ("general") or in every channel the bot can post in ("all")."""
+
+    team_ids: tuple[str, ...]
+    channels: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +54,8 @@ class NotifyRequest:
     message: OutboundMessage
     audience: Audience
     send_at: datetime | None = None
+    # Set for a team audience, whose `audience` is then nobody among the stored references.
+    teams: TeamAudience | None = None
     # The validated body, kept to store a scheduled notification and parse it again when due.
     payload: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -49,17 +68,89 @@ def parse_notify_request(payload: dict[str, Any], now: datetime | None = None) -
         raise RequestError(400, f"unknown field {unknown[0]}", {"field": unknown[0]})
     text = _text(payload.get("text"))
     attachments = _attachments(payload.get("attachments"))
-    if not text and not attachments:
-        raise RequestError(400, "text or attachments is required", {"field": "text"})
+    card = _card(payload)
+    if not text and not attachments and card is None:
+        raise RequestError(400, "text, attachments or card is required", {"field": "text"})
     choices = _choices(payload.get("choices"))
     if choices and not text:
         raise RequestError(400, "text (the question) is required with choices", {"field": "text"})
+    teams = _teams(payload.get("to"))
+    message = OutboundMessage(text, attachments, choices, _urgent(payload.get("importance")), card)
+    if card is not None:
+        _check_card(message)
     return NotifyRequest(
-        OutboundMessage(text, attachments, choices, _urgent(payload.get("importance"))),
-        _audience(payload.get("to")),
+        message,
+        NOBODY if teams is not None else _audience(payload.get("to")),
         _send_at(payload.get("sendAt"), now),
+        teams,
         payload,
     )
+
+
+def _card(payload: dict[str, Any]) -> CardMessage | None:
+    if "card" not in payload:
+        if "data" in payload:
+            raise field_error("data", "fills a card: give card too")
+        return None
+    if "attachments" in payload:
+        raise field_error("card", "is the message's card: leave attachments out")
+    try:
+        return card_message(payload["card"], payload.get("data"))
+    except CardError as error:
+        field = "data" if str(error).startswith("data") else "card"
+        raise field_error(field, str(error)) from None
+
+
+def _check_card(message: OutboundMessage) -> None:
+    """The card as a recipient would get it (each recipient's details filled in blank): an
+    Adaptive Card Teams renders, with nothing left unresolved, in a message Teams takes."""
+    assert message.card is not None
+    try:
+        activity = message.to_activity().serialize()
+        check_card(activity["attachments"][0]["content"])
+        check_message_size(activity)
+    except CardError as error:
+        raise field_error("card", str(error)) from None
+
+
+# What a team audience matches among stored references, should any path read them for it.
+NOBODY = Audience(conversation_ids=frozenset())
+
+
+def _teams(value: Any) -> TeamAudience | None:
+    if not isinstance(value, dict) or not ({TEAM_MEMBERS, TEAM_CHANNELS} & set(value)):
+        return None
+    name = TEAM_MEMBERS if TEAM_MEMBERS in value else TEAM_CHANNELS
+    others = sorted(set(value) - {name})
+    if others:
+        raise field_error(
+            f"to.{others[0]}", f"cannot be combined with to.{name}, which stands alone"
+        )
+    if name == TEAM_MEMBERS:
+        return TeamAudience(_team_ids(value[name], f"to.{name}"))
+    channels = value[name]
+    if not isinstance(channels, dict):
+        raise field_error(f"to.{name}", 'must be an object: {"teamIds": [...], "channels": ...}')
+    unknown = sorted(set(channels) - {"teamIds", "channels"})
+    if unknown:
+        raise RequestError(
+            400, f"unknown field to.{name}.{unknown[0]}", {"field": f"to.{name}.{unknown[0]}"}
+        )
+    if channels.get("channels") not in CHANNEL_CHOICES:
+        raise field_error(f"to.{name}.channels", f"must be one of {', '.join(CHANNEL_CHOICES)}")
+    return TeamAudience(
+        _team_ids(channels.get("teamIds"), f"to.{name}.teamIds"), channels["channels"]
+    )
+
+
+def _team_ids(value: Any, name: str) -> tuple[str, ...]:
+    if (
+        not isinstance(value, list)
+        or not 1 <= len(value) <= MAX_TEAMS
+        or not all(_is_team_id(i) for i in value)
+    ):
+        raise field_error(name, f"must be a list of 1-{MAX_TEAMS} team ids (non-empty strings)")
+    return tuple(dict.fromkeys(value))  # a team named twice is reached once
 
 
 def _urgent(value: Any) -> bool:
@@ -174,6 +265,15 @@ def _audience(value: Any) -> Audience:
     return Audience(**filters)
 
 
+def _is_team_id(value: Any) -> bool:
+    return (
+        isinstance(value, str)
+        and bool(value.strip())
+        and _is_unicode_text(value)
+        and not has_control_characters(value)
+    )
+
+
 def _is_unicode_text(value: str) -> bool:
     # JSON can carry lone surrogates ("\ud800"), which no channel can display or store.
     try:
@@ -181,3 +281,24 @@ def _is_unicode_text(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+# What PATCH /api/notify/{id} may change: the message, never whom it went to or when.
+MESSAGE_FIELDS = ("text", "attachments", "card", "data")
+
+
+def changed_request(request: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    """A stored notify body with its message changed: each of `text` and `attachments` given
+    replaces the one sent, null removes it (a JSON merge patch); the rest stays."""
+    unknown = sorted(set(change) - set(MESSAGE_FIELDS))
+    if unknown:
+        raise RequestError(
+            400,
+            f"{unknown[0]} cannot change: only {', '.join(MESSAGE_FIELDS)} can",
+            {"field": unknown[0]},
+        )
+    if not change:
+        raise RequestError(400, "text, attachments, card or data is required", {"field": "text"})
+    changed = {k: v for k, v in {**request, **change}.items() if v is not None}
+    parse_notify_request(changed)  # the checks the first body passed
+    return changed

@@ -19,7 +19,7 @@ from typing import Any
 from shared.notifications.outcomes import TARGETS_PER_CHUNK
 from shared.storage.queues import MAX_MESSAGE_JSON_BYTES
 
-EXPAND, CHUNK = "expand", "chunk"
+EXPAND, CHUNK, ROSTER, CHANNELS = "expand", "chunk", "roster", "channels"
 # A page of the audience is read as whole chunks (within Table Storage's 1000 a page), so a page
 # of a large audience leaves no small chunk behind to cost a claim, a read and a write of its own.
 TARGETS_PER_PAGE = (1000 // TARGETS_PER_CHUNK) * TARGETS_PER_CHUNK
@@ -72,7 +72,52 @@ class ChunkItem:
         }
 
 
-WorkItem = ExpandItem | ChunkItem
+@dataclass(frozen=True)
+class RosterItem:
+    """One roster page of one team of a `to.teamMembersOf` notification: its members reached one
+    to one. `page` counts roster pages over all the teams (the record counts each once);
+    `continuation` is the team's roster token for this page (None: its first)."""
+
+    notification_id: str
+    team: int  # index into the notification's team ids
+    page: int = 0
+    continuation: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": ROSTER,
+            "notification": self.notification_id,
+            "team": self.team,
+            "page": self.page,
+            "continuation": self.continuation,
+        }
+
+
+@dataclass(frozen=True)
+class ChannelsItem:
+    """One team of a `to.teamChannels` notification: a new post in its General channel or in
+    each of its channels. `page` is the team's index too: one team is one page of the audience."""
+
+    notification_id: str
+    team: int
+
+    @property
+    def page(self) -> int:
+        return self.team
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": CHANNELS, "notification": self.notification_id, "team": self.team}
+
+
+WorkItem = ExpandItem | ChunkItem | RosterItem | ChannelsItem
+
+
+def first_team_item(notification_id: str, posts_in_channels: bool) -> RosterItem | ChannelsItem:
+    """A team audience's first item: its first team's first roster page, or its first team's
+    channel posts."""
+    if posts_in_channels:
+        return ChannelsItem(notification_id, 0)
+    return RosterItem(notification_id, 0)
 
 
 def parse_work_item(payload: Any) -> WorkItem:
@@ -93,6 +138,15 @@ def parse_work_item(payload: Any) -> WorkItem:
             return ChunkItem(
                 notification_id, str(payload["chunk"]), str(payload["partitionKey"]), row_keys
             )
+        if kind == ROSTER:
+            continuation = payload.get("continuation")
+            if continuation is not None and not isinstance(continuation, str):
+                raise TypeError("continuation")
+            return RosterItem(
+                notification_id, int(payload["team"]), int(payload["page"]), continuation
+            )
+        if kind == CHANNELS:
+            return ChannelsItem(notification_id, int(payload["team"]))
     except (KeyError, TypeError, ValueError) as error:
         raise MalformedItemError(f"not a work item: {error}") from None
     raise MalformedItemError(f"unknown work item kind {kind!r}")

@@ -138,6 +138,40 @@ class ReferenceStore:
                 return None
         return StoredReference.from_entity(entity)
 
+    async def in_team(self, channel_id: str, team_id: str) -> StoredReference | None:
+        """A stored conversation of the team, for its serviceUrl, bot and tenant: the team's own
+        (its id is the team's), else any of its channels; None if the bot has none there."""
+        stored = await self.get(channel_id, team_id)
+        if stored is not None:
+            return stored
+        table = await self._table.client()
+        with storage_errors():
+            async for entity in table.query_entities(
+                "PartitionKey eq @p and TeamId eq @t",
+                parameters={"p": encode_key(channel_id), "t": team_id},
+                results_per_page=1,
+            ):
+                return _parse(entity)
+        return None
+
+    async def teams(self, channel_id: str, most: int) -> list[StoredReference]:
+        """One stored conversation of each team the bot is in (rows that keep their team), at
+        most `most` teams: a bounded read for asking teams about their members."""
+        table = await self._table.client()
+        found: dict[str, StoredReference] = {}
+        with storage_errors():
+            async for entity in table.query_entities(
+                "PartitionKey eq @p and TeamId gt @none",
+                parameters={"p": encode_key(channel_id), "none": ""},
+                select=[*FAN_OUT_COLUMNS, "TeamId"],
+            ):
+                stored = _parse(entity)
+                if stored is not None and stored.team_id:
+                    found.setdefault(stored.team_id, stored)
+                    if len(found) >= most:
+                        break
+        return list(found.values())
+
     async def find(self, audience: Audience) -> AsyncIterator[StoredReference]:
         """Stream the matching references page by page; memory stays flat however many there are.
 

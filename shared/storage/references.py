@@ -27,6 +27,20 @@ def stored_conversation_id(channel_id: str, conversation_id: str) -> str:
     return conversation_id
 
 
+def post_thread_id(channel_id: str, conversation: dict[str, Any], activity_id: str) -> str:
+    """The conversation a message sent to `conversation` (wire JSON) lives in: a new post in a
+    Teams channel starts a thread named after the channel and the post's own activity id."""
+    conversation_id = str(conversation.get("id") or "")
+    if (
+        channel_id == TEAMS
+        and conversation.get("conversationType") == "channel"
+        and _THREAD_SUFFIX not in conversation_id
+        and activity_id
+    ):
+        return f"{conversation_id}{_THREAD_SUFFIX}{activity_id}"
+    return conversation_id
+
+
 def activity_conversation_id(activity: Activity) -> str:
     """The audience member an incoming activity's conversation is (see stored_conversation_id)."""
     return stored_conversation_id(activity.channel_id or "", activity.conversation.id or "")

@@ -13,6 +13,7 @@ def emulator_settings(storage_connection_string: str) -> dict[str, str]:
         "CONVERSATION_TABLE": "t" + uuid.uuid4().hex[:16],
         "NOTIFICATIONS_TABLE": "n" + uuid.uuid4().hex[:16],
         "COORDINATION_TABLE": "b" + uuid.uuid4().hex[:16],
+        "PERSONAL_CHATS_TABLE": "p" + uuid.uuid4().hex[:16],
         "NOTIFY_QUEUE": "q" + uuid.uuid4().hex[:16],
         "NOTIFY_WEBHOOK_SECRET": "",
         "MicrosoftAppId": "",

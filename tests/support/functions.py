@@ -12,6 +12,7 @@ from azure.functions.timer import TimerRequest
 import messages
 import notify_cancel
 import notify_http
+import notify_revise
 import notify_status
 import notify_targets
 import notify_timer
@@ -68,6 +69,7 @@ def _on_notification(
     suffix: str = "",
     params: dict | None = None,
     headers: dict | None = None,
+    body: bytes = b"",
 ) -> func.HttpRequest:
     return func.HttpRequest(
         method=method,
@@ -75,7 +77,7 @@ def _on_notification(
         headers=headers or {},
         params=params or {},
         route_params={"id": notification_id},
-        body=b"",
+        body=body,
     )
 
 
@@ -92,3 +94,20 @@ async def get_targets(
 
 async def cancel(notification_id: str) -> Response:
     return _response(await notify_cancel.main(_on_notification("POST", notification_id, "/cancel")))
+
+
+async def patch_notification(
+    notification_id: str, change: Any, headers: dict | None = None
+) -> Response:
+    body = change if isinstance(change, bytes) else json.dumps(change).encode("utf-8")
+    request = _on_notification(
+        "PATCH",
+        notification_id,
+        headers={"Content-Type": "application/json", **(headers or {})},
+        body=body,
+    )
+    return _response(await notify_revise.main(request))
+
+
+async def recall(notification_id: str) -> Response:
+    return _response(await notify_revise.main(_on_notification("DELETE", notification_id)))

@@ -1,0 +1,381 @@
+// Everything the app runs on, keyless: one user-assigned identity is the Function App's storage
+// and monitoring identity and, as MicrosoftAppType=UserAssignedMSI, the bot's own identity.
+param location string
+param tags object
+param resourceToken string
+param pythonVersion string
+param maximumInstanceCount int
+// main.bicep always passes it; the default is for checkov, which reads each file alone.
+param storageSku string = 'Standard_GRS'
+param notifyTimerText string
+param broadcastSchedule string
+@secure()
+param notifyWebhookSecret string
+param outputNotifyKey bool
+
+// The work queue's name is needed twice: the app setting the host resolves %NOTIFY_QUEUE% from,
+// and the queues created below so that the host has them before the first notification.
+var notifyQueue = 'notify-work'
+var deploymentContainer = 'app-package'
+var functionAppName = 'func-${resourceToken}'
+
+// Built-in role definitions (ids are the same in every tenant).
+var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: 'id-${resourceToken}'
+  location: location
+  tags: tags
+}
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  // checkov:skip=CKV_AZURE_35: no virtual network here: Flex Consumption instances reach the account over its public endpoint, and it takes Entra tokens only (shared keys are off)
+  // checkov:skip=CKV_AZURE_59: same reason: public network access stays on, authorization is Entra-only
+  // checkov:skip=CKV_AZURE_43: the name is 'st' and uniqueString() in lower case, 15 letters and digits; checkov cannot evaluate it
+  name: 'st${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  // Geo-redundant by default: the stored references are the app's whole audience.
+  sku: {
+    name: storageSku
+  }
+  properties: {
+    allowSharedKeyAccess: false
+    allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
+    defaultToOAuthAuthentication: true
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      defaultAction: 'Allow'
+      bypass: 'AzureServices'
+    }
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+  properties: {
+    deleteRetentionPolicy: {
+      enabled: true
+      days: 7
+    }
+  }
+}
+
+// Flex Consumption deploys the app package to this container and runs from it.
+resource packageContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: deploymentContainer
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource workQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: notifyQueue
+}
+
+resource poisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: '${notifyQueue}-poison'
+}
+
+// Blob: the host's locks and keys, and the deployment package. Queue: the work queue. Table: the
+// app's references, notifications and coordination rows.
+resource blobRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: storage
+  name: guid(storage.id, identity.id, storageBlobDataOwner)
+  properties: {
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataOwner)
+  }
+}
+
+resource queueRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: storage
+  name: guid(storage.id, identity.id, storageQueueDataContributor)
+  properties: {
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageQueueDataContributor)
+  }
+}
+
+resource tableRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: storage
+  name: guid(storage.id, identity.id, storageTableDataContributor)
+  properties: {
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageTableDataContributor)
+  }
+}
+
+resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+  name: 'log-${resourceToken}'
+  location: location
+  tags: tags
+  properties: {
+    retentionInDays: 30
+    sku: {
+      name: 'PerGB2018'
+    }
+  }
+}
+
+// Local (instrumentation key) authentication is off: the host sends telemetry with the identity.
+resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
+  name: 'appi-${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'web'
+  properties: {
+    Application_Type: 'web'
+    WorkspaceResourceId: logs.id
+    DisableLocalAuth: true
+  }
+}
+
+resource telemetryRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: appInsights
+  name: guid(appInsights.id, identity.id, monitoringMetricsPublisher)
+  properties: {
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', monitoringMetricsPublisher)
+  }
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_225: not every Flex Consumption region has availability zones, and with zone redundancy always-ready instances (paid while idle) come in twos at least; turn it on per deployment where wanted
+  name: 'plan-${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    tier: 'FlexConsumption'
+    name: 'FC1'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_17: Bot Framework channels and webhook callers present no client certificates
+  // checkov:skip=CKV_AZURE_222: the Bot Framework channel and webhook callers reach the app over the internet
+  // checkov:skip=CKV_AZURE_78: Flex Consumption has no FTP at all (ftpsState is among its deprecated properties)
+  // checkov:skip=CKV_AZURE_212: Flex Consumption scales to zero and out on demand (up to maximumInstanceCount); a standing minimum would be always-ready instances paid while idle
+  // checkov:skip=CKV_AZURE_213: the app has no health endpoint, and one that always answers 200 would probe nothing the Functions host does not already watch
+  name: functionAppName
+  location: location
+  // azd deploys the `api` service of azure.yaml to the app carrying this tag.
+  tags: union(tags, {
+    'azd-service-name': 'api'
+  })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identity.id}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainer}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identity.id
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        instanceMemoryMB: 2048
+        maximumInstanceCount: maximumInstanceCount
+      }
+      runtime: {
+        name: 'python'
+        version: pythonVersion
+      }
+    }
+    siteConfig: {
+      minTlsVersion: '1.2'
+      http20Enabled: true
+      // Every setting of README's table. Flex Consumption refuses FUNCTIONS_WORKER_RUNTIME and
+      // FUNCTIONS_EXTENSION_VERSION (functionAppConfig.runtime says both), so neither is here.
+      appSettings: [
+        // Keyless storage, as the host and shared/settings.py read it.
+        {
+          name: 'AzureWebJobsStorage__accountName'
+          value: storage.name
+        }
+        {
+          name: 'AzureWebJobsStorage__credential'
+          value: 'managedidentity'
+        }
+        {
+          name: 'AzureWebJobsStorage__clientId'
+          value: identity.properties.clientId
+        }
+        {
+          name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
+          value: appInsights.properties.ConnectionString
+        }
+        {
+          name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
+          value: 'Authorization=AAD;ClientId=${identity.properties.clientId}'
+        }
+        // The bot is the identity: no password, no secret to rotate.
+        {
+          name: 'MicrosoftAppType'
+          value: 'UserAssignedMSI'
+        }
+        {
+          name: 'MicrosoftAppId'
+          value: identity.properties.clientId
+        }
+        {
+          name: 'MicrosoftAppPassword'
+          value: ''
+        }
+        {
+          name: 'MicrosoftAppTenantId'
+          value: tenant().tenantId
+        }
+        {
+          name: 'CONVERSATION_TABLE'
+          value: 'ConversationReferences'
+        }
+        {
+          name: 'NOTIFICATIONS_TABLE'
+          value: 'Notifications'
+        }
+        {
+          name: 'PERSONAL_CHATS_TABLE'
+          value: 'PersonalChats'
+        }
+        {
+          name: 'COORDINATION_TABLE'
+          value: 'Coordination'
+        }
+        {
+          name: 'NOTIFY_QUEUE'
+          value: notifyQueue
+        }
+        {
+          name: 'NOTIFY_SCHEDULE'
+          value: '0 * * * * *'
+        }
+        {
+          name: 'NOTIFY_TIMER_TEXT'
+          value: notifyTimerText
+        }
+        {
+          name: 'BROADCAST_SCHEDULE'
+          value: broadcastSchedule
+        }
+        {
+          name: 'NOTIFY_CONCURRENCY'
+          value: '32'
+        }
+        {
+          name: 'NOTIFY_MAX_RPS_PER_TENANT'
+          value: '50'
+        }
+        {
+          name: 'NOTIFY_MAX_ATTEMPTS'
+          value: '4'
+        }
+        {
+          name: 'NOTIFY_SEND_TIMEOUT_SECONDS'
+          value: '30'
+        }
+        {
+          name: 'NOTIFY_WEBHOOK_SECRET'
+          value: notifyWebhookSecret
+        }
+        {
+          name: 'NOTIFY_INLINE_MAX_TARGETS'
+          value: '100'
+        }
+        {
+          name: 'PROMPT_EXPIRY_HOURS'
+          value: '168'
+        }
+        {
+          name: 'ALLOWED_SERVICE_URLS'
+          value: ''
+        }
+      ]
+    }
+  }
+  // The host reads its storage with these roles from its first start.
+  dependsOn: [
+    blobRole
+    queueRole
+    tableRole
+    telemetryRole
+    packageContainer
+    workQueue
+    poisonQueue
+  ]
+}
+
+// The Azure Bot resource: the channel's registration of /api/messages, signed in as the identity.
+resource bot 'Microsoft.BotService/botServices@2022-09-15' = {
+  name: 'bot-${resourceToken}'
+  location: 'global'
+  tags: tags
+  kind: 'azurebot'
+  sku: {
+    name: 'F0'
+  }
+  properties: {
+    displayName: 'Proactive notifications'
+    endpoint: 'https://${functionApp.properties.defaultHostName}/api/messages'
+    msaAppType: 'UserAssignedMSI'
+    msaAppId: identity.properties.clientId
+    msaAppTenantId: tenant().tenantId
+    msaAppMSIResourceId: identity.id
+  }
+}
+
+resource teams 'Microsoft.BotService/botServices/channels@2022-09-15' = {
+  parent: bot
+  name: 'MsTeamsChannel'
+  location: 'global'
+  properties: {
+    channelName: 'MsTeamsChannel'
+    properties: {
+      isEnabled: true
+    }
+  }
+}
+
+output functionAppName string = functionApp.name
+output messagingEndpoint string = bot.properties.endpoint
+output botAppId string = identity.properties.clientId
+output notifyUrl string = 'https://${functionApp.properties.defaultHostName}/api/notify'
+// The host's default function key: it opens notify_http and its status, targets and cancel
+// endpoints. Read only when asked (the ternary keeps listKeys from running otherwise): reading
+// keys needs a running host, which a first provision, before any code is deployed, lacks.
+output notifyFunctionKey string = outputNotifyKey ? listKeys('${functionApp.id}/host/default', '2024-04-01').functionKeys.default : ''

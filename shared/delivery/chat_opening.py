@@ -1,0 +1,175 @@
+"""Opening a 1:1 conversation with a member of a team the bot is installed in.
+
+Teams lets a bot installed in a team message each member privately, even one who never talked to
+it: `POST /v3/conversations` with the member gives the personal conversation's id (the same one
+every time for the same user). The call counts against the same limits as a send, so it goes
+through the fan-out like one: a member is a target whose action opens the chat, and the outcome's
+`sent_in` is the conversation opened. Its reference is then built as the SDK builds one, so it is
+stored and sent to like any other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationReference
+
+from shared.channel.connector import BotConnector, Sent
+from shared.delivery.results import Outcome, TargetResult
+from shared.storage.personal_chats import PersonalChatIndex
+from shared.storage.reference_store import ReferenceStore
+from shared.storage.references import TEAMS, StoredReference
+
+if TYPE_CHECKING:
+    from shared.delivery.fanout import Delivery
+
+PERSONAL = "personal"
+WRITES_AT_ONCE = 16  # references and index rows of opened chats written at once
+
+
+def member_ids(member: Mapping[str, Any]) -> tuple[str, ...]:
+    """A roster member's ids: the `29:` id, and the Entra object id when the roster gives it
+    (pagedmembers names it aadObjectId, older rosters objectId)."""
+    ids = (member.get("id"), member.get("aadObjectId") or member.get("objectId"))
+    return tuple(i for i in ids if isinstance(i, str) and i)
+
+
+def member_target(team: StoredReference, member: Mapping[str, Any]) -> StoredReference:
+    """A team member as a fan-out target for OpenPersonalChat: the team's serviceUrl, bot and
+    tenant, and the member's ids. Never stored: it names no conversation yet."""
+    user_id = str(member["id"])
+    return StoredReference(
+        reference_json={
+            "serviceUrl": team.service_url,
+            "channelId": TEAMS,
+            "bot": team.reference_json.get("bot") or {},
+            "user": _account(member).serialize(),
+        },
+        channel_id=TEAMS,
+        conversation_id=user_id,
+        user_id=user_id,
+        tenant_id=team.tenant_id,
+        conversation_type=PERSONAL,
+        service_url=team.service_url,
+    )
+
+
+class OpenPersonalChat:
+    """The fan-out action that opens (or gets back) a member's 1:1 conversation with the bot."""
+
+    async def perform(self, connector: BotConnector, target: StoredReference) -> Sent:
+        conversation_id = await connector.create_personal_conversation(
+            target.service_url, target.reference_json["bot"], target.user_id, target.tenant_id
+        )
+        return Sent("", 200, conversation_id)
+
+
+class ChatOpener:
+    """Opens members' 1:1 conversations through the fan-out (its limits, retries and
+    concurrency) and stores each one's reference and index rows as it opens."""
+
+    def __init__(
+        self,
+        delivery: Delivery,
+        store: ReferenceStore,
+        chats: PersonalChatIndex,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._delivery = delivery
+        self._store = store
+        self._chats = chats
+        self._clock = clock
+
+    async def open(
+        self,
+        targets: Mapping[str, StoredReference],
+        stopped: Callable[[], Awaitable[bool]] | None = None,
+    ) -> dict[str, TargetResult]:
+        """Each target's (by user id, see member_target) result: `sent` with the conversation
+        in `sent_in`, or why not. Every opened conversation is stored before this returns."""
+        results: dict[str, TargetResult] = {}
+        slots = asyncio.Semaphore(WRITES_AT_ONCE)
+        keeping: list[asyncio.Task[None]] = []
+
+        async def keep(target: StoredReference, conversation_id: str) -> None:
+            async with slots:
+                await self._keep(target, conversation_id)
+
+        async def on_result(result: TargetResult) -> None:
+            results[result.conversation_id] = result
+            if opened(result):
+                # Stored while the other chats are opened: the opens wait on the tenant's limit
+                # anyway, and sending starts sooner.
+                target = targets[result.conversation_id]
+                keeping.append(asyncio.create_task(keep(target, result.sent_in)))
+
+        if not targets:
+            return results
+        try:
+            await self._delivery.send(
+                OpenPersonalChat(), targets.values(), on_result=on_result, stopped=stopped
+            )
+        finally:
+            # A write that failed fails the caller's run: run again, it opens (gets back) the
+            # same conversations and writes them again.
+            await asyncio.gather(*keeping)
+        return results
+
+    async def _keep(self, target: StoredReference, conversation_id: str) -> None:
+        """Store the opened conversation's reference, unless one is stored already (the member
+        talked to the bot: that reference, as the member's own message gave it, is kept), and
+        index it under the member's ids."""
+        if await self._store.get(TEAMS, conversation_id) is None:
+            await self._store.save(personal_reference(target, conversation_id, self._clock()))
+        await self._chats.remember(
+            target.tenant_id,
+            member_ids(target.reference_json["user"]),
+            conversation_id,
+            target.service_url,
+        )
+
+
+def opened(result: TargetResult) -> bool:
+    """Whether the chat was opened: a conversation id came back."""
+    return result.outcome is Outcome.SENT and bool(result.sent_in)
+
+
+def personal_reference(
+    member_target: StoredReference, conversation_id: str, seen_at: datetime
+) -> StoredReference:
+    """The reference of the member's opened 1:1 conversation: a real ConversationReference, as a
+    message from the member would have given it (bot, user, conversation, channel, serviceUrl)."""
+    target = member_target.reference_json
+    reference = ConversationReference(
+        bot=ChannelAccount().deserialize(target["bot"]),
+        user=ChannelAccount().deserialize(target["user"]),
+        conversation=ConversationAccount(
+            id=conversation_id,
+            conversation_type=PERSONAL,
+            tenant_id=member_target.tenant_id or None,
+        ),
+        channel_id=TEAMS,
+        service_url=member_target.service_url,
+    )
+    return StoredReference(
+        reference_json=reference.serialize(),
+        channel_id=TEAMS,
+        conversation_id=conversation_id,
+        user_id=member_target.user_id,
+        tenant_id=member_target.tenant_id,
+        conversation_type=PERSONAL,
+        service_url=member_target.service_url,
+        last_seen=seen_at,
+    )
+
+
+def _account(member: Mapping[str, Any]) -> ChannelAccount:
+    aad = member.get("aadObjectId") or member.get("objectId")
+    return ChannelAccount(
+        id=str(member["id"]),
+        name=member.get("name") if isinstance(member.get("name"), str) else None,
+        aad_object_id=aad if isinstance(aad, str) else None,
+    )

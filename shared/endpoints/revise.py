@@ -1,0 +1,68 @@
+"""PATCH and DELETE /api/notify/{id}: update or recall, everywhere, what a notification sent."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from shared.endpoints.status import NOT_FOUND, status_path
+from shared.http import (
+    STORAGE_UNAVAILABLE,
+    HttpResult,
+    RequestError,
+    check_body_size,
+    parse_json_object,
+)
+from shared.notifications.records import Notification
+from shared.notifications.revisions import NoSuchNotification, Revised, Revisions
+from shared.notifications.signature import signature_is_valid
+from shared.storage.tables import StorageUnavailableError
+
+logger = logging.getLogger(__name__)
+
+
+class ReviseEndpoint:
+    def __init__(self, revisions: Revisions, webhook_secret: str) -> None:
+        self._revisions = revisions
+        self._webhook_secret = webhook_secret
+
+    async def update(
+        self, notification_id: str, body: bytes, headers: Mapping[str, str]
+    ) -> HttpResult:
+        """PATCH: new text and/or attachments, signed like POST /api/notify (they reach people)."""
+        if not Notification.is_id(notification_id):
+            return NOT_FOUND
+        try:
+            check_body_size(body)
+            if self._webhook_secret and not signature_is_valid(self._webhook_secret, body, headers):
+                raise RequestError(401, "missing or invalid X-Signature-256")
+            change = parse_json_object(body)
+            return _answer(await self._revisions.update(notification_id, change))
+        except RequestError as error:
+            return error.to_result()
+        except NoSuchNotification:
+            return NOT_FOUND
+        except StorageUnavailableError:
+            return STORAGE_UNAVAILABLE
+
+    async def recall(self, notification_id: str) -> HttpResult:
+        """DELETE: cancel what is pending, delete what was sent."""
+        if not Notification.is_id(notification_id):
+            return NOT_FOUND
+        try:
+            return _answer(await self._revisions.recall(notification_id))
+        except RequestError as error:
+            return error.to_result()
+        except NoSuchNotification:
+            return NOT_FOUND
+        except StorageUnavailableError:
+            return STORAGE_UNAVAILABLE
+
+
+def _answer(revised: Revised) -> HttpResult:
+    """202 and where to follow a revision; 200 and the notification if it was changed before
+    anything was sent."""
+    status = revised.record.to_status()
+    if revised.queued:
+        return HttpResult(202, status, {"Location": status_path(revised.record.id)})
+    return HttpResult(200, status)

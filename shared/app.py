@@ -6,32 +6,24 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
 import azure.functions as func
 
-from shared.channel.adapter import create_adapter
 from shared.channel.auth import OutboundTokens, create_authentication
 from shared.channel.connector import BotConnector
 from shared.channel.service_urls import ServiceUrlPolicy
-from shared.chat.bot import ProactiveBot
-from shared.chat.prompt_replies import PromptReplies
-from shared.chat.reminder_dialog import ReminderDialog
-from shared.chat.reminder_questions import ReminderQuestions
-from shared.chat.reminders import ReminderBook
 from shared.chat.reminders import next_occurrence as next_reminder
-from shared.delivery.chat_opening import ChatOpener
 from shared.delivery.fanout import Delivery
 from shared.delivery.live_references import LiveReferences
 from shared.delivery.rate_limits import RateLimits
 from shared.delivery.retry_policy import RetryPolicy
 from shared.delivery.tenant_budget import SharedTenantBudget
 from shared.endpoints.cancel import CancelEndpoint
-from shared.endpoints.messages import MessagesEndpoint
 from shared.endpoints.notify import NotifyEndpoint
-from shared.endpoints.revise import ReviseEndpoint
 from shared.endpoints.status import StatusEndpoint
 from shared.endpoints.targets import TargetsEndpoint
 from shared.endpoints.timer import TimerJob
@@ -42,15 +34,11 @@ from shared.notifications.cancellation import CancelWatch
 from shared.notifications.chunk_delivery import ChunkDelivery
 from shared.notifications.expansion import AudienceExpansion
 from shared.notifications.idempotency import IdempotencyKeys
-from shared.notifications.named_members import NamedMembers
 from shared.notifications.notifier import Notifier
 from shared.notifications.outcomes import OutcomeStore
 from shared.notifications.poisoned_work import PoisonedWork
 from shared.notifications.prompts import PromptStore
 from shared.notifications.records import NotificationStore
-from shared.notifications.revisions import Revisions
-from shared.notifications.team_channels import TeamChannelPosts
-from shared.notifications.team_members import ListedMembers, TeamMembers
 from shared.settings import Settings, SettingsError
 from shared.storage.credentials import storage_credential
 from shared.storage.deletion_log import DeletionLog
@@ -61,6 +49,13 @@ from shared.storage.tables import Table
 
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
+
+    from shared.delivery.chat_opening import ChatOpener
+    from shared.endpoints.messages import MessagesEndpoint
+    from shared.endpoints.revise import ReviseEndpoint
+    from shared.notifications.named_members import NamedMembers
+    from shared.notifications.team_channels import TeamChannelPosts
+    from shared.notifications.team_members import TeamMembers
 
 # azure-core logs every storage request and response at INFO; one line per event is ours to write.
 logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
@@ -79,16 +74,28 @@ class App:
     rate_limits: RateLimits
     connector: BotConnector
     notifications: NotificationStore
-    messages: MessagesEndpoint
     notify: NotifyEndpoint
     status: StatusEndpoint
     targets: TargetsEndpoint
     cancel: CancelEndpoint
-    revise: ReviseEndpoint
     work: WorkEndpoint
     timer_job: TimerJob
+    build_messages: Callable[[], MessagesEndpoint] = field(repr=False)  # see `messages`
+    build_revise: Callable[[], ReviseEndpoint] = field(repr=False)  # see `revise`
     # The Entra credential of a keyless storage account (None with a connection string).
     storage_credential: AsyncTokenCredential | None = None
+
+    @cached_property
+    def messages(self) -> MessagesEndpoint:
+        """POST /api/messages. Only the messages function talks with people, so the chat layer
+        (the bot, reminders and their languages, the adapter) is built, and imported, on its
+        first use: the other functions' cold starts do not pay for it."""
+        return self.build_messages()
+
+    @cached_property
+    def revise(self) -> ReviseEndpoint:
+        """PATCH and DELETE /api/notify/{id}, built (and imported) on first use, as `messages`."""
+        return self.build_revise()
 
     @classmethod
     def create(cls, settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
@@ -159,32 +166,90 @@ class App:
             clock,
         )
         chat_index = PersonalChatIndex(personal_chats)
-        opener = ChatOpener(delivery, store, chat_index, clock)
-        team_members = TeamMembers(
-            notification_store,
-            outcomes,
-            ListedMembers(notifications),
-            store,
-            chat_index,
-            opener,
-            connector,
-            service_urls,
-            cancel_watch,
-            queue,
-            clock,
-        )
-        bot = ProactiveBot(
-            store,
-            ReminderDialog(
-                ReminderBook(notification_store),
-                ReminderQuestions(notifications, clock),
-                prompts,
+
+        # What reaches whole teams is built, and imported, on first use: most notifications
+        # name no team, and every function's cold start would pay for it.
+        @cache
+        def opener() -> ChatOpener:
+            from shared.delivery.chat_opening import ChatOpener
+
+            return ChatOpener(delivery, store, chat_index, clock)
+
+        @cache
+        def team_members() -> TeamMembers:
+            from shared.notifications.team_members import ListedMembers, TeamMembers
+
+            return TeamMembers(
+                notification_store,
+                outcomes,
+                ListedMembers(notifications),
+                store,
+                chat_index,
+                opener(),
+                connector,
+                service_urls,
+                cancel_watch,
+                queue,
                 clock,
-            ),
-            PromptReplies(prompts, clock),
-            chat_index,
-            clock,
-        )
+            )
+
+        @cache
+        def team_channels() -> TeamChannelPosts:
+            from shared.notifications.team_channels import TeamChannelPosts
+
+            return TeamChannelPosts(
+                notification_store,
+                outcomes,
+                store,
+                connector,
+                service_urls,
+                delivery,
+                prompts,
+                cancel_watch,
+                queue,
+                clock,
+            )
+
+        @cache
+        def named_members() -> NamedMembers:
+            from shared.notifications.named_members import NamedMembers
+
+            return NamedMembers(store, chat_index, opener(), connector, service_urls, rate_limits)
+
+        def build_revise() -> ReviseEndpoint:
+            from shared.endpoints.revise import ReviseEndpoint
+            from shared.notifications.revisions import Revisions
+
+            return ReviseEndpoint(
+                Revisions(notification_store, outcomes, expansion, clock),
+                settings.notify_webhook_secret,
+            )
+
+        def build_messages() -> MessagesEndpoint:
+            from shared.channel.adapter import create_adapter
+            from shared.chat.bot import ProactiveBot
+            from shared.chat.prompt_replies import PromptReplies
+            from shared.chat.reminder_dialog import ReminderDialog
+            from shared.chat.reminder_questions import ReminderQuestions
+            from shared.chat.reminders import ReminderBook
+            from shared.endpoints.messages import MessagesEndpoint
+
+            bot = ProactiveBot(
+                store,
+                ReminderDialog(
+                    ReminderBook(notification_store),
+                    ReminderQuestions(notifications, clock),
+                    prompts,
+                    clock,
+                ),
+                PromptReplies(prompts, clock),
+                chat_index,
+                clock,
+            )
+            return MessagesEndpoint(
+                create_adapter(authentication), authentication, bot, service_urls
+            )
+
         return cls(
             settings=settings,
             store=store,
@@ -193,40 +258,22 @@ class App:
             rate_limits=rate_limits,
             connector=connector,
             notifications=notification_store,
-            messages=MessagesEndpoint(
-                create_adapter(authentication), authentication, bot, service_urls
-            ),
             notify=NotifyEndpoint(
                 notifier,
                 IdempotencyKeys(notifications, clock),
                 settings.notify_webhook_secret,
                 clock,
-                NamedMembers(store, chat_index, opener, connector, service_urls, rate_limits),
+                named_members,
             ),
             status=StatusEndpoint(notification_store, outcomes, prompts),
             targets=TargetsEndpoint(notification_store, outcomes),
             cancel=CancelEndpoint(notification_store, outcomes, clock),
-            revise=ReviseEndpoint(
-                Revisions(notification_store, outcomes, expansion, clock),
-                settings.notify_webhook_secret,
-            ),
             work=WorkEndpoint(
                 expansion,
                 chunks,
                 PoisonedWork(notification_store, outcomes, clock),
                 team_members,
-                TeamChannelPosts(
-                    notification_store,
-                    outcomes,
-                    store,
-                    connector,
-                    service_urls,
-                    delivery,
-                    prompts,
-                    cancel_watch,
-                    queue,
-                    clock,
-                ),
+                team_channels,
             ),
             timer_job=TimerJob(
                 notifier,
@@ -236,6 +283,8 @@ class App:
                 clock,
             ),
             storage_credential=credential,
+            build_messages=build_messages,
+            build_revise=build_revise,
         )
 
     async def close(self) -> None:

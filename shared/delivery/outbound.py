@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botbuilder.schema import (
     ActionTypes,
@@ -15,9 +15,10 @@ from botbuilder.schema import (
     SuggestedActions,
 )
 
-from shared.cards.questions import question_card
-from shared.cards.templates import ADAPTIVE_CARD, CardMessage
 from shared.storage.references import TEAMS, stored_conversation_id
+
+if TYPE_CHECKING:
+    from shared.cards.templates import CardMessage
 
 # Where TurnContext.apply_conversation_reference puts each part of a reference on an outgoing
 # activity: from the bot, to the user, in the reference's conversation.
@@ -66,6 +67,10 @@ def _teams_question(
 ) -> dict[str, Any] | None:
     if not message.choices or not question_id:
         return None
+    # Imported for questions only: most messages have no choices, and every cold start would pay.
+    from shared.cards.questions import question_card
+    from shared.cards.templates import ADAPTIVE_CARD
+
     card = question_card(message.text or "", message.choices, question_id)
     question = {k: v for k, v in message_json.items() if k not in ("text", "suggestedActions")}
     question["attachments"] = [

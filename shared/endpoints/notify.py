@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.endpoints.status import status_path
 from shared.http import (
@@ -25,11 +25,13 @@ from shared.notifications.idempotency import (
     Replay,
     body_digest,
 )
-from shared.notifications.named_members import NamedMembers
 from shared.notifications.notifier import Notifier
 from shared.notifications.request import NotifyRequest, parse_notify_request
 from shared.notifications.signature import signature_is_valid
 from shared.storage.tables import StorageUnavailableError
+
+if TYPE_CHECKING:
+    from shared.notifications.named_members import NamedMembers
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +43,8 @@ class NotifyEndpoint:
         idempotency_keys: IdempotencyKeys,
         webhook_secret: str,
         clock: Callable[[], datetime],
-        named_members: NamedMembers | None = None,
+        # Built on first use: only a request naming userIds may need it (see NamedMembers).
+        named_members: Callable[[], NamedMembers] | None = None,
     ) -> None:
         self._notifier = notifier
         self._named_members = named_members
@@ -93,8 +96,8 @@ class NotifyEndpoint:
         return result
 
     async def _notify(self, request: NotifyRequest) -> HttpResult:
-        if self._named_members is not None:
-            request = await self._named_members.resolved(request)
+        if self._named_members is not None and request.audience.user_ids:
+            request = await self._named_members().resolved(request)
         if request.send_at is not None:
             return _accepted(await self._notifier.schedule(request))
         inline, body = await self._notifier.send_now(request)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from shared.notifications.chunk_delivery import ChunkDelivery
 from shared.notifications.expansion import AudienceExpansion
 from shared.notifications.poisoned_work import PoisonedWork
-from shared.notifications.team_channels import TeamChannelPosts
-from shared.notifications.team_members import TeamMembers
 from shared.notifications.work_items import (
     ChannelsItem,
     ExpandItem,
@@ -18,6 +18,10 @@ from shared.notifications.work_items import (
     WorkItem,
     parse_work_item,
 )
+
+if TYPE_CHECKING:
+    from shared.notifications.team_channels import TeamChannelPosts
+    from shared.notifications.team_members import TeamMembers
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +32,9 @@ class WorkEndpoint:
         expansion: AudienceExpansion,
         chunks: ChunkDelivery,
         poisoned: PoisonedWork,
-        team_members: TeamMembers,
-        team_channels: TeamChannelPosts,
+        # Built on first use: only a team audience's items need them.
+        team_members: Callable[[], TeamMembers],
+        team_channels: Callable[[], TeamChannelPosts],
     ) -> None:
         self._expansion = expansion
         self._chunks = chunks
@@ -46,9 +51,9 @@ class WorkEndpoint:
         if isinstance(item, ExpandItem):
             await self._expansion.run(item, redelivered)
         elif isinstance(item, RosterItem):
-            await self._team_members.run(item, redelivered)
+            await self._team_members().run(item, redelivered)
         elif isinstance(item, ChannelsItem):
-            await self._team_channels.run(item, redelivered)
+            await self._team_channels().run(item, redelivered)
         else:
             await self._chunks.run(item, redelivered)
 
@@ -60,9 +65,9 @@ class WorkEndpoint:
             logger.error("Dropping a poisoned message that is not a work item: %s", error)
             return
         if isinstance(item, RosterItem):
-            await self._team_members.give_up(item)
+            await self._team_members().give_up(item)
         elif isinstance(item, ChannelsItem):
-            await self._team_channels.give_up(item)
+            await self._team_channels().give_up(item)
         else:
             await self._poisoned.run(item)
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botbuilder.schema import Attachment
 from msrest.exceptions import DeserializationError
 
-from shared.cards.templates import CardError, CardMessage, card_message
-from shared.cards.validation import check_card, check_message_size
 from shared.delivery.outbound import OutboundMessage
 from shared.http import RequestError, field_error, has_control_characters
 from shared.notifications.reply_text import normalized
 from shared.storage.audience import Audience
+
+if TYPE_CHECKING:
+    from shared.cards.templates import CardMessage
 
 MAX_ATTACHMENTS = 10  # Teams' limit for one message
 MAX_CHOICES = 10
@@ -94,6 +95,9 @@ def _card(payload: dict[str, Any]) -> CardMessage | None:
         return None
     if "attachments" in payload:
         raise field_error("card", "is the message's card: leave attachments out")
+    # Imported for cards only: most notifications have none, and every cold start would pay.
+    from shared.cards.templates import CardError, card_message
+
     try:
         return card_message(payload["card"], payload.get("data"))
     except CardError as error:
@@ -104,6 +108,9 @@ def _card(payload: dict[str, Any]) -> CardMessage | None:
 def _check_card(message: OutboundMessage) -> None:
     """The card as a recipient would get it (each recipient's details filled in blank): an
     Adaptive Card Teams renders, with nothing left unresolved, in a message Teams takes."""
+    from shared.cards.templates import CardError
+    from shared.cards.validation import check_card, check_message_size
+
     assert message.card is not None
     try:
         activity = message.to_activity().serialize()

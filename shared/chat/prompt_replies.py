@@ -62,13 +62,7 @@ class PromptReplies:
 
     async def _record(self, turn_context: TurnContext, pending: PendingPrompt, choice: str) -> bool:
         activity = turn_context.activity
-        answer = Answer(
-            conversation_id=activity_conversation_id(activity),
-            channel_id=activity.channel_id,
-            user_id=activity.from_property.id,
-            choice=choice,
-            answered_at=self._clock(),
-        )
+        answer = Answer.given_by(activity, choice, self._clock())
         per_user = activity.conversation.conversation_type in SHARED_CONVERSATIONS
         return await self._prompts.record_answer(pending, answer, per_user)
 

@@ -99,13 +99,7 @@ class ReminderDialog:
         if reminder is None or reminder.kind != REMINDER:
             return None
         activity = turn_context.activity
-        answer = Answer(
-            conversation_id=activity_conversation_id(activity),
-            channel_id=activity.channel_id,
-            user_id=activity.from_property.id,
-            choice=choice,
-            answered_at=self._clock(),
-        )
+        answer = Answer.given_by(activity, choice, self._clock())
         if not await self._prompts.record_answer(pending, answer):
             return ""  # another message or click answered it first
         words = _phrases().language_for(activity.locale)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from shared.endpoints.status import NOT_FOUND, status_path
 from shared.http import (
@@ -30,33 +30,31 @@ class ReviseEndpoint:
         self, notification_id: str, body: bytes, headers: Mapping[str, str]
     ) -> HttpResult:
         """PATCH: new text and/or attachments, signed like POST /api/notify (they reach people)."""
-        if not Notification.is_id(notification_id):
-            return NOT_FOUND
-        try:
+
+        async def update() -> Revised:
             check_body_size(body)
             if self._webhook_secret and not signature_is_valid(self._webhook_secret, body, headers):
                 raise RequestError(401, "missing or invalid X-Signature-256")
-            change = parse_json_object(body)
-            return _answer(await self._revisions.update(notification_id, change))
-        except RequestError as error:
-            return error.to_result()
-        except NoSuchNotification:
-            return NOT_FOUND
-        except StorageUnavailableError:
-            return STORAGE_UNAVAILABLE
+            return await self._revisions.update(notification_id, parse_json_object(body))
+
+        return await _answered(notification_id, update)
 
     async def recall(self, notification_id: str) -> HttpResult:
         """DELETE: cancel what is pending, delete what was sent."""
-        if not Notification.is_id(notification_id):
-            return NOT_FOUND
-        try:
-            return _answer(await self._revisions.recall(notification_id))
-        except RequestError as error:
-            return error.to_result()
-        except NoSuchNotification:
-            return NOT_FOUND
-        except StorageUnavailableError:
-            return STORAGE_UNAVAILABLE
+        return await _answered(notification_id, lambda: self._revisions.recall(notification_id))
+
+
+async def _answered(notification_id: str, revise: Callable[[], Awaitable[Revised]]) -> HttpResult:
+    if not Notification.is_id(notification_id):
+        return NOT_FOUND
+    try:
+        return _answer(await revise())
+    except RequestError as error:
+        return error.to_result()
+    except NoSuchNotification:
+        return NOT_FOUND
+    except StorageUnavailableError:
+        return STORAGE_UNAVAILABLE
 
 
 def _answer(revised: Revised) -> HttpResult:

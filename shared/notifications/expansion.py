@@ -71,17 +71,11 @@ class AudienceExpansion:
         await self._queue.put(ExpandItem(notification_id).to_json())
 
     async def run(self, item: ExpandItem, redelivered: bool) -> None:
-        notification = await self._notifications.get(item.notification_id)
-        if notification is None or notification.state is not State.QUEUED:
-            logger.info(
-                "Not splitting window %d of notification %s: %s",
-                item.page,
-                item.notification_id,
-                "no such record" if notification is None else notification.state,
-            )
+        notification = await self._notifications.to_split(
+            item.notification_id, item.page, redelivered
+        )
+        if notification is None:
             return
-        if notification.pages_expanded > item.page and not redelivered:
-            return  # a copy of an item that already ran to the end
         revised = notification.revises
         if revised and item.page == 0 and not await self._sends_over(revised):
             # Looked at again later: the host's queue is the wait, not this run.

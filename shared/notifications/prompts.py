@@ -13,7 +13,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azure.core.exceptions import (
     ResourceExistsError,
@@ -24,8 +24,11 @@ from azure.data.tables import UpdateMode
 from shared.delivery.outbound import OutboundMessage
 from shared.notifications.reply_text import normalized
 from shared.storage.keys import InvalidKeyError, conversation_key, encode_key
-from shared.storage.references import StoredReference
+from shared.storage.references import StoredReference, activity_conversation_id
 from shared.storage.tables import Table, storage_errors
+
+if TYPE_CHECKING:
+    from botbuilder.schema import Activity
 
 AWAITING = "awaiting-reply"
 
@@ -51,6 +54,17 @@ class Answer:
     user_id: str
     choice: str
     answered_at: datetime
+
+    @classmethod
+    def given_by(cls, activity: Activity, choice: str, at: datetime) -> Answer:
+        """The answer an activity gives (a reply, a card's button): its conversation, its sender."""
+        return cls(
+            conversation_id=activity_conversation_id(activity),
+            channel_id=activity.channel_id,
+            user_id=activity.from_property.id,
+            choice=choice,
+            answered_at=at,
+        )
 
 
 class PromptStore:

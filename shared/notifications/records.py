@@ -9,6 +9,7 @@ its per-target outcomes are in `outcomes`.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -21,6 +22,8 @@ from azure.core.exceptions import ResourceNotFoundError
 from shared.notifications.lifecycle import CLAIM_EXPIRES_AFTER, State
 from shared.storage.large_values import json_properties, json_value, report_properties
 from shared.storage.tables import MAX_REPORT_BYTES, MAX_REQUEST_BYTES, Table, storage_errors
+
+logger = logging.getLogger(__name__)
 
 PARTITION = "notification"
 NOTIFICATION_ID = re.compile(r"[0-9a-f]{32}")  # what new_id makes
@@ -162,6 +165,21 @@ class NotificationStore:
             except ResourceNotFoundError:
                 return None
         return Notification._from_entity(entity)
+
+    async def to_split(
+        self, notification_id: str, page: int, redelivered: bool
+    ) -> Notification | None:
+        """The record, if page `page` of its audience is still to be split into work: it is
+        queued, and the page is not counted yet (a redelivered item runs again, since the run
+        before it may have died mid-way). None otherwise, saying why in the log."""
+        notification = await self.get(notification_id)
+        if notification is None or notification.state is not State.QUEUED:
+            why = "no such record" if notification is None else notification.state
+            logger.info("Not splitting page %d of notification %s: %s", page, notification_id, why)
+            return None
+        if notification.pages_expanded > page and not redelivered:
+            return None  # a copy of an item that already ran to the end
+        return notification
 
     async def state_of(self, notification_id: str) -> State | None:
         """Just its state: a cheap read for runs that check for a cancel while they send."""

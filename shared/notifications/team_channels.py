@@ -26,7 +26,6 @@ from shared.delivery.actions import PostInChannel
 from shared.delivery.fanout import Delivery
 from shared.delivery.results import Outcome, TargetResult
 from shared.notifications.cancellation import CancelWatch
-from shared.notifications.lifecycle import State
 from shared.notifications.outcomes import OutcomeStore
 from shared.notifications.prompts import PromptStore
 from shared.notifications.records import NotificationStore
@@ -69,17 +68,11 @@ class TeamChannelPosts:
         self._clock = clock
 
     async def run(self, item: ChannelsItem, redelivered: bool) -> None:
-        notification = await self._notifications.get(item.notification_id)
-        if notification is None or notification.state is not State.QUEUED:
-            logger.info(
-                "Not posting in team %d's channels for notification %s: %s",
-                item.team,
-                item.notification_id,
-                "no such record" if notification is None else notification.state,
-            )
+        notification = await self._notifications.to_split(
+            item.notification_id, item.page, redelivered
+        )
+        if notification is None:
             return
-        if notification.pages_expanded > item.page and not redelivered:
-            return  # a copy of an item that already ran to the end
         request = parse_notify_request(notification.request)
         teams = request.teams
         if teams is None or teams.channels is None or not 0 <= item.team < len(teams.team_ids):

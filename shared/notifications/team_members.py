@@ -29,7 +29,6 @@ from shared.channel.service_urls import ServiceUrlPolicy
 from shared.delivery.chat_opening import ChatOpener, member_target, opened
 from shared.delivery.results import Outcome, TargetResult
 from shared.notifications.cancellation import CancelWatch
-from shared.notifications.lifecycle import State
 from shared.notifications.outcomes import OutcomeStore
 from shared.notifications.records import NotificationStore
 from shared.notifications.request import parse_notify_request
@@ -78,17 +77,11 @@ class TeamMembers:
         self._clock = clock
 
     async def run(self, item: RosterItem, redelivered: bool) -> None:
-        notification = await self._notifications.get(item.notification_id)
-        if notification is None or notification.state is not State.QUEUED:
-            logger.info(
-                "Not reading roster page %d of notification %s: %s",
-                item.page,
-                item.notification_id,
-                "no such record" if notification is None else notification.state,
-            )
+        notification = await self._notifications.to_split(
+            item.notification_id, item.page, redelivered
+        )
+        if notification is None:
             return
-        if notification.pages_expanded > item.page and not redelivered:
-            return  # a copy of an item that already ran to the end
         teams = parse_notify_request(notification.request).teams
         if teams is None or teams.channels is not None or not 0 <= item.team < len(teams.team_ids):
             logger.error("Roster item %s names no team of its notification", item)

@@ -33,6 +33,7 @@ from shared.app import App, get_app, reset_app
 from shared.storage.references import StoredReference
 from testbed.activities import BOT_ID, activity
 from testbed.channel_stub import ChannelStub
+from tests.support.app_settings import emulator_settings
 from tests.support.functions import get_status, post_notify
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,21 +47,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--members", type=int, default=1200, help="team size (1200)")
     parser.add_argument("--latency-ms", type=float, default=50, help="channel latency (50)")
     return parser.parse_args()
-
-
-def env_for(azurite: Azurite) -> dict[str, str]:
-    return {
-        "AzureWebJobsStorage": azurite.connection_string,
-        "CONVERSATION_TABLE": "t" + uuid.uuid4().hex[:16],
-        "NOTIFICATIONS_TABLE": "n" + uuid.uuid4().hex[:16],
-        "COORDINATION_TABLE": "b" + uuid.uuid4().hex[:16],
-        "PERSONAL_CHATS_TABLE": "p" + uuid.uuid4().hex[:16],
-        "NOTIFY_QUEUE": "q" + uuid.uuid4().hex[:16],
-        "NOTIFY_WEBHOOK_SECRET": "",
-        "MicrosoftAppId": "",
-        "MicrosoftAppPassword": "",
-        "ALLOWED_SERVICE_URLS": "",
-    }
 
 
 async def install_in_team(app: App, stub: ChannelStub) -> None:
@@ -126,7 +112,7 @@ async def main() -> None:
     stub = ChannelStub(latency_seconds=args.latency_ms / 1000).start()
     azurite = Azurite.all_services().start()
     try:
-        os.environ.update(env_for(azurite))
+        os.environ.update(emulator_settings(azurite.connection_string))
         app = get_app()
         await install_in_team(app, stub)
         stub.set_roster(TEAM, [{"id": f"29:member-{n}", "name": f"Member {n}",

@@ -46,9 +46,9 @@ from testbed.channel_stub import ChannelStub
 
 BARE_IMPORT = "botbuilder.core, azure.data.tables, azure.functions"
 # Each function's import, with what its first call imports besides: the messages function builds
-# the chat layer (shared.endpoints.messages and what it uses) on first use, and pays for it then.
+# the chat layer (shared.functions.activities and what it uses) on first use, and pays for it then.
 FUNCTION_MODULES = {
-    "messages": "messages, shared.endpoints.messages",
+    "messages": "messages, shared.functions.activities",
     "notify_http": "notify_http",
     "notify_timer": "notify_timer",
     "notify_queue": "notify_queue",

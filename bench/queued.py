@@ -36,7 +36,7 @@ from devhost.azurite import Azurite, connection_string, free_port
 from devhost.host import read_host_json
 from devhost.queues import read_queue_options
 from shared.app import App
-from shared.notifications.outcomes import CLAIM_PREFIX
+from shared.notifications.outcome_store import CLAIM_PREFIX
 from shared.settings import Settings
 from testbed.channel_stub import ChannelStub
 from testbed.counting_proxy import CountingProxy, Forwarded

@@ -7,5 +7,5 @@ from shared.app import respond
 
 async def main(req: func.HttpRequest) -> func.HttpResponse:
     return await respond(
-        lambda app: app.messages.handle(req.get_body(), req.headers.get("Authorization", ""))
+        lambda app: app.activities.handle(req.get_body(), req.headers.get("Authorization", ""))
     )

@@ -16,29 +16,29 @@ import azure.functions as func
 from shared.channel.auth import OutboundTokens, create_authentication
 from shared.channel.connector import BotConnector
 from shared.channel.service_urls import ServiceUrlPolicy
-from shared.chat.reminders import next_occurrence as next_reminder
+from shared.chat.reminders.book import next_reminder
 from shared.delivery.fanout import Delivery
 from shared.delivery.live_references import LiveReferences
 from shared.delivery.rate_limits import RateLimits
 from shared.delivery.retry_policy import RetryPolicy
 from shared.delivery.tenant_budget import SharedTenantBudget
-from shared.endpoints.cancel import CancelEndpoint
-from shared.endpoints.notify import NotifyEndpoint
-from shared.endpoints.status import StatusEndpoint
-from shared.endpoints.targets import TargetsEndpoint
-from shared.endpoints.timer import TimerJob
-from shared.endpoints.work import WorkEndpoint
+from shared.functions.cancel import CancelEndpoint
+from shared.functions.notify import NotifyEndpoint
+from shared.functions.status import StatusEndpoint
+from shared.functions.targets import TargetsEndpoint
+from shared.functions.timer import TimerJob
+from shared.functions.work import WorkEndpoint
 from shared.http import HttpResult
 from shared.notifications.broadcast_schedule import BroadcastSchedule
-from shared.notifications.cancellation import CancelWatch
-from shared.notifications.chunk_delivery import ChunkDelivery
-from shared.notifications.expansion import AudienceExpansion
-from shared.notifications.idempotency import IdempotencyKeys
-from shared.notifications.notifier import Notifier
-from shared.notifications.outcomes import OutcomeStore
-from shared.notifications.poisoned_work import PoisonedWork
-from shared.notifications.prompts import PromptStore
-from shared.notifications.records import NotificationStore
+from shared.notifications.idempotency_store import IdempotencyKeys
+from shared.notifications.notification_store import NotificationStore
+from shared.notifications.outcome_store import OutcomeStore
+from shared.notifications.prompt_store import PromptStore
+from shared.sending.cancellation import CancelWatch
+from shared.sending.chunk_delivery import ChunkDelivery
+from shared.sending.expansion import AudienceExpansion
+from shared.sending.notifier import Notifier
+from shared.sending.poisoned_work import PoisonedWork
 from shared.settings import Settings, SettingsError
 from shared.storage.credentials import storage_credential
 from shared.storage.deletion_log import DeletionLog
@@ -51,11 +51,11 @@ if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
 
     from shared.delivery.chat_opening import ChatOpener
-    from shared.endpoints.messages import MessagesEndpoint
-    from shared.endpoints.revise import ReviseEndpoint
-    from shared.notifications.named_members import NamedMembers
-    from shared.notifications.team_channels import TeamChannelPosts
-    from shared.notifications.team_members import TeamMembers
+    from shared.functions.activities import ActivitiesEndpoint
+    from shared.functions.revise import ReviseEndpoint
+    from shared.sending.named_members import NamedMembers
+    from shared.sending.team_channels import TeamChannelPosts
+    from shared.sending.team_members import TeamMembers
 
 # azure-core logs every storage request and response at INFO; one line per event is ours to write.
 logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
@@ -80,17 +80,17 @@ class App:
     cancel: CancelEndpoint
     work: WorkEndpoint
     timer_job: TimerJob
-    build_messages: Callable[[], MessagesEndpoint] = field(repr=False)  # see `messages`
+    build_activities: Callable[[], ActivitiesEndpoint] = field(repr=False)  # see `messages`
     build_revise: Callable[[], ReviseEndpoint] = field(repr=False)  # see `revise`
     # The Entra credential of a keyless storage account (None with a connection string).
     storage_credential: AsyncTokenCredential | None = None
 
     @cached_property
-    def messages(self) -> MessagesEndpoint:
+    def activities(self) -> ActivitiesEndpoint:
         """POST /api/messages. Only the messages function talks with people, so the chat layer
         (the bot, reminders and their languages, the adapter) is built, and imported, on its
         first use: the other functions' cold starts do not pay for it."""
-        return self.build_messages()
+        return self.build_activities()
 
     @cached_property
     def revise(self) -> ReviseEndpoint:
@@ -177,7 +177,7 @@ class App:
 
         @cache
         def team_members() -> TeamMembers:
-            from shared.notifications.team_members import ListedMembers, TeamMembers
+            from shared.sending.team_members import ListedMembers, TeamMembers
 
             return TeamMembers(
                 notification_store,
@@ -195,7 +195,7 @@ class App:
 
         @cache
         def team_channels() -> TeamChannelPosts:
-            from shared.notifications.team_channels import TeamChannelPosts
+            from shared.sending.team_channels import TeamChannelPosts
 
             return TeamChannelPosts(
                 notification_store,
@@ -212,27 +212,27 @@ class App:
 
         @cache
         def named_members() -> NamedMembers:
-            from shared.notifications.named_members import NamedMembers
+            from shared.sending.named_members import NamedMembers
 
             return NamedMembers(store, chat_index, opener(), connector, service_urls, rate_limits)
 
         def build_revise() -> ReviseEndpoint:
-            from shared.endpoints.revise import ReviseEndpoint
-            from shared.notifications.revisions import Revisions
+            from shared.functions.revise import ReviseEndpoint
+            from shared.sending.revisions import Revisions
 
             return ReviseEndpoint(
                 Revisions(notification_store, outcomes, expansion, clock),
                 settings.notify_webhook_secret,
             )
 
-        def build_messages() -> MessagesEndpoint:
+        def build_activities() -> ActivitiesEndpoint:
             from shared.channel.adapter import create_adapter
             from shared.chat.bot import ProactiveBot
             from shared.chat.prompt_replies import PromptReplies
-            from shared.chat.reminder_dialog import ReminderDialog
-            from shared.chat.reminder_questions import ReminderQuestions
-            from shared.chat.reminders import ReminderBook
-            from shared.endpoints.messages import MessagesEndpoint
+            from shared.chat.reminders.book import ReminderBook
+            from shared.chat.reminders.dialog import ReminderDialog
+            from shared.chat.reminders.questions import ReminderQuestions
+            from shared.functions.activities import ActivitiesEndpoint
 
             bot = ProactiveBot(
                 store,
@@ -246,7 +246,7 @@ class App:
                 chat_index,
                 clock,
             )
-            return MessagesEndpoint(
+            return ActivitiesEndpoint(
                 create_adapter(authentication), authentication, bot, service_urls
             )
 
@@ -283,7 +283,7 @@ class App:
                 clock,
             ),
             storage_credential=credential,
-            build_messages=build_messages,
+            build_activities=build_activities,
             build_revise=build_revise,
         )
 

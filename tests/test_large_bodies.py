@@ -17,9 +17,9 @@ from azure.data.tables.aio import TableClient
 from devhost.azurite import Azurite
 from shared.app import get_app
 from shared.http import MAX_BODY_BYTES
-from shared.notifications.idempotency import Claimed, IdempotencyKeys, Replay
+from shared.notifications.idempotency_store import Claimed, IdempotencyKeys, Replay
 from shared.notifications.lifecycle import State
-from shared.notifications.records import Notification, NotificationStore
+from shared.notifications.notification_store import Notification, NotificationStore
 from shared.storage.large_values import json_properties, json_value, report_properties
 from shared.storage.tables import (
     MAX_BINARY_PROPERTY_BYTES,

@@ -15,14 +15,15 @@ APP_ROOT = Path(__file__).resolve().parent.parent
 SHARED = APP_ROOT / "shared"
 # Bottom to top: a module may import from its own layer and the layers below it, never above.
 LAYERS = (
-    ("shared.settings", "shared.http"),
+    ("shared.settings", "shared.http", "shared.teams"),
     ("shared.cards",),
     ("shared.storage",),
     ("shared.channel",),
     ("shared.delivery",),
     ("shared.notifications",),
+    ("shared.sending",),
     ("shared.chat",),
-    ("shared.endpoints",),
+    ("shared.functions",),
     ("shared.app",),
 )
 FUNCTION_FOLDERS = sorted(p.parent for p in APP_ROOT.glob("*/function.json"))

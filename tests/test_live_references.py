@@ -12,8 +12,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from shared.app import App
+from shared.delivery.clocks import CLOCK_SKEW_SECONDS
 from shared.delivery.live_references import MAX_AGE_SECONDS, LiveReferences
-from shared.delivery.rate_limits import CLOCK_SKEW_SECONDS
 from shared.storage.deletion_log import RETENTION, Deletion, DeletionLog
 from shared.storage.tables import Table
 from tests.support.references import store_conversations, stored_references

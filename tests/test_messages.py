@@ -140,7 +140,7 @@ async def test_subscribed_is_true_when_another_instance_unsubscribed_meanwhile(a
     try:
         await post_activity(activity(channel.url, CONVERSATION, text="hi"))
         stop = json.dumps(activity(channel.url, CONVERSATION, text="stop")).encode()
-        assert (await other_instance.messages.handle(stop, "")).status == 200
+        assert (await other_instance.activities.handle(stop, "")).status == 200
 
         await post_activity(activity(channel.url, CONVERSATION, text="hi again"))
     finally:

@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 import pytest
 
 from devhost.azurite import Azurite
-from shared.delivery.results import Outcome, TargetResult
-from shared.notifications.outcomes import (
+from shared.delivery.outcomes import Outcome, TargetResult
+from shared.notifications.outcome_store import (
     OUTCOMES_PER_TRANSACTION,
     InvalidContinuationError,
     OutcomeStore,

@@ -14,7 +14,7 @@ import pytest
 
 import notify_queue
 from shared.app import App
-from shared.notifications.cancellation import CHECK_EVERY_SECONDS
+from shared.sending.cancellation import CHECK_EVERY_SECONDS
 from testbed.activities import activity
 from tests.support.functions import cancel, get_status, get_targets, post_activity, post_notify
 from tests.support.references import store_conversations

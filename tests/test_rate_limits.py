@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from shared.channel.connector import ChannelError
-from shared.delivery.rate_limits import WINDOW_SECONDS, RateLimits, SlidingWindow
+from shared.delivery.clocks import WINDOW_SECONDS
+from shared.delivery.rate_limits import RateLimits, SlidingWindow
 from shared.delivery.retry_policy import MAX_RETRY_AFTER_SECONDS, RetryPolicy
 from shared.storage.recent_writes import RecentWrites
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.chat.reminder_phrases import Asks, Recurring, Single, understand
+from shared.chat.reminders.phrases import Asks, Recurring, Single, understand
 
 # Monday 23 November 2026, 08:17 UTC: 03:17 in New York, 09:17 in Berlin, Paris and Madrid,
 # 16:17 in Shanghai, 17:17 in Seoul.

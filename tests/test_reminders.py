@@ -14,7 +14,7 @@ from botbuilder.schema import Activity
 
 from shared.app import get_app
 from shared.chat.bot import SUBSCRIBED
-from shared.chat.reminders import user_timezone
+from shared.chat.reminders.book import user_timezone
 from tests.support.chat import say
 from tests.support.functions import run_timer
 from tests.support.work_queue import run_queued_work

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pytest
 
 from devhost.queues import read_queue_options
-from shared.notifications.outcomes import TARGETS_PER_CHUNK
+from shared.notifications.outcome_store import TARGETS_PER_CHUNK
 from testbed.channel_stub import ChannelStub, Received
 from tests.support.devhost_process import REPO_ROOT
 from tests.support.http_client import post

@@ -8,7 +8,7 @@ import pytest
 
 from shared.app import get_app
 from shared.notifications.lifecycle import State
-from shared.notifications.records import CLAIM_EXPIRES_AFTER
+from shared.notifications.notification_store import CLAIM_EXPIRES_AFTER
 from tests.support.functions import get_status, post_notify, run_timer
 from tests.support.references import store_conversations
 from tests.support.work_queue import run_queued_work

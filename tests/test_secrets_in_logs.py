@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from devhost.azurite import ACCOUNT_KEY
-from shared.notifications.signature import sign
+from shared.functions.signature import sign
 from testbed.activities import activity
 from tests.support.credentials import APP_PASSWORD
 from tests.support.functions import post_activity, post_notify

@@ -13,7 +13,7 @@ import pytest
 from botbuilder.schema import Activity
 
 from shared.app import App, get_app
-from shared.notifications.work_items import RosterItem
+from shared.sending.work_items import RosterItem
 from shared.storage.references import StoredReference
 from testbed.activities import BOT_ID, activity
 from tests.support.functions import get_status, post_activity, post_notify, run_timer

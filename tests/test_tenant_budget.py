@@ -18,7 +18,8 @@ from azure.core.exceptions import ServiceRequestError
 from azure.data.tables.aio import TableClient, TableServiceClient
 
 from devhost.azurite import Azurite
-from shared.delivery.rate_limits import WINDOW_SECONDS, RateLimits
+from shared.delivery.clocks import WINDOW_SECONDS
+from shared.delivery.rate_limits import RateLimits
 from shared.delivery.tenant_budget import (
     MEMBER_PREFIX,
     SharedTenantBudget,

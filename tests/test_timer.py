@@ -68,7 +68,7 @@ async def test_the_timer_prunes_conversations_the_channel_says_are_gone(app, cha
 
 def timer_lines(caplog) -> list[str]:
     """What the timer logged (INFO and up), one line per run."""
-    return [r.getMessage() for r in caplog.records if r.name == "shared.endpoints.timer"]
+    return [r.getMessage() for r in caplog.records if r.name == "shared.functions.timer"]
 
 
 async def logged_timer_run(caplog) -> list[str]:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from shared.notifications.lifecycle import State
-from shared.notifications.records import Notification
+from shared.notifications.notification_store import Notification
 from testbed.channel_stub import ACTIVITY_NOT_FOUND
 from tests.support.chat import say
 from tests.support.functions import (

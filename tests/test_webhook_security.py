@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from shared.notifications.signature import sign
+from shared.functions.signature import sign
 from tests.support.functions import post_notify
 from tests.support.references import store_conversations
 

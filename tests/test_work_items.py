@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from shared.notifications.outcomes import TARGETS_PER_CHUNK
-from shared.notifications.work_items import (
+from shared.notifications.outcome_store import TARGETS_PER_CHUNK
+from shared.sending.work_items import (
     ChunkItem,
     ExpandItem,
     MalformedItemError,

@@ -12,13 +12,13 @@ from botbuilder.schema import Activity
 from shared.cards.questions import INVOKE_NAME, card_answer, clicked_answer
 from shared.chat import teams_events
 from shared.chat.prompt_replies import PromptReplies
-from shared.chat.reminder_dialog import ReminderDialog
-from shared.delivery.chat_opening import PERSONAL, member_ids
+from shared.chat.reminders.dialog import ReminderDialog
 from shared.notifications.reply_text import normalized
 from shared.storage.keys import InvalidKeyError
 from shared.storage.personal_chats import PersonalChatIndex
 from shared.storage.reference_store import ReferenceStore
-from shared.storage.references import TEAMS, StoredReference, activity_conversation_id
+from shared.storage.references import StoredReference, activity_conversation_id
+from shared.teams import PERSONAL, TEAMS, member_ids
 
 logger = logging.getLogger(__name__)
 

@@ -16,11 +16,12 @@ from botbuilder.core import TurnContext
 
 from shared.cards.questions import answered_card
 from shared.delivery.outbound import OutboundMessage
-from shared.notifications.prompts import Answer, PendingPrompt, PromptStore
+from shared.notifications.prompt_store import Answer, PendingPrompt, PromptStore
 from shared.storage.references import activity_conversation_id
+from shared.teams import CHANNEL, GROUP_CHAT
 
 # Conversations where several people may answer, each once.
-SHARED_CONVERSATIONS = ("groupChat", "channel")
+SHARED_CONVERSATIONS = (GROUP_CHAT, CHANNEL)
 RECORDED = "Thanks! I've recorded your answer: {choice}."
 ALREADY_ANSWERED = "Thanks, I already have your answer."
 ANSWERED_BY = "✅ {who} answered: {choice}"

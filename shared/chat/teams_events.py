@@ -11,7 +11,7 @@ from typing import Any
 
 from botbuilder.schema import Activity
 
-from shared.storage.references import TEAMS
+from shared.teams import TEAMS
 
 # conversationUpdate channelData.eventType. Archiving is not here: an archived team comes back
 # with teamUnarchived, which names only the team, so forgetting its channels' references on

@@ -18,23 +18,16 @@ from typing import TYPE_CHECKING, Any
 from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationReference
 
 from shared.channel.connector import BotConnector, Sent
-from shared.delivery.results import Outcome, TargetResult
+from shared.delivery.outcomes import Outcome, TargetResult
 from shared.storage.personal_chats import PersonalChatIndex
 from shared.storage.reference_store import ReferenceStore
-from shared.storage.references import TEAMS, StoredReference
+from shared.storage.references import StoredReference
+from shared.teams import PERSONAL, TEAMS, member_ids
 
 if TYPE_CHECKING:
     from shared.delivery.fanout import Delivery
 
-PERSONAL = "personal"
 WRITES_AT_ONCE = 16  # references and index rows of opened chats written at once
-
-
-def member_ids(member: Mapping[str, Any]) -> tuple[str, ...]:
-    """A roster member's ids: the `29:` id, and the Entra object id when the roster gives it
-    (pagedmembers names it aadObjectId, older rosters objectId)."""
-    ids = (member.get("id"), member.get("aadObjectId") or member.get("objectId"))
-    return tuple(i for i in ids if isinstance(i, str) and i)
 
 
 def member_target(team: StoredReference, member: Mapping[str, Any]) -> StoredReference:

@@ -13,8 +13,8 @@ from shared.channel.error_codes import Verdict
 from shared.channel.service_urls import ServiceUrlPolicy
 from shared.delivery.actions import ChannelAction
 from shared.delivery.live_references import LiveReferences, WatchedTargets
+from shared.delivery.outcomes import REFERENCE_GONE, DeliveryReport, Outcome, TargetResult
 from shared.delivery.rate_limits import RateLimits
-from shared.delivery.results import REFERENCE_GONE, DeliveryReport, Outcome, TargetResult
 from shared.delivery.retry_policy import RetryPolicy
 from shared.storage.reference_store import ReferenceStore
 from shared.storage.references import StoredReference

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from shared.delivery.rate_limits import CLOCK_SKEW_SECONDS
+from shared.delivery.clocks import CLOCK_SKEW_SECONDS
 from shared.storage.deletion_log import DeletionLog
 from shared.storage.references import StoredReference
 from shared.storage.tables import StorageUnavailableError

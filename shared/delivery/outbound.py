@@ -15,7 +15,8 @@ from botbuilder.schema import (
     SuggestedActions,
 )
 
-from shared.storage.references import TEAMS, stored_conversation_id
+from shared.storage.references import stored_conversation_id
+from shared.teams import TEAMS
 
 if TYPE_CHECKING:
     from shared.cards.templates import CardMessage

@@ -17,15 +17,11 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from shared.delivery.clocks import WINDOW_SECONDS
+
 if TYPE_CHECKING:
     from shared.delivery.tenant_budget import SharedTenantBudget, Turn
 
-# The channel's one second, and a hair for clock granularity. Jitter needs no margin: a send counts
-# until its answer comes, and the channel sees it before that (see SlidingWindow).
-WINDOW_SECONDS = 1.01
-# How far apart the instances' wall clocks may be: membership rows expire by wall time, and a
-# deletion is ordered against a fan-out's read by wall time.
-CLOCK_SKEW_SECONDS = 1.0
 PER_CONVERSATION_PER_WINDOW = 7
 SWEEP_EVERY = 1024  # acquisitions between drops of idle keys, so memory follows live keys only
 # How often a send waiting on a window full of sends in flight looks again.

@@ -58,7 +58,7 @@ from datetime import datetime, timedelta, timezone
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 
-from shared.delivery.rate_limits import CLOCK_SKEW_SECONDS, WINDOW_SECONDS
+from shared.delivery.clocks import CLOCK_SKEW_SECONDS, WINDOW_SECONDS
 from shared.storage.keys import MAX_KEY_LENGTH, InvalidKeyError, encode_key
 from shared.storage.tables import StorageUnavailableError, Table, storage_errors
 

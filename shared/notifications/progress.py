@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.delivery.results import Outcome
+from shared.delivery.outcomes import Outcome
 from shared.notifications.lifecycle import State
-from shared.notifications.outcomes import Totals
-from shared.notifications.records import Notification
+from shared.notifications.notification_store import Notification
+from shared.notifications.outcome_store import Totals
 
 
 def queued_state(notification: Notification, totals: Totals) -> State:

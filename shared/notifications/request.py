@@ -13,6 +13,7 @@ from shared.delivery.outbound import OutboundMessage
 from shared.http import RequestError, field_error, has_control_characters
 from shared.notifications.reply_text import normalized
 from shared.storage.audience import Audience
+from shared.teams import CHANNEL_CHOICES
 
 if TYPE_CHECKING:
     from shared.cards.templates import CardMessage
@@ -37,7 +38,6 @@ AUDIENCE_FIELDS = {
 # found only while the notification is sent, not among the stored references the fields above
 # filter.
 TEAM_MEMBERS, TEAM_CHANNELS = "teamMembersOf", "teamChannels"
-CHANNEL_CHOICES = ("general", "all")
 MAX_TEAMS = 100  # teams one notification names: each is at least one Bot Connector call
 
 

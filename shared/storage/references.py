@@ -13,17 +13,14 @@ from botbuilder.schema import Activity, ConversationReference
 
 from shared.storage.keys import decode_key, encode_key
 from shared.storage.tables import MAX_STRING_PROPERTY_CHARS
-
-# A Teams channel message names its thread after the channel: "19:…@thread.tacv2;messageid=…".
-TEAMS = "msteams"
-_THREAD_SUFFIX = ";messageid="
+from shared.teams import CHANNEL, TEAMS, THREAD_SUFFIX
 
 
 def stored_conversation_id(channel_id: str, conversation_id: str) -> str:
     """The audience member a conversation belongs to: a Teams channel thread is its channel (a
     reply in a thread is that channel talking), anything else is itself."""
     if channel_id == TEAMS:
-        return conversation_id.split(_THREAD_SUFFIX, 1)[0]
+        return conversation_id.split(THREAD_SUFFIX, 1)[0]
     return conversation_id
 
 
@@ -33,11 +30,11 @@ def post_thread_id(channel_id: str, conversation: dict[str, Any], activity_id: s
     conversation_id = str(conversation.get("id") or "")
     if (
         channel_id == TEAMS
-        and conversation.get("conversationType") == "channel"
-        and _THREAD_SUFFIX not in conversation_id
+        and conversation.get("conversationType") == CHANNEL
+        and THREAD_SUFFIX not in conversation_id
         and activity_id
     ):
-        return f"{conversation_id}{_THREAD_SUFFIX}{activity_id}"
+        return f"{conversation_id}{THREAD_SUFFIX}{activity_id}"
     return conversation_id
 
 

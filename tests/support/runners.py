@@ -19,7 +19,7 @@ import aiohttp
 from azure.data.tables.aio import TableClient
 
 from shared.app import App
-from shared.notifications.outcomes import CLAIM_PREFIX, OutcomeStore, partition
+from shared.notifications.outcome_store import CLAIM_PREFIX, OutcomeStore, partition
 from shared.settings import Settings
 from shared.storage.tables import Table
 from tests.support.app_settings import emulator_settings

@@ -1,0 +1,90 @@
+"""Reminders in German: the words the bot reads, its clock patterns, its answers."""
+
+from shared.chat.reminders.language import Language
+
+WEEKDAYS = {
+    "montag": "MO", "dienstag": "TU", "mittwoch": "WE", "donnerstag": "TH", "freitag": "FR",
+    "samstag": "SA", "sonntag": "SU",
+}  # fmt: skip
+
+LANGUAGE = Language(
+    code="de",
+    triggers=("erinnere mich", "erinner mich", "erinnere mich bitte"),
+    polite=("bitte",),
+    clocks=(
+        r"\bum\s+(?P<hour>\d{1,2})(?:[:.](?P<minute>\d{2}))?(?:\s*uhr)?(?!\w)",
+        r"\b(?P<hour>\d{1,2})(?:[:.](?P<minute>\d{2}))?\s*uhr\b",
+    ),
+    noon=(r"\bmittags\b", r"\bum\s+mittag\b"),
+    midnight=(r"\bum\s+mitternacht\b",),
+    tonight=(r"\bheute\s+abend\b",),
+    relative=r"^\s*in\b",
+    every=(
+        (r"\b(?:jeden\s+werktag|werktags)\b", "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"),
+        (r"\b(?:jeden\s+tag|täglich)\b", "FREQ=DAILY"),
+        *((rf"\bjeden\s+{name}\b", f"FREQ=WEEKLY;BYDAY={day}") for name, day in WEEKDAYS.items()),
+        (r"\balle\s+(\d+)\s+stunden\b", "FREQ=HOURLY;INTERVAL={0}"),
+        (r"\bjede\s+stunde\b", "FREQ=HOURLY;INTERVAL=1"),
+    ),
+    links=("an", "ans", "daran", "dass", "zu", "um", "am", "bitte"),
+    time_words=(
+        "heute",
+        "morgen",
+        "übermorgen",
+        "gestern",
+        "abend",
+        "abends",
+        "morgens",
+        "mittag",
+        "irgendwann",
+        "später",
+        "bald",
+        "minute",
+        "minuten",
+        "stunde",
+        "stunden",
+        "tag",
+        "tage",
+        "tagen",
+        "uhr",
+        *WEEKDAYS,
+    ),
+    list_commands=("erinnerungen anzeigen", "zeige erinnerungen", "meine erinnerungen"),
+    cancel_commands=("lösche", "lösche erinnerung", "abbrechen"),
+    answers={
+        "set": "Alles klar: Ich erinnere dich {when} an: {task}.",
+        "set_series": "Alles klar: Ich erinnere dich {rule} an: {task}, zuerst {when}.",
+        "ask_when": "Wann soll ich dich an „{task}“ erinnern?",
+        "ask_what": "Woran soll ich dich erinnern?",
+        "help": (
+            "Ich kann dich erinnern, etwa „erinnere mich in 10 Minuten an den Tee“ oder "
+            "„erinnere mich jeden Tag um 9 ans Aufstehen“. „Erinnerungen anzeigen“ zeigt "
+            "deine, „lösche 1“ löscht eine."
+        ),
+        "list": "Deine Erinnerungen:",
+        "none": "Du hast keine Erinnerungen.",
+        "cancelled": "Erinnerung {number} gelöscht: {task}.",
+        "no_such": "Es gibt keine Erinnerung {number}. „Erinnerungen anzeigen“ zeigt deine.",
+        "reminder": "⏰ Erinnerung: {task}",
+        "done": "Erledigt",
+        "snooze": "10 Minuten später",
+        "done_ack": "Erledigt: {task}.",
+        "snoozed": "Verschoben: Ich erinnere dich {when} an: {task}.",
+        "at": "um {time}",
+        "on": "am {date}",
+        "in": "in {duration}",
+        "date": "%d.%m.",
+        "every_day": "jeden Tag um {time}",
+        "every_weekday": "jeden Werktag um {time}",
+        "every_week": "jeden {day} um {time}",
+        "every_hours": "alle {n} Stunden",
+        "every_minutes": "alle {n} Minuten",
+        "weekdays": "Montag Dienstag Mittwoch Donnerstag Freitag Samstag Sonntag",
+        "minute": "{n} Minute",
+        "minutes": "{n} Minuten",
+        "hour": "{n} Stunde",
+        "hours": "{n} Stunden",
+        "day": "{n} Tag",
+        "days": "{n} Tagen",
+    },
+)

@@ -1,0 +1,97 @@
+"""Reminders in English: the words the bot reads, its clock patterns, its answers."""
+
+from shared.chat.reminders.language import Language
+
+WEEKDAYS = {
+    "monday": "MO", "tuesday": "TU", "wednesday": "WE", "thursday": "TH", "friday": "FR",
+    "saturday": "SA", "sunday": "SU",
+}  # fmt: skip
+
+LANGUAGE = Language(
+    code="en",
+    triggers=("remind me",),
+    polite=("please", "pls", "hey bot,?"),
+    clocks=(
+        r"\bat\s+(?P<hour>\d{1,2})(?:[:.](?P<minute>\d{2}))?\s*(?P<meridiem>[ap]\.?m\.?)?(?![\w:])",
+        r"\b(?P<hour>\d{1,2})(?:[:.](?P<minute>\d{2}))?\s*(?P<meridiem>[ap]\.?m\.?)(?!\w)",
+    ),
+    pm=("pm", "p.m.", "p.m", "pm."),
+    am=("am", "a.m.", "a.m", "am."),
+    noon=(r"\bat noon\b", r"\bnoon\b"),
+    midnight=(r"\bat midnight\b", r"\bmidnight\b"),
+    tonight=(r"\btonight\b", r"\bthis evening\b"),
+    durations=(
+        r"\bin\s+(?P<amount>\d+)\s*(?P<unit>h)\s*(?P<more>\d{1,2})\b",
+        r"\bin\s+(?P<amount>\d+)\s*(?P<unit>h|hrs?|mins?)\b",
+        r"\bin\s+(?P<amount>half an)\s+(?P<unit>hour)\b",
+    ),
+    units={"h": 60, "hr": 60, "hrs": 60, "hour": 60, "min": 1, "mins": 1},
+    relative=r"^\s*in\b",
+    every=(
+        (r"\bevery\s+weekday\b", "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"),
+        (r"\b(?:every\s+day|daily)\b", "FREQ=DAILY"),
+        *((rf"\bevery\s+{name}\b", f"FREQ=WEEKLY;BYDAY={day}") for name, day in WEEKDAYS.items()),
+        (r"\bevery\s+(\d+)\s+hours?\b", "FREQ=HOURLY;INTERVAL={0}"),
+        (r"\bevery\s+hour\b", "FREQ=HOURLY;INTERVAL=1"),
+        (r"\bevery\s+(\d+)\s+minutes?\b", "FREQ=MINUTELY;INTERVAL={0}"),
+        (r"\bevery\s+minute\b", "FREQ=MINUTELY;INTERVAL=1"),
+    ),
+    links=("to", "that", "about", "of", "at", "on", "in"),
+    time_words=(
+        "today",
+        "tomorrow",
+        "tonight",
+        "yesterday",
+        "morning",
+        "afternoon",
+        "evening",
+        "sometime",
+        "later",
+        "soon",
+        "minute",
+        "minutes",
+        "hour",
+        "hours",
+        "days",
+        "o'clock",
+        *WEEKDAYS,
+    ),
+    list_commands=("list reminders", "show reminders", "list my reminders", "show my reminders"),
+    cancel_commands=("cancel", "cancel reminder"),
+    answers={
+        "set": "Got it: I'll remind you to {task} {when}.",
+        "set_series": "Got it: I'll remind you to {task} {rule}, first {when}.",
+        "ask_when": "When should I remind you about {task}?",
+        "ask_what": "What should I remind you about?",
+        "help": (
+            'I can set reminders like "remind me in 10 minutes to stretch", "remind me '
+            'tomorrow at 9 to call mom" or "remind me every weekday at 8:30 to check mail". '
+            'Say "list reminders" to see yours, "cancel 1" to drop one.'
+        ),
+        "list": "Your reminders:",
+        "none": "You have no reminders.",
+        "cancelled": "Cancelled reminder {number}: {task}.",
+        "no_such": 'There is no reminder {number}. Say "list reminders" to see yours.',
+        "reminder": "⏰ Reminder: {task}",
+        "done": "Done",
+        "snooze": "Snooze 10 minutes",
+        "done_ack": "Done: {task}.",
+        "snoozed": "Snoozed: I'll remind you to {task} {when}.",
+        "at": "at {time}",
+        "on": "on {date}",
+        "in": "in {duration}",
+        "date": "%a %d %b",
+        "every_day": "every day at {time}",
+        "every_weekday": "every weekday at {time}",
+        "every_week": "every {day} at {time}",
+        "every_hours": "every {n} hours",
+        "every_minutes": "every {n} minutes",
+        "weekdays": "Monday Tuesday Wednesday Thursday Friday Saturday Sunday",
+        "minute": "{n} minute",
+        "minutes": "{n} minutes",
+        "hour": "{n} hour",
+        "hours": "{n} hours",
+        "day": "{n} day",
+        "days": "{n} days",
+    },
+)

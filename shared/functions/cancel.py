@@ -1,0 +1,58 @@
+"""POST /api/notify/{id}/cancel: stop a scheduled or queued notification from sending more."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from shared.functions.status import NOT_FOUND
+from shared.http import STORAGE_UNAVAILABLE, HttpResult
+from shared.notifications.lifecycle import State
+from shared.notifications.notification_store import Notification, NotificationStore
+from shared.notifications.outcome_store import OutcomeStore
+from shared.notifications.progress import progress, queued_state
+from shared.storage.tables import StorageUnavailableError
+
+logger = logging.getLogger(__name__)
+
+
+class CancelEndpoint:
+    def __init__(
+        self,
+        notifications: NotificationStore,
+        outcomes: OutcomeStore,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._notifications = notifications
+        self._outcomes = outcomes
+        self._clock = clock
+
+    async def handle(self, notification_id: str) -> HttpResult:
+        if not Notification.is_id(notification_id):
+            return NOT_FOUND
+        try:
+            notification = await self._notifications.get(notification_id)
+            if notification is None:
+                return NOT_FOUND
+            totals = await self._outcomes.totals(notification_id)
+            if queued_state(notification, totals) is State.DONE:
+                return _too_late(notification, "done")
+            cancelled = await self._notifications.cancel_delivery(notification_id, self._clock())
+            if cancelled is None:
+                return NOT_FOUND
+            if cancelled.state is not State.CANCELLED:
+                return _too_late(cancelled, cancelled.state.value)
+            totals = await self._outcomes.totals(notification_id)
+        except StorageUnavailableError:
+            return STORAGE_UNAVAILABLE
+        logger.info("Notification %s cancelled", notification_id)
+        return HttpResult(200, progress(cancelled, totals))
+
+
+def _too_late(notification: Notification, state: str) -> HttpResult:
+    if notification.state is State.SENDING:
+        why = "it is being sent within its own request and finishes there"
+    else:
+        why = f"it is {state}"
+    return HttpResult(409, {"error": f"nothing left to cancel: {why}", "detail": {"state": state}})

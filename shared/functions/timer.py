@@ -1,0 +1,67 @@
+"""What each notify_timer run does: queue due notifications, then the scheduled broadcast, then
+drop the deletion log's expired rows.
+
+It only records and enqueues, so a run takes seconds whatever the audiences' sizes: the work
+queue's runs do the sending.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from shared.delivery.outbound import OutboundMessage
+from shared.notifications.broadcast_schedule import BroadcastSchedule
+from shared.notifications.request import NotifyRequest
+from shared.sending.notifier import Notifier
+from shared.storage.audience import Audience
+from shared.storage.deletion_log import DeletionLog
+
+logger = logging.getLogger(__name__)
+
+
+class TimerJob:
+    def __init__(
+        self,
+        notifier: Notifier,
+        broadcast_text: str,
+        broadcast_schedule: BroadcastSchedule,
+        deletions: DeletionLog,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._notifier = notifier
+        self._broadcast_text = broadcast_text
+        self._broadcast_schedule = broadcast_schedule
+        self._deletions = deletions
+        self._clock = clock
+
+    async def run(self, past_due: bool) -> None:
+        if past_due:
+            # The host missed a slot (restart, scale-in); this run catches up.
+            logger.warning("Timer is past due; catching up now")
+        queued = await self._notifier.queue_due()
+        broadcast = await self._broadcast()
+        logger.info("Timer run: queued %d due notification(s)/reminder(s); %s", queued, broadcast)
+        if dropped := await self._deletions.drop_expired():
+            logger.info("Dropped %d expired row(s) of the deletion log", dropped)
+
+    async def _broadcast(self) -> str:
+        """Queue the scheduled broadcast if its slot is due; what became of it, for the log."""
+        if not self._broadcast_text:
+            return "no NOTIFY_TIMER_TEXT set: no broadcast"
+        now = self._clock()
+        slot = await self._broadcast_schedule.claim_due_slot(now)
+        if slot is None:
+            due, following = self._broadcast_schedule.slots_around(now)
+            if due is not None:
+                return f"broadcast already sent for slot {_utc(due)}"
+            return f"broadcast not due: next slot at {_utc(following)}"
+        text = self._broadcast_text
+        request = NotifyRequest(OutboundMessage(text=text), Audience(), payload={"text": text})
+        status = await self._notifier.queue(request)
+        return f"broadcast queued as {status['id']} for slot {_utc(slot)}"
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

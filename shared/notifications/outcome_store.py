@@ -1,0 +1,448 @@
+"""Per-target outcomes in Table Storage: each target of a queued notification ends with exactly one.
+
+Rows live in the notification's own partition of the notifications table, keyed by a digest of
+the target, so a transaction of up to 100 writes can hold the outcomes of part of a chunk and an
+update of the chunk's claim row. The claim row is the chunk's bookkeeping: who holds it, which of
+its targets have an outcome (a bitmap, so a run that takes over skips them without reading them),
+and the counts so far (status adds claim rows up instead of reading every target). An outcome row
+is inserted, never replaced: a target that already has one keeps it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from azure.core.exceptions import ResourceExistsError
+from azure.data.tables import UpdateMode
+
+from shared.delivery.actions import sent_message_reference
+from shared.delivery.outcomes import Outcome, TargetResult
+from shared.storage import transactions
+from shared.storage.keys import conversation_key
+from shared.storage.reference_store import TargetKey
+from shared.storage.references import StoredReference
+from shared.storage.string_queries import quoted, string_rows
+from shared.storage.tables import MAX_TRANSACTION_OPERATIONS, PAGE_SIZE, Table, storage_errors
+from shared.storage.transactions import Insert, MergeIfUnchanged, Operation, TransactionRejected
+
+# Each transaction carries the chunk's claim row too.
+OUTCOMES_PER_TRANSACTION = MAX_TRANSACTION_OPERATIONS - 1
+# Two transactions per chunk: with the claim and the read of the chunk's references, four Table
+# operations per 198 targets (0.02 each), and a dead run repeats at most one transaction's worth.
+TARGETS_PER_CHUNK = 2 * OUTCOMES_PER_TRANSACTION
+# Target rows are hex digests; claim rows sort after them.
+CLAIM_PREFIX = "~chunk-"
+MAX_ERROR_CHARS = 1000
+
+
+def partition(notification_id: str) -> str:
+    return f"targets-{notification_id}"
+
+
+def target_row(channel_id: str, conversation_id: str) -> str:
+    # Ids may be 512 characters each: a digest keeps the row key short and legal.
+    return hashlib.sha256(conversation_key(channel_id, conversation_id).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChunkClaim:
+    """A chunk held by this run: its claim row's ETag, and what is recorded for it so far."""
+
+    chunk: str
+    etag: str
+    recorded: frozenset[int] = frozenset()  # positions in the chunk that have an outcome
+    counts: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
+
+
+@dataclass(frozen=True)
+class Totals:
+    """A notification's claim rows added up."""
+
+    counts: dict[Outcome, int]
+    chunks_claimed: int = 0
+    chunks_done: int = 0
+    started_at: datetime | None = None
+    last_at: datetime | None = None
+
+    @property
+    def recorded(self) -> int:
+        return sum(self.counts.values())
+
+
+class OutcomeStore:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    async def claim_chunk(
+        self, notification_id: str, chunk: str, now: datetime, take_over: bool
+    ) -> ChunkClaim | None:
+        """Claim a chunk of targets; None if it is done, or claimed and not `take_over`.
+
+        A redelivered work item takes over: the host redelivers only after the run that held it
+        failed or died. A duplicate first delivery (an item enqueued twice) leaves it alone.
+        """
+        table = await self._table.client()
+        entity = {
+            "PartitionKey": partition(notification_id),
+            "RowKey": CLAIM_PREFIX + chunk,
+            "ClaimedAt": now,
+            "Done": False,
+        }
+        with storage_errors():
+            try:
+                created = await table.create_entity(entity)
+                return ChunkClaim(chunk, created["etag"])
+            except ResourceExistsError:
+                pass
+            existing = await table.get_entity(entity["PartitionKey"], entity["RowKey"])
+        if existing.get("Done") or not take_over:
+            return None
+        # Only ClaimedAt changes: what the dead run recorded stays, and is skipped.
+        taken = {
+            "PartitionKey": entity["PartitionKey"],
+            "RowKey": entity["RowKey"],
+            "ClaimedAt": now,
+        }
+        etag = await self._table.update_if_unchanged(
+            taken, existing.metadata["etag"], mode=UpdateMode.MERGE
+        )
+        if etag is None:
+            return None
+        return ChunkClaim(chunk, etag, _positions(existing.get("Recorded")), _counts(existing))
+
+    async def record(
+        self,
+        notification_id: str,
+        claim: ChunkClaim,
+        results: Sequence[tuple[int, TargetResult]],
+        now: datetime,
+        done: bool = False,
+    ) -> ChunkClaim | None:
+        """Insert outcomes for positions of the claimed chunk, and update its claim row with them
+        (marked done if `done`); the claim as it now stands, or None if it was taken over.
+
+        A target that already has an outcome (from another copy of its chunk) keeps it and is
+        not counted again.
+        """
+        pending = [(p, r) for p, r in results if p not in claim.recorded]
+        while True:
+            part, pending = pending[:OUTCOMES_PER_TRANSACTION], pending[OUTCOMES_PER_TRANSACTION:]
+            claim = await self._record_transaction(
+                notification_id, claim, part, now, done and not pending
+            )
+            if claim is None or not pending:
+                return claim
+
+    async def _record_transaction(
+        self,
+        notification_id: str,
+        claim: ChunkClaim,
+        results: list[tuple[int, TargetResult]],
+        now: datetime,
+        done: bool,
+    ) -> ChunkClaim | None:
+        table = await self._table.client()
+        pk = partition(notification_id)
+        kept_out: set[int] = set()  # positions whose target had an outcome already
+        while True:
+            writing = [(p, r) for p, r in results if p not in kept_out]
+            recorded = claim.recorded | {p for p, _ in results}
+            counts = dict(claim.counts)
+            for _, result in writing:
+                counts[result.outcome] += 1
+            claim_row = {
+                "PartitionKey": pk,
+                "RowKey": CLAIM_PREFIX + claim.chunk,
+                "Done": done,
+                "Recorded": _bitmap(recorded),
+                "At": now,
+                **{_count_property(o): n for o, n in counts.items()},
+            }
+            operations: list[Operation] = [Insert(_outcome_entity(pk, r, now)) for _, r in writing]
+            operations.append(MergeIfUnchanged(claim_row, claim.etag))
+            try:
+                with storage_errors():
+                    etags = await transactions.submit(table, operations)
+            except TransactionRejected as error:
+                if (
+                    error.status_code == 409
+                    and error.index is not None
+                    and error.index < len(writing)
+                ):
+                    kept_out.add(writing[error.index][0])
+                    continue
+                if error.status_code in (404, 412):
+                    return None  # taken over: the taker records these targets
+                raise
+            return replace(claim, etag=etags[-1], recorded=recorded, counts=counts)
+
+    async def totals(self, notification_id: str) -> Totals:
+        table = await self._table.client()
+        query = "PartitionKey eq @p and RowKey ge @from and RowKey lt @to"
+        parameters = {
+            "p": partition(notification_id),
+            "from": CLAIM_PREFIX,
+            "to": CLAIM_PREFIX[:-1] + ".",  # just past every "~chunk-…"
+        }
+        columns = ["Done", "ClaimedAt", "At", *(_count_property(o) for o in Outcome)]
+        counts = dict.fromkeys(Outcome, 0)
+        claimed = done = 0
+        started_at = last_at = None
+        with storage_errors():
+            async for row in table.query_entities(query, parameters=parameters, select=columns):
+                claimed += 1
+                done += bool(row.get("Done"))
+                for outcome, n in _counts(row).items():
+                    counts[outcome] += n
+                started_at = _earliest(started_at, row.get("ClaimedAt"))
+                last_at = _latest(last_at, row.get("At"))
+        return Totals(counts, claimed, done, started_at, last_at)
+
+    async def page(
+        self,
+        notification_id: str,
+        outcome: Outcome | None = None,
+        continuation: str | None = None,
+        size: int = PAGE_SIZE,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of recorded outcomes (optionally of one kind) as API dicts, and the opaque
+        token for the next page (None after the last)."""
+        table = await self._table.client()
+        query = "PartitionKey eq @p and RowKey lt @first_claim"
+        parameters: dict[str, Any] = {"p": partition(notification_id), "first_claim": "~"}
+        if outcome is not None:
+            query += " and Outcome eq @outcome"
+            parameters["outcome"] = outcome.value
+        pages = table.query_entities(query, parameters=parameters, results_per_page=size).by_page(
+            continuation_token=_decode_token(continuation)
+        )
+        rows: list[dict[str, Any]] = []
+        with storage_errors():
+            async for page in pages:
+                rows = [_outcome_dict(entity) async for entity in page]
+                break
+        return rows, _encode_token(pages.continuation_token)
+
+    async def sent_page(
+        self, notification_id: str, continuation: dict[str, str] | None, size: int
+    ) -> tuple[list[TargetKey], dict[str, str] | None]:
+        """One page of the targets a notification's message reached (keys in row order, so a run
+        of them is one range), and where the next page starts (or None)."""
+        table = await self._table.client()
+        query = "PartitionKey eq @p and RowKey lt @first_claim and Outcome eq @sent"
+        parameters = {"p": partition(notification_id), "first_claim": "~", "sent": "sent"}
+        pages = table.query_entities(
+            query,
+            parameters=parameters,
+            select=["PartitionKey", "RowKey", "TenantId"],
+            results_per_page=size,
+        ).by_page(continuation_token=continuation)
+        keys: list[TargetKey] = []
+        with storage_errors():
+            async for page in pages:
+                keys = [
+                    TargetKey(e["PartitionKey"], e["RowKey"], e.get("TenantId", ""))
+                    async for e in page
+                ]
+                break
+        return keys, pages.continuation_token or None
+
+    async def sent_messages(
+        self, notification_id: str, row_keys: Sequence[str]
+    ) -> dict[str, StoredReference]:
+        """The messages sent to these targets (by outcome row key), each as a target whose
+        reference names the message: where it is and its activity id."""
+        if not row_keys:
+            return {}
+        table = await self._table.client()
+        query_filter = (
+            f"PartitionKey eq {quoted(partition(notification_id))} "
+            f"and RowKey ge {quoted(min(row_keys))} and RowKey le {quoted(max(row_keys))} "
+            f"and Outcome eq {quoted(Outcome.SENT.value)}"
+        )
+        wanted = set(row_keys)
+        found: dict[str, StoredReference] = {}
+        with storage_errors():
+            async for row in string_rows(table, query_filter, SENT_MESSAGE_COLUMNS):
+                if row["RowKey"] in wanted and row.get("ActivityId"):
+                    found[row["RowKey"]] = _sent_message(row)
+        return found
+
+
+# What an update or recall reads of each sent target.
+SENT_MESSAGE_COLUMNS = (
+    "RowKey",
+    "ChannelId",
+    "ConversationId",
+    "TenantId",
+    "ServiceUrl",
+    "ActivityId",
+    "SentIn",
+)
+
+
+def _sent_message(row: dict[str, str]) -> StoredReference:
+    channel_id = row.get("ChannelId", "")
+    service_url = row.get("ServiceUrl", "")
+    # Rows written before SentIn was recorded name the conversation itself.
+    sent_in = row.get("SentIn") or row.get("ConversationId", "")
+    return StoredReference(
+        reference_json=sent_message_reference(
+            channel_id, sent_in, row.get("ActivityId", ""), service_url
+        ),
+        channel_id=channel_id,
+        conversation_id=row.get("ConversationId", ""),
+        user_id="",
+        tenant_id=row.get("TenantId", ""),
+        conversation_type="",
+        service_url=service_url,
+    )
+
+
+class OutcomeRecorder:
+    """Outcomes of one claimed chunk, written a transaction at a time as they come in; the
+    transaction with the last of them also marks the chunk done."""
+
+    def __init__(
+        self,
+        outcomes: OutcomeStore,
+        notification_id: str,
+        claim: ChunkClaim,
+        expected: int,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._outcomes = outcomes
+        self._notification_id = notification_id
+        self._claim: ChunkClaim | None = claim
+        self._expected = expected  # outcomes this run records: then the chunk is done
+        self._clock = clock
+        self._pending: list[tuple[int, TargetResult]] = []
+        self._added = 0
+        self._done = False
+        self._writing = asyncio.Lock()
+
+    @property
+    def lost(self) -> bool:
+        return self._claim is None
+
+    async def add(self, position: int, result: TargetResult) -> None:
+        self._pending.append((position, result))
+        self._added += 1
+        if self._added >= self._expected:
+            await self._write(done=True)
+        elif len(self._pending) >= OUTCOMES_PER_TRANSACTION:
+            await self._write(done=False)
+
+    async def finish(self) -> None:
+        """Mark the chunk done if the last outcome did not (nothing to send, say)."""
+        await self._write(done=True)
+
+    async def _write(self, done: bool) -> None:
+        async with self._writing:
+            if self._claim is None or self._done:
+                return
+            if not done and len(self._pending) < OUTCOMES_PER_TRANSACTION:
+                return  # another add wrote them meanwhile
+            writing, self._pending = self._pending, []
+            self._claim = await self._outcomes.record(
+                self._notification_id, self._claim, writing, self._clock(), done=done
+            )
+            self._done = done
+
+
+class InvalidContinuationError(ValueError):
+    """A continuation token this API did not hand out."""
+
+
+def _encode_token(token: dict[str, str] | None) -> str | None:
+    if not token:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(token).encode()).decode().rstrip("=")
+
+
+def _decode_token(token: str | None) -> dict[str, str] | None:
+    if not token:
+        return None
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except ValueError:
+        raise InvalidContinuationError("continuation is not a token this API gave") from None
+    if not isinstance(decoded, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in decoded.items()
+    ):
+        raise InvalidContinuationError("continuation is not a token this API gave")
+    return decoded
+
+
+def _count_property(outcome: Outcome) -> str:
+    return outcome.value.capitalize()
+
+
+def _counts(row: dict[str, Any]) -> dict[Outcome, int]:
+    return {o: int(row.get(_count_property(o)) or 0) for o in Outcome}
+
+
+def _bitmap(positions: Iterable[int]) -> bytes:
+    positions = list(positions)
+    bits = bytearray((max(positions, default=-1) + 8) // 8)
+    for position in positions:
+        bits[position // 8] |= 1 << (position % 8)
+    return bytes(bits)
+
+
+def _positions(bitmap: bytes | None) -> frozenset[int]:
+    if not bitmap:
+        return frozenset()
+    return frozenset(
+        i * 8 + bit for i, byte in enumerate(bitmap) for bit in range(8) if byte & (1 << bit)
+    )
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None or (b is not None and b < a) else a
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None or (b is not None and b > a) else a
+
+
+def _outcome_entity(pk: str, result: TargetResult, now: datetime) -> dict[str, Any]:
+    return {
+        "PartitionKey": pk,
+        "RowKey": target_row(result.channel_id, result.conversation_id),
+        "ChannelId": result.channel_id,
+        "ConversationId": result.conversation_id,
+        "TenantId": result.tenant_id,
+        "ServiceUrl": result.service_url,
+        "Outcome": result.outcome.value,
+        "Status": result.status,
+        "Error": result.error[:MAX_ERROR_CHARS],
+        "Attempts": result.attempts,
+        "ActivityId": result.activity_id,
+        "SentIn": result.sent_in,
+        "At": now,
+    }
+
+
+def _outcome_dict(entity: dict[str, Any]) -> dict[str, Any]:
+    at = entity.get("At")
+    return {
+        "channelId": entity.get("ChannelId", ""),
+        "conversationId": entity.get("ConversationId", ""),
+        "tenantId": entity.get("TenantId", ""),
+        "outcome": entity.get("Outcome", ""),
+        "status": entity.get("Status"),
+        "error": entity.get("Error", ""),
+        "attempts": entity.get("Attempts", 0),
+        "activityId": entity.get("ActivityId", ""),
+        "sentIn": entity.get("SentIn", ""),
+        "serviceUrl": entity.get("ServiceUrl", ""),
+        "at": at.isoformat() if at else None,
+    }

@@ -1,0 +1,195 @@
+"""Notifications end to end: record, send now or queue or schedule, queue what has come due.
+
+A small audience is sent within the request (the caller gets the full report). A larger one, a
+scheduled notification that has come due, a reminder and the scheduled broadcast go on the work
+queue, where queue-triggered runs on any number of instances send them (see `expansion`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import suppress
+from datetime import datetime
+from typing import Any
+
+from azure.core.exceptions import ResourceExistsError
+
+from shared.delivery.actions import SendMessage
+from shared.delivery.fanout import Delivery
+from shared.delivery.outcomes import DeliveryReport, TargetResult
+from shared.notifications.lifecycle import State
+from shared.notifications.notification_store import Notification, NotificationStore
+from shared.notifications.outcome_store import OutcomeRecorder, OutcomeStore
+from shared.notifications.prompt_store import PromptStore
+from shared.notifications.request import NotifyRequest
+from shared.sending.expansion import AudienceExpansion
+from shared.storage.reference_store import ReferenceStore
+from shared.storage.references import StoredReference
+from shared.storage.tables import StorageUnavailableError
+
+logger = logging.getLogger(__name__)
+
+INLINE_CHUNK = "inline"  # the one chunk an audience sent within its request makes
+
+
+class Notifier:
+    def __init__(
+        self,
+        store: ReferenceStore,
+        delivery: Delivery,
+        notifications: NotificationStore,
+        outcomes: OutcomeStore,
+        prompts: PromptStore,
+        expansion: AudienceExpansion,
+        inline_max_targets: int,
+        clock: Callable[[], datetime],
+        next_occurrence: Callable[[Notification], Notification | None] = lambda _: None,
+    ) -> None:
+        self._store = store
+        self._delivery = delivery
+        self._notifications = notifications
+        self._outcomes = outcomes
+        self._prompts = prompts
+        self._expansion = expansion
+        self._inline_max_targets = inline_max_targets
+        self._clock = clock
+        # A recurring reminder's next occurrence (reminders live in the chat layer above).
+        self._next_occurrence = next_occurrence
+
+    async def send_now(self, request: NotifyRequest) -> tuple[bool, dict[str, Any]]:
+        """Send within this call if the audience is small; else queue it. (inline?, the body)"""
+        read_at = self._clock()
+        # A team's size is known only once its roster is paged: always the queue.
+        first = None if request.teams is not None else await self._first_targets(request)
+        if first is None:
+            return False, await self.queue(request)
+        return True, await self._send_inline(request, first, read_at)
+
+    async def queue(self, request: NotifyRequest) -> dict[str, Any]:
+        """Record it and put its first work item on the queue; the status to answer with."""
+        notification = await self._claimed_record(request, State.QUEUED)
+        await self._start_or_fail(notification)
+        logger.info("Queued notification %s", notification.id)
+        return notification.to_status()
+
+    async def schedule(self, request: NotifyRequest) -> dict[str, Any]:
+        notification = await self._notifications.add(
+            Notification(
+                id=Notification.new_id(),
+                state=State.SCHEDULED,
+                request=request.payload,
+                created_at=self._clock(),
+                send_at=request.send_at,
+            )
+        )
+        logger.info("Scheduled notification %s for %s", notification.id, request.send_at)
+        return notification.to_status()
+
+    async def queue_due(self) -> int:
+        """Queue every notification whose time has come; each is claimed by one run only."""
+        now = self._clock()
+        queued = 0
+        async for due in self._notifications.due(now):
+            if due.rule and due.state is State.SCHEDULED:
+                await self._schedule_next(due)
+            claimed = await self._notifications.claim(due, now, State.QUEUED)
+            if claimed is None:
+                continue  # another timer run claimed it first
+            if due.state is not State.SCHEDULED:
+                logger.warning("Re-queueing notification %s, abandoned as %s", due.id, due.state)
+            await self._expansion.start(claimed.id)
+            queued += 1
+        return queued
+
+    async def _schedule_next(self, due: Notification) -> None:
+        """Store the series' next occurrence before this one is claimed: its id comes from this
+        one's, so however many runs get here, it is stored once and the series never stops."""
+        following = self._next_occurrence(due)
+        if following is None:
+            return
+        with suppress(ResourceExistsError):
+            await self._notifications.add(following)
+            logger.info("Scheduled reminder %s, next of %s", following.id, due.id)
+
+    async def _first_targets(self, request: NotifyRequest) -> list[StoredReference] | None:
+        """The whole audience if it is small enough to send inline, else None (read no further)."""
+        first: list[StoredReference] = []
+        async for target in self._store.find(request.audience):
+            if len(first) == self._inline_max_targets:
+                return None
+            first.append(target)
+        return first
+
+    async def _send_inline(
+        self, request: NotifyRequest, targets: list[StoredReference], read_at: datetime
+    ) -> dict[str, Any]:
+        notification = await self._claimed_record(request, State.SENDING)
+        try:
+            report = await self._deliver(notification, request, targets, read_at)
+        except StorageUnavailableError:
+            # Best effort: say it failed, so the status does not read "sending" for ever.
+            with suppress(StorageUnavailableError):
+                await self._notifications.finish(
+                    notification, {"error": "storage unavailable"}, self._clock(), State.FAILED
+                )
+            raise
+        return {"id": notification.id, **report.to_dict()}
+
+    async def _claimed_record(self, request: NotifyRequest, state: State) -> Notification:
+        """A new record, claimed from the start by this run (inline) or the queue's."""
+        now = self._clock()
+        return await self._notifications.add(
+            Notification(
+                id=Notification.new_id(),
+                state=state,
+                request=request.payload,
+                created_at=now,
+                claimed_at=now,
+            )
+        )
+
+    async def _start_or_fail(self, notification: Notification) -> None:
+        try:
+            await self._expansion.start(notification.id)
+        except StorageUnavailableError:
+            # Nothing was sent; without this the timer would queue it again later, and the
+            # caller's retry would send it twice.
+            with suppress(StorageUnavailableError):
+                await self._notifications.fail(notification.id, "the work queue was unavailable")
+            raise
+
+    async def _deliver(
+        self,
+        notification: Notification,
+        request: NotifyRequest,
+        targets: list[StoredReference],
+        read_at: datetime,
+    ) -> DeliveryReport:
+        message = request.message
+        # Each target's outcome is recorded as on the queue: the export lists them, and an update
+        # or a recall finds the messages to change.
+        claim = await self._outcomes.claim_chunk(
+            notification.id, INLINE_CHUNK, self._clock(), take_over=False
+        )
+        if claim is None:
+            raise RuntimeError(f"notification {notification.id} is new, yet its chunk is claimed")
+        recorder = OutcomeRecorder(
+            self._outcomes, notification.id, claim, len(targets), self._clock
+        )
+        positions = {(t.channel_id, t.conversation_id): p for p, t in enumerate(targets)}
+
+        async def on_result(result: TargetResult) -> None:
+            await recorder.add(positions[(result.channel_id, result.conversation_id)], result)
+
+        report = await self._delivery.send(
+            SendMessage(message, notification.id),
+            targets,
+            on_sent=self._prompts.after_send(notification.id, message),
+            on_result=on_result,
+            read_at=read_at,
+        )
+        await recorder.finish()
+        await self._notifications.finish(notification, report.to_dict(), self._clock())
+        logger.info("Notification %s done: %s", notification.id, report.to_dict())
+        return report

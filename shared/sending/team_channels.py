@@ -1,0 +1,194 @@
+"""A new post in teams' channels: a notification to `to.teamChannels`, one team per work item.
+
+Each `ChannelsItem` finds its team's stored conversation (for the serviceUrl, bot and tenant),
+takes the team's General channel (its id is the team's) or lists every channel, and posts the
+message as a new thread in each (`POST /v3/conversations`, isGroup), within the channel's limits
+like any send. Each channel is one target: its outcome names the thread the post started (`19:...;
+messageid=...`) and the post's activity id, to update or recall it later. A team the bot has no
+stored conversation in is one target recorded `failed` (keyed by the team id). Then the next
+team's item goes on the queue and the team's targets are counted as matched.
+
+The team's posts are claimed as one chunk, so a copy of the item run at the same time posts
+nothing; a run after a crash posts again only where no outcome was recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from shared.channel.connector import BotConnector, ChannelError
+from shared.channel.error_codes import Verdict
+from shared.channel.service_urls import ServiceUrlPolicy
+from shared.delivery.actions import PostInChannel
+from shared.delivery.fanout import Delivery
+from shared.delivery.outcomes import Outcome, TargetResult
+from shared.notifications.notification_store import NotificationStore
+from shared.notifications.outcome_store import OutcomeStore
+from shared.notifications.prompt_store import PromptStore
+from shared.notifications.request import NotifyRequest, parse_notify_request
+from shared.sending.cancellation import CancelWatch
+from shared.sending.team_members import TEAM_NOT_FOUND, unreachable
+from shared.sending.work_items import ChannelsItem
+from shared.storage.queues import WorkQueue
+from shared.storage.reference_store import ReferenceStore
+from shared.storage.references import StoredReference
+from shared.teams import CHANNEL, GENERAL, TEAMS
+
+logger = logging.getLogger(__name__)
+
+
+class TeamChannelPosts:
+    def __init__(
+        self,
+        notifications: NotificationStore,
+        outcomes: OutcomeStore,
+        store: ReferenceStore,
+        connector: BotConnector,
+        service_urls: ServiceUrlPolicy,
+        delivery: Delivery,
+        prompts: PromptStore,
+        cancel_watch: CancelWatch,
+        queue: WorkQueue,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._notifications = notifications
+        self._outcomes = outcomes
+        self._store = store
+        self._connector = connector
+        self._service_urls = service_urls
+        self._delivery = delivery
+        self._prompts = prompts
+        self._cancel_watch = cancel_watch
+        self._queue = queue
+        self._clock = clock
+
+    async def run(self, item: ChannelsItem, redelivered: bool) -> None:
+        notification = await self._notifications.to_split(
+            item.notification_id, item.page, redelivered
+        )
+        if notification is None:
+            return
+        request = parse_notify_request(notification.request)
+        teams = request.teams
+        if teams is None or teams.channels is None or not 0 <= item.team < len(teams.team_ids):
+            logger.error("Channels item %s names no team of its notification", item)
+            return
+        team_id = teams.team_ids[item.team]
+        team = await self._store.in_team(TEAMS, team_id)
+        targets: list[StoredReference] = []
+        failure: TargetResult | None = None
+        problem = unreachable(team, self._service_urls)
+        if problem or team is None:
+            failure = TargetResult(TEAMS, team_id, Outcome.FAILED, error=problem or TEAM_NOT_FOUND)
+        else:
+            try:
+                channel_ids = await self._channel_ids(team, team_id, teams.channels)
+            except ChannelError as error:
+                if error.verdict is Verdict.RETRY:
+                    raise  # busy or no answer: the host runs the item again
+                channel_ids = []
+                failure = TargetResult.of(
+                    channel_target(team, team_id),
+                    Outcome.FAILED,
+                    status=error.status,
+                    error=f"{error.code}: {error.message}",
+                )
+            targets = [channel_target(team, c) for c in channel_ids]
+        if failure is not None:
+            await self._post(item, [], [failure], redelivered, request)
+        else:
+            await self._post(item, targets, [], redelivered, request)
+        last = item.team + 1 >= len(teams.team_ids)
+        if not last:
+            await self._queue.put(ChannelsItem(item.notification_id, item.team + 1).to_json())
+        matched = len(targets) + (failure is not None)
+        await self._notifications.record_page(notification, item.page, matched, last, self._clock())
+        logger.info(
+            "Notification %s: team %d: %d channel(s)%s",
+            item.notification_id,
+            item.team,
+            len(targets),
+            f"; {failure.error}" if failure is not None else "",
+        )
+
+    async def _channel_ids(self, team: StoredReference, team_id: str, channels: str) -> list[str]:
+        if channels == GENERAL:
+            return [team_id]
+        listed = await self._connector.team_channels(team.service_url, team_id)
+        ids = [c.get("id") for c in listed if isinstance(c, dict)]
+        # General first, as Teams lists it; every channel once.
+        return list(dict.fromkeys([team_id, *(i for i in ids if isinstance(i, str) and i)]))
+
+    async def _post(
+        self,
+        item: ChannelsItem,
+        targets: list[StoredReference],
+        failures: list[TargetResult],
+        redelivered: bool,
+        request: NotifyRequest,
+    ) -> None:
+        """Post in each channel and record each one's outcome (or record the failures), under
+        one claim named by the team's targets."""
+        names = "\n".join(
+            [*(t.conversation_id for t in targets), *(f.conversation_id for f in failures)]
+        )
+        digest = hashlib.sha256(names.encode()).hexdigest()[:12]
+        claim = await self._outcomes.claim_chunk(
+            item.notification_id, f"{item.page}-channels-{digest}", self._clock(), redelivered
+        )
+        if claim is None:
+            return  # posted already, or another copy of the item holds it
+        results = list(enumerate(failures))
+        if targets:
+            position = {t.conversation_id: p for p, t in enumerate(targets)}
+            pending = [t for p, t in enumerate(targets) if p not in claim.recorded]
+
+            async def on_result(result: TargetResult) -> None:
+                results.append((position[result.conversation_id], result))
+
+            async def stopped() -> bool:
+                return await self._cancel_watch.cancelled(item.notification_id)
+
+            message = request.message
+            await self._delivery.send(
+                PostInChannel(message, item.notification_id),
+                pending,
+                on_sent=self._prompts.after_send(item.notification_id, message),
+                on_result=on_result,
+                stopped=stopped,
+            )
+        await self._outcomes.record(item.notification_id, claim, results, self._clock(), done=True)
+
+    async def give_up(self, item: ChannelsItem) -> None:
+        """The host gave up on the item (poisoned): the team's channels were never reached."""
+        logger.error(
+            "Notification %s: team %d's posts were poisoned", item.notification_id, item.team
+        )
+        await self._notifications.fail(
+            item.notification_id,
+            f"team {item.team + 1}'s channels could not be posted in (work item poisoned); "
+            "earlier teams are posted and counted, later ones were never matched",
+        )
+
+
+def channel_target(team: StoredReference, channel_id: str) -> StoredReference:
+    """A channel of the team as a fan-out target: the team's serviceUrl, bot and tenant. The
+    channel need not be stored; one that is gone (404, the bot removed) is forgotten if it was."""
+    return StoredReference(
+        reference_json={
+            "serviceUrl": team.service_url,
+            "channelId": TEAMS,
+            "bot": team.reference_json.get("bot") or {},
+            "conversation": {"id": channel_id, "conversationType": CHANNEL},
+        },
+        channel_id=TEAMS,
+        conversation_id=channel_id,
+        user_id="",
+        tenant_id=team.tenant_id,
+        conversation_type=CHANNEL,
+        service_url=team.service_url,
+        team_id=team.team_id,
+    )

@@ -1,0 +1,271 @@
+"""Every member of a team, one to one: a notification to `to.teamMembersOf`, a roster page per run.
+
+Each `RosterItem` reads one page (up to 500 members) of one team's roster and finds each member's
+1:1 conversation with the bot: the one the personal-chat index knows, else one opened now within
+the channel's limits (opening counts as a send) and stored like any other reference, so the next
+notification sends straight to it. The page's conversations go on the queue as chunk items (the
+path every audience is sent on), then the item for the next page (this team's next, or the next
+team's first), and the page's members are counted as matched. A team must be installed: one the
+bot has no stored conversation in is one target recorded `failed` (keyed by the team id), and a
+member whose chat could not be opened is one target recorded `failed` keyed by the member's user
+id, since neither has a conversation. A member of two of the named teams is reached once, through
+the first.
+
+Every step may run twice: Teams gives the same conversation for the same user, chunks are named
+by their keys and claimed once, and a page is counted once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from shared.channel.connector import BotConnector, ChannelError
+from shared.channel.error_codes import Verdict
+from shared.channel.service_urls import ServiceUrlPolicy
+from shared.delivery.chat_opening import ChatOpener, member_target, opened
+from shared.delivery.outcomes import Outcome, TargetResult
+from shared.notifications.notification_store import NotificationStore
+from shared.notifications.outcome_store import OutcomeStore
+from shared.notifications.request import parse_notify_request
+from shared.sending.cancellation import CancelWatch
+from shared.sending.work_items import RosterItem, chunk_items
+from shared.storage import transactions
+from shared.storage.keys import encode_key
+from shared.storage.personal_chats import PersonalChatIndex
+from shared.storage.queues import WorkQueue
+from shared.storage.reference_store import ReferenceStore
+from shared.storage.references import StoredReference
+from shared.storage.tables import MAX_TRANSACTION_OPERATIONS, Table, storage_errors
+from shared.storage.transactions import Insert, TransactionRejected
+from shared.teams import TEAMS
+
+logger = logging.getLogger(__name__)
+
+ROSTER_PAGE_SIZE = 500  # the most members Teams serves a page
+TEAM_NOT_FOUND = "TeamNotFound: the bot has no stored conversation in this team"
+NOT_OPENED = "PersonalChatNotOpened"  # the error a member whose 1:1 could not be opened gets
+
+
+class TeamMembers:
+    def __init__(
+        self,
+        notifications: NotificationStore,
+        outcomes: OutcomeStore,
+        listed: ListedMembers,
+        store: ReferenceStore,
+        chats: PersonalChatIndex,
+        opener: ChatOpener,
+        connector: BotConnector,
+        service_urls: ServiceUrlPolicy,
+        cancel_watch: CancelWatch,
+        queue: WorkQueue,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._notifications = notifications
+        self._outcomes = outcomes
+        self._listed = listed
+        self._store = store
+        self._chats = chats
+        self._opener = opener
+        self._connector = connector
+        self._service_urls = service_urls
+        self._cancel_watch = cancel_watch
+        self._queue = queue
+        self._clock = clock
+
+    async def run(self, item: RosterItem, redelivered: bool) -> None:
+        notification = await self._notifications.to_split(
+            item.notification_id, item.page, redelivered
+        )
+        if notification is None:
+            return
+        teams = parse_notify_request(notification.request).teams
+        if teams is None or teams.channels is not None or not 0 <= item.team < len(teams.team_ids):
+            logger.error("Roster item %s names no team of its notification", item)
+            return
+        team_id = teams.team_ids[item.team]
+        team = await self._store.in_team(TEAMS, team_id)
+        failures: list[TargetResult] = []
+        members: list[dict[str, Any]] = []
+        continuation = None
+        problem = unreachable(team, self._service_urls)
+        if problem or team is None:
+            failures.append(TargetResult(TEAMS, team_id, Outcome.FAILED, error=problem))
+        else:
+            try:
+                members, continuation = await self._connector.paged_members(
+                    team.service_url, team_id, ROSTER_PAGE_SIZE, item.continuation
+                )
+            except ChannelError as error:
+                if error.verdict is Verdict.RETRY:
+                    raise  # busy or no answer: the host runs the item again
+                failures.append(_team_failure(team, team_id, error))
+            # Each member once: two outcomes for one would never add up to the matched count.
+            members = list(
+                {m["id"]: m for m in members if isinstance(m, dict) and _has_id(m)}.values()
+            )
+            if len(teams.team_ids) > 1:
+                members = await self._listed.first_listed(item.notification_id, item.page, members)
+        reached: list[str] = []
+        if team is not None and members:
+            reached, unreached = await self._reach(item.notification_id, team, members)
+            failures += unreached
+        await self._record(item, failures, redelivered)
+        keys = sorted({(encode_key(TEAMS), encode_key(c)) for c in reached})
+        work = [chunk.to_json() for chunk in chunk_items(item.notification_id, item.page, keys)]
+        last_team = item.team + 1 >= len(teams.team_ids)
+        if continuation is not None:
+            work.append(
+                RosterItem(item.notification_id, item.team, item.page + 1, continuation).to_json()
+            )
+        elif not last_team:
+            work.append(RosterItem(item.notification_id, item.team + 1, item.page + 1).to_json())
+        for put in work:
+            await self._queue.put(put)
+        matched = len(reached) + len(failures)
+        await self._notifications.record_page(
+            notification, item.page, matched, continuation is None and last_team, self._clock()
+        )
+        logger.info(
+            "Notification %s: team %d roster page %d: %d member(s), %d reached, %d not",
+            item.notification_id,
+            item.team,
+            item.page,
+            len(members),
+            len(reached),
+            len(failures),
+        )
+
+    async def give_up(self, item: RosterItem) -> None:
+        """The host gave up on the item (poisoned): the members past it can no longer be known."""
+        logger.error(
+            "Notification %s: roster page %d (team %d) was poisoned",
+            item.notification_id,
+            item.page,
+            item.team,
+        )
+        await self._notifications.fail(
+            item.notification_id,
+            f"roster page {item.page + 1} (team {item.team + 1}) could not be read (work item "
+            "poisoned); members before it are sent and counted, later ones were never matched",
+        )
+
+    async def _reach(
+        self, notification_id: str, team: StoredReference, members: Sequence[dict[str, Any]]
+    ) -> tuple[list[str], list[TargetResult]]:
+        """The page's members' 1:1 conversation ids (opened where none is known), and a failed
+        (or cancelled) outcome for each member whose conversation could not be opened."""
+        known = await self._chats.find(team.tenant_id, [m["id"] for m in members])
+        to_open = {m["id"]: member_target(team, m) for m in members if m["id"] not in known}
+
+        async def stopped() -> bool:
+            return await self._cancel_watch.cancelled(notification_id)
+
+        results = await self._opener.open(to_open, stopped)
+        reached = [*known.values(), *(results[u].sent_in for u in to_open if opened(results[u]))]
+        unreached = [_member_failure(results[u]) for u in to_open if not opened(results[u])]
+        return reached, unreached
+
+    async def _record(
+        self, item: RosterItem, failures: list[TargetResult], redelivered: bool
+    ) -> None:
+        """Outcomes of the page's targets that have no conversation to send to, under a claim of
+        their own (named by them, as a chunk is), so status and export count them as any."""
+        if not failures:
+            return
+        names = "\n".join(f.conversation_id for f in failures)
+        digest = hashlib.sha256(names.encode()).hexdigest()[:12]
+        chunk = f"{item.page}-unreached-{digest}"
+        claim = await self._outcomes.claim_chunk(
+            item.notification_id, chunk, self._clock(), take_over=redelivered
+        )
+        if claim is None:
+            return  # recorded already, or another copy of the item holds it
+        await self._outcomes.record(
+            item.notification_id, claim, list(enumerate(failures)), self._clock(), done=True
+        )
+
+
+class ListedMembers:
+    """Which members earlier teams of a notification listed: one small row per member in the
+    notification's own partition, inserted by the first roster page that lists them. A page read
+    again after a crash finds its own rows (same page) and keeps those members."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    async def first_listed(
+        self, notification_id: str, page: int, members: Sequence[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The members no earlier page listed; this page is marked as theirs."""
+        partition = f"listed-{notification_id}"
+        by_row = {hashlib.sha256(str(m["id"]).encode()).hexdigest(): m for m in members}
+        rows = [Insert({"PartitionKey": partition, "RowKey": row, "Page": page}) for row in by_row]
+        kept = set(by_row)
+        table = await self._table.client()
+        for start in range(0, len(rows), MAX_TRANSACTION_OPERATIONS):
+            batch = rows[start : start + MAX_TRANSACTION_OPERATIONS]
+            while batch:
+                try:
+                    with storage_errors():
+                        await transactions.submit(table, batch)
+                    break
+                except TransactionRejected as error:
+                    if error.status_code != 409 or error.index is None:
+                        raise
+                    row = batch[error.index].entity["RowKey"]
+                    with storage_errors():
+                        earlier = await table.get_entity(partition, row, select=["Page"])
+                    if earlier.get("Page") != page:
+                        kept.discard(row)
+                    batch = batch[: error.index] + batch[error.index + 1 :]
+        return [m for row, m in by_row.items() if row in kept]
+
+
+def unreachable(team: StoredReference | None, service_urls: ServiceUrlPolicy) -> str:
+    """Why nobody in the team can be reached through its stored conversation, or ""."""
+    if team is None:
+        return TEAM_NOT_FOUND
+    if not service_urls.allows(team.service_url):
+        return "the team's serviceUrl is not on the allow-list"
+    if not team.tenant_id:
+        return "TenantUnknown: the team's stored conversation names no tenant"
+    return ""
+
+
+def _has_id(member: dict[str, Any]) -> bool:
+    return isinstance(member.get("id"), str) and bool(member["id"])
+
+
+def _member_failure(result: TargetResult) -> TargetResult:
+    """A member whose chat was not opened: failed with the channel's answer (removed or
+    suspended say nothing here: there was no reference to remove), or cancelled."""
+    if result.outcome is Outcome.CANCELLED:
+        return result
+    return TargetResult(
+        result.channel_id,
+        result.conversation_id,
+        Outcome.FAILED,
+        status=result.status,
+        error=f"{NOT_OPENED}: {result.error or 'no conversation id in the answer'}",
+        attempts=result.attempts,
+        tenant_id=result.tenant_id,
+        service_url=result.service_url,
+    )
+
+
+def _team_failure(team: StoredReference, team_id: str, error: ChannelError) -> TargetResult:
+    """The roster was refused for good (the bot is no longer in the team, say)."""
+    return TargetResult(
+        TEAMS,
+        team_id,
+        Outcome.FAILED,
+        status=error.status,
+        error=f"{error.code}: {error.message}",
+        tenant_id=team.tenant_id,
+        service_url=team.service_url,
+    )

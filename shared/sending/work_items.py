@@ -1,0 +1,198 @@
+"""The small JSON work items a large notification is split into on the queue.
+
+An `ExpandItem` reads a window of the audience (see pages_in_window) and puts a
+`ChunkItem` on the queue for each run of at most TARGETS_PER_CHUNK targets in it, then an
+`ExpandItem` for the next window. A chunk names its targets by their reference keys (one channel
+each, so one range query reads them back), never the references themselves: any item fits a
+queue message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from shared.notifications.outcome_store import TARGETS_PER_CHUNK
+from shared.storage.queues import MAX_MESSAGE_JSON_BYTES
+
+EXPAND, CHUNK, ROSTER, CHANNELS = "expand", "chunk", "roster", "channels"
+# A page of the audience is read as whole chunks (within Table Storage's 1000 a page), so a page
+# of a large audience leaves no small chunk behind to cost a claim, a read and a write of its own.
+TARGETS_PER_PAGE = (1000 // TARGETS_PER_CHUNK) * TARGETS_PER_CHUNK
+# Chunks are put on the queue a window at a time, spread over the window's tenants: an instance
+# then holds several tenants' chunks at once even where conversation keys cluster by tenant.
+PAGES_PER_WINDOW = 20
+# The first window is one page: sending starts once a page is read, not twenty.
+PAGES_IN_FIRST_WINDOW = 1
+
+
+def pages_in_window(window: int) -> int:
+    return PAGES_IN_FIRST_WINDOW if window == 0 else PAGES_PER_WINDOW
+
+
+class MalformedItemError(ValueError):
+    """A queue message that is not one of our work items."""
+
+
+@dataclass(frozen=True)
+class ExpandItem:
+    notification_id: str
+    page: int = 0
+    continuation: dict[str, str] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": EXPAND,
+            "notification": self.notification_id,
+            "page": self.page,
+            "continuation": self.continuation,
+        }
+
+
+@dataclass(frozen=True)
+class ChunkItem:
+    notification_id: str
+    # "<page>-<index>-<digest of its keys>": the same for every copy of one chunk, and another
+    # name if a page read again after a crash cuts differently (references came or went).
+    chunk: str
+    partition_key: str
+    row_keys: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": CHUNK,
+            "notification": self.notification_id,
+            "chunk": self.chunk,
+            "partitionKey": self.partition_key,
+            "rowKeys": list(self.row_keys),
+        }
+
+
+@dataclass(frozen=True)
+class RosterItem:
+    """One roster page of one team of a `to.teamMembersOf` notification: its members reached one
+    to one. `page` counts roster pages over all the teams (the record counts each once);
+    `continuation` is the team's roster token for this page (None: its first)."""
+
+    notification_id: str
+    team: int  # index into the notification's team ids
+    page: int = 0
+    continuation: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": ROSTER,
+            "notification": self.notification_id,
+            "team": self.team,
+            "page": self.page,
+            "continuation": self.continuation,
+        }
+
+
+@dataclass(frozen=True)
+class ChannelsItem:
+    """One team of a `to.teamChannels` notification: a new post in its General channel or in
+    each of its channels. `page` is the team's index too: one team is one page of the audience."""
+
+    notification_id: str
+    team: int
+
+    @property
+    def page(self) -> int:
+        return self.team
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": CHANNELS, "notification": self.notification_id, "team": self.team}
+
+
+WorkItem = ExpandItem | ChunkItem | RosterItem | ChannelsItem
+
+
+def first_team_item(notification_id: str, posts_in_channels: bool) -> RosterItem | ChannelsItem:
+    """A team audience's first item: its first team's first roster page, or its first team's
+    channel posts."""
+    if posts_in_channels:
+        return ChannelsItem(notification_id, 0)
+    return RosterItem(notification_id, 0)
+
+
+def parse_work_item(payload: Any) -> WorkItem:
+    try:
+        kind = payload["kind"]
+        notification_id = payload["notification"]
+        if not isinstance(notification_id, str):
+            raise TypeError("notification")
+        if kind == EXPAND:
+            continuation = payload.get("continuation")
+            if continuation is not None and not isinstance(continuation, dict):
+                raise TypeError("continuation")
+            return ExpandItem(notification_id, int(payload["page"]), continuation)
+        if kind == CHUNK:
+            row_keys = tuple(payload["rowKeys"])
+            if not all(isinstance(k, str) for k in row_keys):
+                raise TypeError("rowKeys")
+            return ChunkItem(
+                notification_id, str(payload["chunk"]), str(payload["partitionKey"]), row_keys
+            )
+        if kind == ROSTER:
+            continuation = payload.get("continuation")
+            if continuation is not None and not isinstance(continuation, str):
+                raise TypeError("continuation")
+            return RosterItem(
+                notification_id, int(payload["team"]), int(payload["page"]), continuation
+            )
+        if kind == CHANNELS:
+            return ChannelsItem(notification_id, int(payload["team"]))
+    except (KeyError, TypeError, ValueError) as error:
+        raise MalformedItemError(f"not a work item: {error}") from None
+    raise MalformedItemError(f"unknown work item kind {kind!r}")
+
+
+def chunk_items(
+    notification_id: str, page: int, keys: Sequence[tuple[str, str]]
+) -> Iterator[ChunkItem]:
+    """A page's target keys cut into chunks: one partition each, at most TARGETS_PER_CHUNK, and
+    small enough for a queue message however long the keys are."""
+    index = 0
+    start = 0
+    while start < len(keys):
+        partition_key = keys[start][0]
+        chunk_name = f"{page}-{index}-{'0' * 12}"
+        size = len(json.dumps(ChunkItem(notification_id, chunk_name, partition_key, ()).to_json()))
+        end = start
+        while (
+            end < len(keys)
+            and end - start < TARGETS_PER_CHUNK
+            and keys[end][0] == partition_key
+            and size + len(keys[end][1]) + 4 <= MAX_MESSAGE_JSON_BYTES
+        ):
+            size += len(keys[end][1]) + 4  # the quoted key and its comma
+            end += 1
+        row_keys = tuple(k[1] for k in keys[start:end])
+        digest = hashlib.sha256("\n".join((partition_key, *row_keys)).encode()).hexdigest()[:12]
+        yield ChunkItem(notification_id, f"{page}-{index}-{digest}", partition_key, row_keys)
+        index += 1
+        start = end
+
+
+def spread_by_tenant(
+    chunks: Iterable[ChunkItem], tenant_of: dict[tuple[str, str], str]
+) -> list[ChunkItem]:
+    """The chunks reordered round-robin over the tenants they start with (`tenant_of` maps a
+    reference's partition and row key to its tenant), so the next items any instance takes are
+    for different tenants rather than all waiting on one tenant's rate limit."""
+    by_tenant: dict[str, deque[ChunkItem]] = {}
+    for chunk in chunks:
+        tenant = tenant_of.get((chunk.partition_key, chunk.row_keys[0]), "")
+        by_tenant.setdefault(tenant, deque()).append(chunk)
+    spread: list[ChunkItem] = []
+    while by_tenant:
+        for tenant in list(by_tenant):
+            spread.append(by_tenant[tenant].popleft())
+            if not by_tenant[tenant]:
+                del by_tenant[tenant]
+    return spread

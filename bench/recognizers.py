@@ -1,6 +1,6 @@
 """`python -m bench.recognizers`: the date/time recognizers we compared, scored on the phrase table.
 
-Each candidate reads every phrase of tests/test_reminder_phrases.py whole (trigger and task
+Each candidate reads every phrase of testbed/reminder_phrases.py whole (trigger and task
 included), in the phrase's language, with the table's clock in the phrase's zone; its first find
 is the due time. A row counts when that time is the expected one (for a recurring reminder, its
 first occurrence), or, where the product asks back, when the candidate finds nothing at all. That
@@ -24,7 +24,7 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from tests.test_reminder_phrases import NOW, PHRASES, AsksBack, Due, local, outcome
+from testbed.reminder_phrases import NOW, PHRASES, AsksBack, Due, local, outcome
 
 Finder = Callable[[str, str, datetime], "datetime | None"]  # (text, language, local now) -> due
 LANGUAGES = ("en", "de", "fr", "es", "zh", "ko")

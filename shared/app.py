@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from functools import cache, cached_property
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import azure.functions as func
@@ -17,7 +17,7 @@ from shared.channel.auth import OutboundTokens, create_authentication
 from shared.channel.connector import BotConnector
 from shared.channel.service_urls import ServiceUrlPolicy
 from shared.chat.reminders.book import next_reminder
-from shared.delivery.fanout import Delivery
+from shared.delivery.fanout import Delivery, DeliveryLimits
 from shared.delivery.live_references import LiveReferences
 from shared.delivery.rate_limits import RateLimits
 from shared.delivery.retry_policy import RetryPolicy
@@ -27,18 +27,19 @@ from shared.functions.notify import NotifyEndpoint
 from shared.functions.status import StatusEndpoint
 from shared.functions.targets import TargetsEndpoint
 from shared.functions.timer import TimerJob
-from shared.functions.work import WorkEndpoint
+from shared.functions.work import WorkRunner
 from shared.http import HttpResult
 from shared.notifications.broadcast_schedule import BroadcastSchedule
-from shared.notifications.idempotency_store import IdempotencyKeys
+from shared.notifications.idempotency_store import IdempotencyStore
 from shared.notifications.notification_store import NotificationStore
 from shared.notifications.outcome_store import OutcomeStore
 from shared.notifications.prompt_store import PromptStore
 from shared.sending.cancellation import CancelWatch
 from shared.sending.chunk_delivery import ChunkDelivery
+from shared.sending.context import TeamsAccess, WorkContext
 from shared.sending.expansion import AudienceExpansion
+from shared.sending.handlers import WorkHandlers
 from shared.sending.notifier import Notifier
-from shared.sending.poisoned_work import PoisonedWork
 from shared.settings import Settings, SettingsError
 from shared.storage.credentials import storage_credential
 from shared.storage.deletion_log import DeletionLog
@@ -49,6 +50,7 @@ from shared.storage.tables import Table
 
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
+    from botframework.connector.auth import BotFrameworkAuthentication
 
     from shared.delivery.chat_opening import ChatOpener
     from shared.functions.activities import ActivitiesEndpoint
@@ -78,9 +80,9 @@ class App:
     status: StatusEndpoint
     targets: TargetsEndpoint
     cancel: CancelEndpoint
-    work: WorkEndpoint
+    work: WorkRunner
     timer_job: TimerJob
-    build_activities: Callable[[], ActivitiesEndpoint] = field(repr=False)  # see `messages`
+    build_activities: Callable[[], ActivitiesEndpoint] = field(repr=False)  # see `activities`
     build_revise: Callable[[], ReviseEndpoint] = field(repr=False)  # see `revise`
     # The Entra credential of a keyless storage account (None with a connection string).
     storage_credential: AsyncTokenCredential | None = None
@@ -94,197 +96,106 @@ class App:
 
     @cached_property
     def revise(self) -> ReviseEndpoint:
-        """PATCH and DELETE /api/notify/{id}, built (and imported) on first use, as `messages`."""
+        """PATCH and DELETE /api/notify/{id}, built (and imported) on first use, as `activities`."""
         return self.build_revise()
 
     @classmethod
     def create(cls, settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
+        """The app's parts, each built once, bottom floor first."""
         authentication = create_authentication(settings)
         service_urls = ServiceUrlPolicy(
             settings.allowed_service_hosts, allow_loopback=not settings.auth_enabled
         )
-        credential = storage_credential(settings.storage)
-        try:
-            references = Table.for_account(
-                settings.storage, settings.conversation_table, credential
-            )
-            notifications = Table.for_account(
-                settings.storage, settings.notifications_table, credential
-            )
-            coordination = Table.for_account(
-                settings.storage, settings.coordination_table, credential
-            )
-            personal_chats = Table.for_account(
-                settings.storage, settings.personal_chats_table, credential
-            )
-            queue = WorkQueue(settings.storage, settings.notify_queue, credential)
-        except ValueError as error:
-            # The SDK's message says what is missing without repeating the (secret) string.
-            raise SettingsError("AzureWebJobsStorage", f"is not usable: {error}") from None
-        deletions = DeletionLog(coordination, clock)
-        store = ReferenceStore(references, deletions)
+        storage = Storage.open(settings)
+        deletions = DeletionLog(storage.coordination, clock)
+        references = ReferenceStore(storage.references, deletions)
         connector = BotConnector(
             OutboundTokens(authentication, settings.app_id),
             timeout_seconds=settings.notify_send_timeout_seconds,
         )
         rate_limits = RateLimits(
             per_tenant=settings.notify_max_rps_per_tenant,
-            tenant_budget=SharedTenantBudget(coordination, settings.notify_max_rps_per_tenant),
+            tenant_budget=SharedTenantBudget(
+                storage.coordination, settings.notify_max_rps_per_tenant
+            ),
         )
         delivery = Delivery(
             connector,
-            store,
+            references,
             service_urls,
-            rate_limits,
-            RetryPolicy(max_attempts=settings.notify_max_attempts),
             LiveReferences(deletions, clock),
-            concurrency=settings.notify_concurrency,
+            DeliveryLimits(
+                rate_limits,
+                RetryPolicy(max_attempts=settings.notify_max_attempts),
+                settings.notify_concurrency,
+            ),
         )
-        notification_store = NotificationStore(notifications)
-        outcomes = OutcomeStore(notifications)
-        prompts = PromptStore(notifications, clock, timedelta(hours=settings.prompt_expiry_hours))
-        expansion = AudienceExpansion(notification_store, store, outcomes, queue, clock)
+        notifications = NotificationStore(storage.notifications)
+        prompt_expiry = timedelta(hours=settings.prompt_expiry_hours)
+        context = WorkContext(
+            notifications=notifications,
+            outcomes=OutcomeStore(storage.notifications),
+            prompts=PromptStore(storage.notifications, clock, prompt_expiry),
+            references=references,
+            queue=storage.queue,
+            cancel_watch=CancelWatch(notifications),
+            clock=clock,
+        )
+        expansion = AudienceExpansion(context)
         notifier = Notifier(
-            store,
+            context,
             delivery,
-            notification_store,
-            outcomes,
-            prompts,
             expansion,
             settings.notify_inline_max_targets,
-            clock,
-            next_occurrence=next_reminder,
+            next_in_series=next_reminder,
         )
-        cancel_watch = CancelWatch(notification_store)
-        chunks = ChunkDelivery(
-            notification_store,
-            outcomes,
-            store,
+        chunks = ChunkDelivery(context, delivery)
+        later = BuiltOnFirstUse(
+            settings,
+            authentication,
+            storage,
+            context,
+            TeamsAccess(connector, service_urls),
             delivery,
-            prompts,
-            cancel_watch,
-            clock,
+            expansion,
+            rate_limits,
         )
-        chat_index = PersonalChatIndex(personal_chats)
-
-        # What reaches whole teams is built, and imported, on first use: most notifications
-        # name no team, and every function's cold start would pay for it.
-        @cache
-        def opener() -> ChatOpener:
-            from shared.delivery.chat_opening import ChatOpener
-
-            return ChatOpener(delivery, store, chat_index, clock)
-
-        @cache
-        def team_members() -> TeamMembers:
-            from shared.sending.team_members import ListedMembers, TeamMembers
-
-            return TeamMembers(
-                notification_store,
-                outcomes,
-                ListedMembers(notifications),
-                store,
-                chat_index,
-                opener(),
-                connector,
-                service_urls,
-                cancel_watch,
-                queue,
-                clock,
-            )
-
-        @cache
-        def team_channels() -> TeamChannelPosts:
-            from shared.sending.team_channels import TeamChannelPosts
-
-            return TeamChannelPosts(
-                notification_store,
-                outcomes,
-                store,
-                connector,
-                service_urls,
-                delivery,
-                prompts,
-                cancel_watch,
-                queue,
-                clock,
-            )
-
-        @cache
-        def named_members() -> NamedMembers:
-            from shared.sending.named_members import NamedMembers
-
-            return NamedMembers(store, chat_index, opener(), connector, service_urls, rate_limits)
-
-        def build_revise() -> ReviseEndpoint:
-            from shared.functions.revise import ReviseEndpoint
-            from shared.sending.revisions import Revisions
-
-            return ReviseEndpoint(
-                Revisions(notification_store, outcomes, expansion, clock),
-                settings.notify_webhook_secret,
-            )
-
-        def build_activities() -> ActivitiesEndpoint:
-            from shared.channel.adapter import create_adapter
-            from shared.chat.bot import ProactiveBot
-            from shared.chat.prompt_replies import PromptReplies
-            from shared.chat.reminders.book import ReminderBook
-            from shared.chat.reminders.dialog import ReminderDialog
-            from shared.chat.reminders.questions import ReminderQuestions
-            from shared.functions.activities import ActivitiesEndpoint
-
-            bot = ProactiveBot(
-                store,
-                ReminderDialog(
-                    ReminderBook(notification_store),
-                    ReminderQuestions(notifications, clock),
-                    prompts,
-                    clock,
-                ),
-                PromptReplies(prompts, clock),
-                chat_index,
-                clock,
-            )
-            return ActivitiesEndpoint(
-                create_adapter(authentication), authentication, bot, service_urls
-            )
-
         return cls(
             settings=settings,
-            store=store,
-            tables=(references, notifications, coordination, personal_chats),
-            queue=queue,
+            store=references,
+            tables=storage.tables,
+            queue=storage.queue,
             rate_limits=rate_limits,
             connector=connector,
-            notifications=notification_store,
+            notifications=notifications,
             notify=NotifyEndpoint(
                 notifier,
-                IdempotencyKeys(notifications, clock),
+                IdempotencyStore(storage.notifications, clock),
                 settings.notify_webhook_secret,
                 clock,
-                named_members,
+                lambda: later.named_members,
             ),
-            status=StatusEndpoint(notification_store, outcomes, prompts),
-            targets=TargetsEndpoint(notification_store, outcomes),
-            cancel=CancelEndpoint(notification_store, outcomes, clock),
-            work=WorkEndpoint(
-                expansion,
-                chunks,
-                PoisonedWork(notification_store, outcomes, clock),
-                team_members,
-                team_channels,
+            status=StatusEndpoint(notifications, context.outcomes, context.prompts),
+            targets=TargetsEndpoint(notifications, context.outcomes),
+            cancel=CancelEndpoint(notifications, context.outcomes, clock),
+            work=WorkRunner(
+                WorkHandlers(
+                    expand=lambda: expansion,
+                    chunk=lambda: chunks,
+                    roster=lambda: later.team_members,
+                    channels=lambda: later.team_channels,
+                )
             ),
             timer_job=TimerJob(
                 notifier,
                 settings.notify_timer_text,
-                BroadcastSchedule(settings.broadcast_schedule, notifications),
+                BroadcastSchedule(settings.broadcast_schedule, storage.notifications),
                 deletions,
                 clock,
             ),
-            storage_credential=credential,
-            build_activities=build_activities,
-            build_revise=build_revise,
+            storage_credential=storage.credential,
+            build_activities=lambda: later.activities,
+            build_revise=lambda: later.revise,
         )
 
     async def close(self) -> None:
@@ -300,6 +211,122 @@ class App:
             closing.push_async_callback(self.rate_limits.close)  # its rows are in a table
             closing.push_async_callback(self.queue.close)
             closing.push_async_callback(self.connector.close)
+
+
+@dataclass(frozen=True)
+class Storage:
+    """The app's tables and work queue in its storage account, one client each."""
+
+    references: Table
+    notifications: Table
+    coordination: Table
+    personal_chats: Table
+    queue: WorkQueue
+    # The Entra credential of a keyless storage account (None with a connection string).
+    credential: AsyncTokenCredential | None
+
+    @classmethod
+    def open(cls, settings: Settings) -> Storage:
+        credential = storage_credential(settings.storage)
+        try:
+            return cls(
+                *(
+                    Table.for_account(settings.storage, name, credential)
+                    for name in (
+                        settings.conversation_table,
+                        settings.notifications_table,
+                        settings.coordination_table,
+                        settings.personal_chats_table,
+                    )
+                ),
+                queue=WorkQueue(settings.storage, settings.notify_queue, credential),
+                credential=credential,
+            )
+        except ValueError as error:
+            # The SDK's message says what is missing without repeating the (secret) string.
+            raise SettingsError("AzureWebJobsStorage", f"is not usable: {error}") from None
+
+    @property
+    def tables(self) -> tuple[Table, ...]:
+        return (self.references, self.notifications, self.coordination, self.personal_chats)
+
+
+@dataclass
+class BuiltOnFirstUse:
+    """The parts only some invocations need, built, and imported, on their first use: most
+    notifications name no team, only the messages function talks with people, and every
+    function's cold start would pay for them."""
+
+    settings: Settings
+    authentication: BotFrameworkAuthentication
+    storage: Storage
+    context: WorkContext
+    teams: TeamsAccess
+    delivery: Delivery
+    expansion: AudienceExpansion
+    rate_limits: RateLimits
+
+    @cached_property
+    def chats(self) -> PersonalChatIndex:
+        return PersonalChatIndex(self.storage.personal_chats)
+
+    @cached_property
+    def opener(self) -> ChatOpener:
+        from shared.delivery.chat_opening import ChatOpener
+
+        return ChatOpener(self.delivery, self.context.references, self.chats, self.context.clock)
+
+    @cached_property
+    def team_members(self) -> TeamMembers:
+        from shared.sending.team_members import ListedMembers, TeamMembers
+
+        listed = ListedMembers(self.storage.notifications)
+        return TeamMembers(self.context, self.teams, self.chats, self.opener, listed)
+
+    @cached_property
+    def team_channels(self) -> TeamChannelPosts:
+        from shared.sending.team_channels import TeamChannelPosts
+
+        return TeamChannelPosts(self.context, self.teams, self.delivery)
+
+    @cached_property
+    def named_members(self) -> NamedMembers:
+        from shared.sending.named_members import NamedMembers
+
+        return NamedMembers(
+            self.context.references, self.teams, self.chats, self.opener, self.rate_limits
+        )
+
+    @cached_property
+    def revise(self) -> ReviseEndpoint:
+        from shared.functions.revise import ReviseEndpoint
+        from shared.sending.revisions import Revisions
+
+        revisions = Revisions(self.context, self.expansion)
+        return ReviseEndpoint(revisions, self.settings.notify_webhook_secret)
+
+    @cached_property
+    def activities(self) -> ActivitiesEndpoint:
+        from shared.channel.adapter import create_adapter
+        from shared.chat.bot import ProactiveBot
+        from shared.chat.prompt_replies import PromptReplies
+        from shared.chat.reminders.book import ReminderBook
+        from shared.chat.reminders.dialog import ReminderDialog
+        from shared.chat.reminders.questions import ReminderQuestions
+        from shared.functions.activities import ActivitiesEndpoint
+
+        clock, prompts = self.context.clock, self.context.prompts
+        dialog = ReminderDialog(
+            ReminderBook(self.context.notifications),
+            ReminderQuestions(self.storage.notifications, clock),
+            prompts,
+            clock,
+        )
+        bot = ProactiveBot(
+            self.context.references, dialog, PromptReplies(prompts, clock), self.chats, clock
+        )
+        adapter = create_adapter(self.authentication)
+        return ActivitiesEndpoint(adapter, self.authentication, bot, self.teams.service_urls)
 
 
 _app: App | None = None

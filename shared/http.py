@@ -3,43 +3,15 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import azure.functions as func
 
+from shared.request_errors import RequestError
+
 # Bot Framework activities and notify requests are a few KiB; anything near this is not one.
 MAX_BODY_BYTES = 256 * 1024
-
-
-class RequestError(Exception):
-    """A problem the caller can fix; becomes `{"error": ..., "detail": ...}` with a 4xx status."""
-
-    def __init__(self, status: int, error: str, detail: Any = None) -> None:
-        super().__init__(error)
-        self.status = status
-        self.error = error
-        self.detail = detail
-
-    def to_result(self) -> HttpResult:
-        body: dict[str, Any] = {"error": self.error}
-        if self.detail is not None:
-            body["detail"] = self.detail
-        return HttpResult(self.status, body)
-
-
-def field_error(field: str, problem: str) -> RequestError:
-    return RequestError(400, f"{field} {problem}", {"field": field})
-
-
-# C0 controls (NUL, tab, CR, LF, ...), DEL and C1 controls (NEL, ...). No channel puts one in an
-# id; an id holding one cannot travel in a header (x-ms-conversation-id) and splits a log line.
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def has_control_characters(text: str) -> bool:
-    return _CONTROL_CHARACTERS.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -56,6 +28,10 @@ class HttpResult:
         return func.HttpResponse(
             text, status_code=self.status, headers=self.headers, mimetype=self.mimetype
         )
+
+
+def error_result(error: RequestError) -> HttpResult:
+    return HttpResult(error.status, error.to_json())
 
 
 # How long a caller told "not now" (storage down, a request still in progress) should wait.

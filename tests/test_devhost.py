@@ -9,14 +9,10 @@ import datetime as dt
 import itertools
 import json
 import os
-import signal
 import subprocess
 import textwrap
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +20,15 @@ import pytest
 from devhost.azurite import Azurite, free_port, is_local_dev_storage, port_open
 from devhost.routes import compile_route
 from devhost.timers import ScheduleError, next_occurrence, resolve_schedule
-from tests.support.devhost_process import REPO_ROOT, devhost_argv, start_devhost
+from tests.support.devhost_process import (
+    REPO_ROOT,
+    RunningHost,
+    call,
+    devhost_argv,
+    start_host,
+    stop_host,
+    wait_for,
+)
 
 NEVER = "0 0 0 1 1 *"  # midnight on 1 January: not during a test run
 UNUSED_FILES = {"TICK_FILE": "unused", "SLOW_FILE": "unused", "YEARLY_FILE": "unused"}
@@ -173,29 +177,6 @@ def write_app(root: Path, values: dict[str, str]) -> Path:
     return root
 
 
-@dataclass
-class RunningHost:
-    process: subprocess.Popen[bytes]
-    url: str
-    log: Path
-    root: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def start_host(root: Path, env_overrides: dict[str, str] | None = None) -> RunningHost:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env_overrides or {})}
-    log = root / "devhost.log"
-    process, url = start_devhost(root, env, log, timeout=10)
-    return RunningHost(process, url, log, root)
-
-
-def stop_host(host: RunningHost) -> int:
-    host.process.send_signal(signal.SIGTERM)
-    return host.process.wait(10)
-
-
 @pytest.fixture(scope="module")
 def app_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("app")
@@ -222,34 +203,6 @@ def host(app_root: Path) -> Iterator[RunningHost]:
     yield running
     if running.process.poll() is None:
         stop_host(running)
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> dict:
-        return json.loads(self.body)
-
-
-def call(url: str, method: str = "GET", body: bytes | None = None) -> Reply:
-    request = urllib.request.Request(url, data=body, method=method)  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return Reply(response.status, dict(response.headers), response.read())
-    except urllib.error.HTTPError as error:
-        return Reply(error.code, dict(error.headers), error.read())
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_route_template_parameters_reach_route_params(host: RunningHost) -> None:

@@ -40,7 +40,7 @@ from devhost.queues import (
     storage_connection_string,
 )
 from devhost.settings import MissingSettingError
-from tests.test_devhost import RunningHost, call, start_host, stop_host, wait_for
+from tests.support.devhost_process import RunningHost, call, start_host, stop_host, wait_for
 
 # Small host.json values keep the tests fast; each test's comment says which one it relies on.
 QUEUE_SETTINGS = {

@@ -17,7 +17,7 @@ from azure.data.tables.aio import TableClient
 from devhost.azurite import Azurite
 from shared.app import get_app
 from shared.http import MAX_BODY_BYTES
-from shared.notifications.idempotency_store import Claimed, IdempotencyKeys, Replay
+from shared.notifications.idempotency_store import Claimed, IdempotencyStore, Replay
 from shared.notifications.lifecycle import State
 from shared.notifications.notification_store import Notification, NotificationStore
 from shared.storage.large_values import json_properties, json_value, report_properties
@@ -192,10 +192,9 @@ async def table(azurite: Azurite) -> AsyncIterator[Table]:
 
 
 async def round_trip(table: Table, properties: dict) -> dict:
-    client = await table.client()
-    await client.upsert_entity({"PartitionKey": "p", "RowKey": uuid.uuid4().hex, **properties})
-    [entity] = [e async for e in client.list_entities()]
-    return entity
+    row_key = uuid.uuid4().hex
+    await table.upsert({"PartitionKey": "p", "RowKey": row_key, **properties})
+    return await table.get("p", row_key)
 
 
 def binary_parts(properties: dict) -> list[bytes]:
@@ -242,8 +241,7 @@ async def test_a_record_written_as_one_string_property_still_reads(table):
     # What this app wrote before values could be split: json.dumps in one string property.
     request = {"text": "y" * (MAX_STRING_PROPERTY_CHARS - 20)}
     report = {"matched": 1, "sent": 1, "failed": 0, "removed": 0, "failures": []}
-    client = await table.client()
-    await client.create_entity(
+    await table.insert(
         {
             "PartitionKey": "notification",
             "RowKey": "0" * 32,
@@ -310,7 +308,7 @@ async def test_a_report_over_its_share_keeps_its_counts_and_says_how_many_failur
 
 
 async def test_an_idempotency_key_replays_an_answer_too_large_for_one_property(table):
-    keys = IdempotencyKeys(table, clock=lambda: datetime(2026, 1, 1, tzinfo=timezone.utc))
+    keys = IdempotencyStore(table, clock=lambda: datetime(2026, 1, 1, tzinfo=timezone.utc))
     answer = {"id": "0" * 32, **report_of(failures(2000))}
     claim = await keys.claim("key", "digest")
     assert isinstance(claim, Claimed)
@@ -359,7 +357,7 @@ async def test_a_large_record_is_still_written_in_one_request(azurite):
         raw_request_hook=lambda pipeline: sent.append(pipeline.http_request.method),
     ) as client:
         table = Table(client)
-        await table.client()  # creates the table
+        await table.get("p", "r")  # creates the table
         store = NotificationStore(table)
         now = datetime(2026, 1, 1, tzinfo=timezone.utc)
         sent.clear()

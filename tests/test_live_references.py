@@ -10,6 +10,7 @@ from contextlib import ExitStack
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from azure.data.tables.aio import TableClient
 
 from shared.app import App
 from shared.delivery.clocks import CLOCK_SKEW_SECONDS
@@ -51,15 +52,14 @@ class CountedLog(DeletionLog):
 @pytest.fixture
 async def log(app_env: dict[str, str]):
     clocks = Clocks()
-    table = Table.from_connection_string(
-        app_env["AzureWebJobsStorage"], "d" + uuid.uuid4().hex[:16]
-    )
+    name = "d" + uuid.uuid4().hex[:16]
+    table = Table.from_connection_string(app_env["AzureWebJobsStorage"], name)
     log = CountedLog(table, clocks)
     log.clocks = clocks
     yield log
-    client = await table.client()
-    await client.delete_table()
     await table.close()
+    async with TableClient.from_connection_string(app_env["AzureWebJobsStorage"], name) as client:
+        await client.delete_table()
 
 
 def view(log: CountedLog) -> LiveReferences:

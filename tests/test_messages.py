@@ -421,8 +421,8 @@ async def test_a_quick_turn_answers_without_typing_noise(app, channel):
 async def test_a_message_from_an_unchanged_conversation_writes_nothing(app, channel, monkeypatch):
     await post_activity(activity(channel.url, CONVERSATION, text="first"))
     writes = []
-    table = await app.tables[0].client()
-    monkeypatch.setattr(table, "upsert_entity", _recording(writes, table))
+    table = app.tables[0]
+    monkeypatch.setattr(table, "upsert", _recording(writes, table))
 
     await post_activity(activity(channel.url, CONVERSATION, text="second"))
     await post_activity(activity(channel.url, CONVERSATION, text="third"))
@@ -434,8 +434,8 @@ async def test_a_message_from_an_unchanged_conversation_writes_nothing(app, chan
 async def test_a_changed_reference_is_written_once(app, channel, monkeypatch):
     await post_activity(activity(channel.url, CONVERSATION, text="first"))
     writes = []
-    table = await app.tables[0].client()
-    monkeypatch.setattr(table, "upsert_entity", _recording(writes, table))
+    table = app.tables[0]
+    monkeypatch.setattr(table, "upsert", _recording(writes, table))
     moved = f"http://127.0.0.1:{channel.port}/emea/"
 
     await post_activity(activity(moved, CONVERSATION, text="second"))
@@ -455,10 +455,10 @@ async def test_after_unsubscribing_the_next_message_writes_again(app, channel):
 
 
 def _recording(writes, table):
-    real_upsert = table.upsert_entity
+    real_upsert = table.upsert
 
-    async def upsert(entity, **kwargs):
+    async def upsert(entity):
         writes.append(entity["RowKey"])
-        return await real_upsert(entity, **kwargs)
+        return await real_upsert(entity)
 
     return upsert

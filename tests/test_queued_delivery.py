@@ -16,7 +16,14 @@ import notify_queue
 from shared.app import App
 from shared.sending.cancellation import CHECK_EVERY_SECONDS
 from testbed.activities import activity
-from tests.support.functions import cancel, get_status, get_targets, post_activity, post_notify
+from tests.support.functions import (
+    all_targets,
+    cancel,
+    get_status,
+    get_targets,
+    post_activity,
+    post_notify,
+)
 from tests.support.references import store_conversations
 from tests.support.work_queue import queued_messages, run_expansion_only, run_queued_work
 
@@ -36,19 +43,6 @@ async def everyone_in(app: App, channel, per_tenant: int) -> list[str]:
         await store_conversations(app, channel.url, tenant_ids, tenant_id=tenant)
         ids += tenant_ids
     return ids
-
-
-async def all_targets(notification_id: str, **params: str) -> list[dict]:
-    rows, continuation = [], None
-    while True:
-        page = await get_targets(
-            notification_id, **params, **({"continuation": continuation} if continuation else {})
-        )
-        assert page.status == 200
-        rows += page.body["targets"]
-        continuation = page.body["continuation"]
-        if continuation is None:
-            return rows
 
 
 async def test_a_large_audience_is_answered_202_at_once_and_sent_through_the_queue(

@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 
 from shared.app import get_app
-from tests.support.chat import say
+from tests.support.chat import say, shown
 from tests.support.functions import run_timer
 from tests.support.work_queue import run_queued_work
-from tests.test_reminder_snooze import shown
 
 # The clock reads Monday 23 November 2026, 09:00 UTC.
 CONFIRMATIONS = [

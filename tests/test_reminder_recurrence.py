@@ -7,10 +7,9 @@ import asyncio
 from datetime import datetime, timezone
 
 from shared.app import get_app
-from tests.support.chat import say
+from tests.support.chat import say, shown
 from tests.support.functions import run_timer
 from tests.support.work_queue import run_queued_work
-from tests.test_reminder_snooze import shown
 
 NEW_YORK = "America/New_York"  # clocks go forward on Sunday 14 March 2027, 02:00 -> 03:00
 

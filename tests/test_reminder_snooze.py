@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from shared.app import get_app
 from testbed.activities import activity
-from tests.support.chat import say
+from tests.support.chat import ADAPTIVE, say, shown
 from tests.support.functions import post_activity, run_timer
 from tests.support.work_queue import run_queued_work
-
-ADAPTIVE = "application/vnd.microsoft.card.adaptive"
 
 
 async def deliver_due(clock, channel, **advance: float) -> list[dict]:
@@ -18,14 +16,6 @@ async def deliver_due(clock, channel, **advance: float) -> list[dict]:
     await run_timer()
     await run_queued_work(get_app())
     return [r.activity for r in channel.received]
-
-
-def shown(activity: dict) -> str:
-    """What a delivered message says: its text, or in Teams its question card's first line."""
-    for attachment in activity.get("attachments") or []:
-        if attachment["contentType"] == ADAPTIVE:
-            return attachment["content"]["body"][0]["text"]
-    return activity["text"]
 
 
 def buttons(activity: dict) -> list[str]:

@@ -1,7 +1,7 @@
 """Reminders through the bot and the timer: set, list, cancel, ask back, delivery.
 
-What each phrase means is the phrase table's (test_reminder_phrases.py); recurrence, languages
-and snooze have their own files.
+What each phrase means is the phrase table's (testbed/reminder_phrases.py); recurrence,
+languages and snooze have their own files.
 """
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ from botbuilder.schema import Activity
 from shared.app import get_app
 from shared.chat.bot import SUBSCRIBED
 from shared.chat.reminders.book import user_timezone
-from tests.support.chat import say
+from tests.support.chat import say, shown
 from tests.support.functions import run_timer
 from tests.support.work_queue import run_queued_work
-from tests.test_reminder_snooze import shown
 
 UTC = timezone.utc
 

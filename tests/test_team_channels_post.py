@@ -7,12 +7,10 @@ from __future__ import annotations
 import pytest
 
 from shared.app import App
-from tests.support.functions import get_status, post_notify
+from tests.support.functions import all_targets, get_status, post_notify
+from tests.support.teams import TEAM, TENANT, install_in_team
 from tests.support.work_queue import run_queued_work
-from tests.test_queued_delivery import all_targets
-from tests.test_team_members import TENANT, install_in_team
 
-TEAM = "19:team0123@thread.tacv2"  # also its General channel's id
 OTHER_TEAM = "19:team4567@thread.tacv2"
 DESIGN = "19:design@thread.tacv2"
 RELEASES = "19:releases@thread.tacv2"

@@ -7,21 +7,16 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime, timezone
 
 import pytest
-from botbuilder.schema import Activity
 
 from shared.app import App, get_app
 from shared.sending.work_items import RosterItem
-from shared.storage.references import StoredReference
 from testbed.activities import BOT_ID, activity
-from tests.support.functions import get_status, post_activity, post_notify, run_timer
+from tests.support.functions import all_targets, get_status, post_activity, post_notify, run_timer
+from tests.support.teams import TEAM, TENANT, install_in_team
 from tests.support.work_queue import run_queued_work
-from tests.test_queued_delivery import all_targets
 
-TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-TEAM = "19:team0123@thread.tacv2"  # also its General channel's id
 OTHER_TEAM = "19:team4567@thread.tacv2"
 
 
@@ -36,21 +31,6 @@ def member(n: int) -> dict:
         "tenantId": TENANT,
         "userRole": "user",
     }
-
-
-async def install_in_team(app: App, channel, team_id: str = TEAM) -> None:
-    """The team's General conversation stored, as the bot's arrival in the team stores it."""
-    arrival = activity(
-        channel.url,
-        team_id,
-        type="conversationUpdate",
-        conversation_type="channel",
-        tenant_id=TENANT,
-        membersAdded=[{"id": BOT_ID}],
-        channelData={"team": {"id": team_id}, "tenant": {"id": TENANT}},
-    )
-    inbound = Activity().deserialize(arrival)
-    await app.store.save(StoredReference.from_activity(inbound, datetime.now(timezone.utc)))
 
 
 @pytest.fixture

@@ -86,9 +86,8 @@ class FakeTime:
 
 
 async def member_rows(table: Table, tenant_id: str) -> list[str]:
-    client = await table.client()
     query = "PartitionKey eq @pk"
-    rows = client.query_entities(query, parameters={"pk": partition_key(tenant_id)})
+    rows = table.query(query, parameters={"pk": partition_key(tenant_id)})
     keys = [row["RowKey"] async for row in rows]
     return sorted(key.removeprefix(MEMBER_PREFIX) for key in keys if key.startswith(MEMBER_PREFIX))
 
@@ -186,9 +185,8 @@ async def test_a_newcomer_waits_until_every_member_has_seen_it(instance):
 
 async def test_a_member_that_stops_renewing_counts_until_its_row_expires(instance, table):
     fake = FakeTime()
-    client = await table.client()
     died = {"PartitionKey": partition_key(TENANT), "RowKey": MEMBER_PREFIX + "died"}
-    await client.create_entity({**died, "Until": fake.wall() + timedelta(seconds=10)})
+    await table.insert({**died, "Until": fake.wall() + timedelta(seconds=10)})
     survivor = instance(10, **fake.options())
 
     members = []

@@ -124,13 +124,13 @@ class BotConnector:
         return str((await self._json_call("POST", url, service_url, body)).get("id") or "")
 
     async def post_to_channel(
-        self, service_url: str, channel_id: str, tenant_id: str, activity: dict[str, Any]
+        self, service_url: str, teams_channel_id: str, tenant_id: str, activity: dict[str, Any]
     ) -> tuple[str, str]:
         """Start a new thread in a channel (a team's General channel has the team's id) with this
         activity: the thread's conversation id (`<channel>;messageid=<id>`) and the activity's."""
         body = {
             "isGroup": True,
-            "channelData": {"channel": {"id": channel_id}},
+            "channelData": {"channel": {"id": teams_channel_id}},
             "activity": activity,
             "tenantId": tenant_id,
         }

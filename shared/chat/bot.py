@@ -163,13 +163,13 @@ class ProactiveBot(ActivityHandler):
 
     async def _forget_deleted_channel(self, activity: Activity) -> None:
         # The event's conversation is the team's General channel, which was not deleted.
-        channel = teams_events.channel_id(activity)
-        if channel is None or channel in (
+        teams_channel = teams_events.teams_channel_id(activity)
+        if teams_channel is None or teams_channel in (
             activity_conversation_id(activity),
             teams_events.team_id(activity),
         ):
             return
-        await self._forget_id(activity.channel_id, channel, "channel deleted")
+        await self._forget_id(activity.channel_id, teams_channel, "channel deleted")
 
     async def _forget_id(self, channel_id: str, conversation_id: str, reason: str) -> None:
         try:

@@ -39,7 +39,7 @@ def team_id(activity: Activity) -> str | None:
     return _id_of(_channel_data(activity).get("team"))
 
 
-def channel_id(activity: Activity) -> str | None:
+def teams_channel_id(activity: Activity) -> str | None:
     """channelData.channel.id: the channel an event is about (conversation.id is the team's)."""
     return _id_of(_channel_data(activity).get("channel"))
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack, nullcontext
+from dataclasses import dataclass
 from datetime import datetime
 
 from shared.channel.connector import BotConnector, ChannelError, Sent
@@ -27,6 +28,15 @@ class ReferenceGone(Exception):
     """The target's reference was deleted while it waited for its turn."""
 
 
+@dataclass(frozen=True)
+class DeliveryLimits:
+    """How hard one instance pushes the channel: its windows, its retries, its sends in flight."""
+
+    rate_limits: RateLimits
+    retry_policy: RetryPolicy
+    concurrency: int = 32
+
+
 class Delivery:
     """Bounded-concurrency fan-out within the channel's rate limits, retrying what may pass later.
 
@@ -39,18 +49,16 @@ class Delivery:
         connector: BotConnector,
         store: ReferenceStore,
         service_urls: ServiceUrlPolicy,
-        rate_limits: RateLimits,
-        retry_policy: RetryPolicy,
         live: LiveReferences,
-        concurrency: int = 32,
+        limits: DeliveryLimits,
     ) -> None:
         self._connector = connector
         self._store = store
         self._service_urls = service_urls
-        self._rate_limits = rate_limits
-        self._retry_policy = retry_policy
-        self._concurrency = concurrency
-        self._sending = asyncio.Semaphore(concurrency)
+        self._rate_limits = limits.rate_limits
+        self._retry_policy = limits.retry_policy
+        self._concurrency = limits.concurrency
+        self._sending = asyncio.Semaphore(limits.concurrency)
         self._live = live
 
     async def send(

@@ -55,12 +55,15 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
-from azure.data.tables import UpdateMode
-
 from shared.delivery.clocks import CLOCK_SKEW_SECONDS, WINDOW_SECONDS
 from shared.storage.keys import MAX_KEY_LENGTH, InvalidKeyError, encode_key
-from shared.storage.tables import StorageUnavailableError, Table, storage_errors
+from shared.storage.tables import (
+    RowExistsError,
+    StorageRequestError,
+    StorageUnavailableError,
+    Table,
+    etag_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -187,18 +190,15 @@ class SharedTenantBudget:
             tenant.paused_until = max(tenant.paused_until, self._clock() + seconds)
         until = self._wall_clock() + timedelta(seconds=seconds)
         entity = {"PartitionKey": partition_key(tenant_id), "RowKey": PAUSE_ROW, "Until": until}
-        client = await self._table.client()
         while True:
-            with storage_errors():
-                try:
-                    current = await client.get_entity(entity["PartitionKey"], PAUSE_ROW)
-                except ResourceNotFoundError:
-                    with suppress(ResourceExistsError):
-                        await client.create_entity(entity)
-                        return
-                    continue
+            current = await self._table.get(entity["PartitionKey"], PAUSE_ROW)
+            if current is None:
+                with suppress(RowExistsError):
+                    await self._table.insert(entity)
+                    return
+                continue
             if current["Until"] >= until or await self._table.update_if_unchanged(
-                entity, current.metadata["etag"]
+                entity, etag_of(current)
             ):
                 return
 
@@ -223,14 +223,12 @@ class SharedTenantBudget:
         )
 
     async def _sync(self, tenant_id: str, tenant: _Tenant) -> None:
-        client = await self._table.client()
         joining = self._clock() >= tenant.member_until
         if joining or self._clock() - tenant.renewed_at >= self._heartbeat:
             started = self._clock()
             until = self._wall_clock() + timedelta(seconds=self._ttl)
             row = {"PartitionKey": tenant.partition, "RowKey": self._row_key, "Until": until}
-            with storage_errors():
-                await client.upsert_entity(row, mode=UpdateMode.REPLACE)
+            await self._table.upsert(row)
             tenant.renewed_at = started
             # Others drop the row at Until by their clocks; our sends must have left the window.
             tenant.member_until = started + self._ttl - WINDOW_SECONDS - CLOCK_SKEW_SECONDS
@@ -247,16 +245,14 @@ class SharedTenantBudget:
             tenant.sends_from = written
 
     async def _read(self, tenant: _Tenant) -> None:
-        client = await self._table.client()
         started = self._clock()
         wall_now = self._wall_clock()
-        with storage_errors():
-            rows = [
-                row
-                async for row in client.query_entities(
-                    "PartitionKey eq @pk", parameters={"pk": tenant.partition}
-                )
-            ]
+        rows = [
+            row
+            async for row in self._table.query(
+                "PartitionKey eq @pk", parameters={"pk": tenant.partition}
+            )
+        ]
         tenant.read_at = started
         others = 0
         expired = []
@@ -272,9 +268,7 @@ class SharedTenantBudget:
         tenant.members = others + 1
         for row in expired:
             # Left by an instance that died. The ETag keeps a renewal that lands first.
-            await self._table.delete_if_unchanged(
-                tenant.partition, row["RowKey"], row.metadata["etag"]
-            )
+            await self._table.delete_if_unchanged(tenant.partition, row["RowKey"], etag_of(row))
 
     def _leave_at(self, tenant: _Tenant) -> float:
         # At least a window without sends (leave_after_idle_seconds >= WINDOW_SECONDS).
@@ -312,13 +306,11 @@ class SharedTenantBudget:
             tenant.member_until = -math.inf
             try:
                 await self._delete_own_row(tenant)
-            except (StorageUnavailableError, HttpResponseError):
+            except (StorageUnavailableError, StorageRequestError):
                 logger.warning("Leaving tenant budget %s failed; it expires", tenant.partition)
             if self._tenants.get(tenant_id) is tenant:
                 del self._tenants[tenant_id]
             return True
 
     async def _delete_own_row(self, tenant: _Tenant) -> None:
-        client = await self._table.client()
-        with storage_errors():
-            await client.delete_entity(tenant.partition, self._row_key)
+        await self._table.delete(tenant.partition, self._row_key)

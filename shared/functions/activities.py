@@ -13,14 +13,8 @@ from botframework.connector.auth import BotFrameworkAuthentication
 from msrest.exceptions import DeserializationError
 
 from shared.channel.service_urls import ServiceUrlPolicy
-from shared.http import (
-    STORAGE_UNAVAILABLE,
-    HttpResult,
-    RequestError,
-    field_error,
-    has_control_characters,
-    parse_json_object,
-)
+from shared.http import STORAGE_UNAVAILABLE, HttpResult, error_result, parse_json_object
+from shared.request_errors import RequestError, field_error, has_control_characters
 from shared.storage.keys import InvalidKeyError, encode_key
 from shared.storage.references import InvalidReferenceError
 from shared.storage.tables import StorageUnavailableError
@@ -45,7 +39,7 @@ class ActivitiesEndpoint:
         try:
             activity = parse_activity(parse_json_object(body))
         except RequestError as error:
-            return error.to_result()
+            return error_result(error)
 
         try:
             authenticated = await self._authentication.authenticate_request(
@@ -64,9 +58,9 @@ class ActivitiesEndpoint:
         # Replies go to serviceUrl, so an unlisted one is refused before anything is sent there.
         if not self._service_urls.allows(activity.service_url):
             logger.warning("Refused activity %s: serviceUrl not allowed", activity.id)
-            return field_error(
-                "serviceUrl", "is not an allowed Bot Framework service URL"
-            ).to_result()
+            return error_result(
+                field_error("serviceUrl", "is not an allowed Bot Framework service URL")
+            )
 
         try:
             invoke_response = await self._adapter.process_activity(
@@ -76,7 +70,7 @@ class ActivitiesEndpoint:
             logger.error("Activity %s not processed: %s", activity.id, error)
             return STORAGE_UNAVAILABLE
         except InvalidReferenceError as error:
-            return RequestError(400, str(error)).to_result()
+            return error_result(RequestError(400, str(error)))
 
         if invoke_response is not None:
             return HttpResult(invoke_response.status, invoke_response.body)

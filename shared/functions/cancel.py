@@ -6,13 +6,16 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from shared.functions.status import NOT_FOUND
-from shared.http import STORAGE_UNAVAILABLE, HttpResult
+from shared.functions.lookup import answer_about, existing
+from shared.http import HttpResult
 from shared.notifications.lifecycle import State
-from shared.notifications.notification_store import Notification, NotificationStore
+from shared.notifications.notification_store import (
+    NoSuchNotification,
+    Notification,
+    NotificationStore,
+)
 from shared.notifications.outcome_store import OutcomeStore
 from shared.notifications.progress import progress, queued_state
-from shared.storage.tables import StorageUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -29,23 +32,19 @@ class CancelEndpoint:
         self._clock = clock
 
     async def handle(self, notification_id: str) -> HttpResult:
-        if not Notification.is_id(notification_id):
-            return NOT_FOUND
-        try:
-            notification = await self._notifications.get(notification_id)
-            if notification is None:
-                return NOT_FOUND
-            totals = await self._outcomes.totals(notification_id)
-            if queued_state(notification, totals) is State.DONE:
-                return _too_late(notification, "done")
-            cancelled = await self._notifications.cancel_delivery(notification_id, self._clock())
-            if cancelled is None:
-                return NOT_FOUND
-            if cancelled.state is not State.CANCELLED:
-                return _too_late(cancelled, cancelled.state.value)
-            totals = await self._outcomes.totals(notification_id)
-        except StorageUnavailableError:
-            return STORAGE_UNAVAILABLE
+        return await answer_about(notification_id, lambda: self._cancel(notification_id))
+
+    async def _cancel(self, notification_id: str) -> HttpResult:
+        notification = await existing(self._notifications, notification_id)
+        totals = await self._outcomes.totals(notification_id)
+        if queued_state(notification, totals) is State.DONE:
+            return _too_late(notification, "done")
+        cancelled = await self._notifications.cancel_delivery(notification_id, self._clock())
+        if cancelled is None:
+            raise NoSuchNotification(notification_id)
+        if cancelled.state is not State.CANCELLED:
+            return _too_late(cancelled, cancelled.state.value)
+        totals = await self._outcomes.totals(notification_id)
         logger.info("Notification %s cancelled", notification_id)
         return HttpResult(200, progress(cancelled, totals))
 

@@ -7,26 +7,27 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from shared.functions.lookup import status_path
 from shared.functions.signature import signature_is_valid
-from shared.functions.status import status_path
 from shared.http import (
     RETRY_AFTER,
     STORAGE_UNAVAILABLE,
     HttpResult,
-    RequestError,
     check_body_size,
+    error_result,
     parse_json_object,
 )
 from shared.notifications.idempotency_store import (
     MAX_KEY_LENGTH,
     Claimed,
-    IdempotencyKeys,
+    IdempotencyStore,
     InProgress,
     KeyReusedWithOtherBody,
     Replay,
     body_digest,
 )
 from shared.notifications.request import NotifyRequest, parse_notify_request
+from shared.request_errors import RequestError
 from shared.sending.notifier import Notifier
 from shared.storage.tables import StorageUnavailableError
 
@@ -40,7 +41,7 @@ class NotifyEndpoint:
     def __init__(
         self,
         notifier: Notifier,
-        idempotency_keys: IdempotencyKeys,
+        idempotency_keys: IdempotencyStore,
         webhook_secret: str,
         clock: Callable[[], datetime],
         # Built on first use: only a request naming userIds may need it (see NamedMembers).
@@ -61,7 +62,7 @@ class NotifyEndpoint:
             request = parse_notify_request(parse_json_object(body), now=self._clock())
             key = _idempotency_key(headers)
         except RequestError as error:
-            return error.to_result()
+            return error_result(error)
         try:
             if key is None:
                 return await self._notify(request)
@@ -82,9 +83,9 @@ class NotifyEndpoint:
                 RETRY_AFTER,
             )
         if isinstance(outcome, KeyReusedWithOtherBody):
-            return RequestError(
-                422, "Idempotency-Key was already used with a different body"
-            ).to_result()
+            return error_result(
+                RequestError(422, "Idempotency-Key was already used with a different body")
+            )
         assert isinstance(outcome, Claimed)
         try:
             result = await self._notify(request)

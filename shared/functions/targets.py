@@ -14,14 +14,13 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from azure.core.exceptions import HttpResponseError
-
 from shared.delivery.outcomes import Outcome
-from shared.functions.status import NOT_FOUND, status_path
-from shared.http import STORAGE_UNAVAILABLE, HttpResult, RequestError, field_error
-from shared.notifications.notification_store import Notification, NotificationStore
+from shared.functions.lookup import answer_about, existing, status_path
+from shared.http import HttpResult
+from shared.notifications.notification_store import NotificationStore
 from shared.notifications.outcome_store import PAGE_SIZE, InvalidContinuationError, OutcomeStore
-from shared.storage.tables import StorageUnavailableError
+from shared.request_errors import field_error
+from shared.storage.tables import StorageRequestError
 
 CSV = "text/csv"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP's list for CSV injection
@@ -48,24 +47,24 @@ class TargetsEndpoint:
     async def handle(
         self, notification_id: str, params: Mapping[str, str], accept: str
     ) -> HttpResult:
-        if not Notification.is_id(notification_id):
-            return NOT_FOUND
+        return await answer_about(
+            notification_id, lambda: self._page(notification_id, params, accept)
+        )
+
+    async def _page(
+        self, notification_id: str, params: Mapping[str, str], accept: str
+    ) -> HttpResult:
+        outcome, limit, continuation = _query(params)
+        await existing(self._notifications, notification_id)
         try:
-            outcome, limit, continuation = _query(params)
-            if await self._notifications.get(notification_id) is None:
-                return NOT_FOUND
             rows, following = await self._outcomes.page(
                 notification_id, outcome, continuation, limit
             )
-        except RequestError as error:
-            return error.to_result()
         except InvalidContinuationError as error:
-            return field_error("continuation", str(error).removeprefix("continuation ")).to_result()
-        except HttpResponseError:
+            raise field_error("continuation", str(error).removeprefix("continuation ")) from None
+        except StorageRequestError:
             # Table Storage refused the position inside a token that decoded fine.
-            return field_error("continuation", "is not a token this API gave").to_result()
-        except StorageUnavailableError:
-            return STORAGE_UNAVAILABLE
+            raise field_error("continuation", "is not a token this API gave") from None
         next_link = _next_link(notification_id, params, following)
         if CSV in accept.lower():
             headers = {"Content-Disposition": f'attachment; filename="{notification_id}.csv"'}

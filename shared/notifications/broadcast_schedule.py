@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from azure.core.exceptions import ResourceExistsError
-
-from shared.storage.tables import Table, storage_errors
+from shared.storage.tables import RowExistsError, Table
 
 PARTITION = "broadcast-slot"
 # A slot missed by more than this (the app was down) is skipped rather than sent late.
@@ -56,12 +54,10 @@ class BroadcastSchedule:
         slot = self._due_slot(now)
         if slot is None:
             return None
-        table = await self._table.client()
-        with storage_errors():
-            try:
-                await table.create_entity(
-                    {"PartitionKey": PARTITION, "RowKey": slot.strftime("%Y%m%dT%H%M%SZ")}
-                )
-            except ResourceExistsError:
-                return None
+        try:
+            await self._table.insert(
+                {"PartitionKey": PARTITION, "RowKey": slot.strftime("%Y%m%dT%H%M%SZ")}
+            )
+        except RowExistsError:
+            return None
         return slot

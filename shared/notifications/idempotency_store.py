@@ -13,15 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from azure.core.exceptions import (
-    ResourceExistsError,
-    ResourceNotFoundError,
-)
-
 from shared.notifications.lifecycle import CLAIM_EXPIRES_AFTER, State
 from shared.storage.keys import encode_key
 from shared.storage.large_values import json_value, report_properties
-from shared.storage.tables import MAX_REPORT_BYTES, Table, storage_errors
+from shared.storage.tables import MAX_REPORT_BYTES, RowExistsError, Table, etag_of
 
 PARTITION = "idempotency-key"
 REMEMBER_FOR = timedelta(hours=24)
@@ -56,13 +51,12 @@ def body_digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-class IdempotencyKeys:
+class IdempotencyStore:
     def __init__(self, table: Table, clock: Callable[[], datetime]) -> None:
         self._table = table
         self._clock = clock
 
     async def claim(self, key: str, digest: str) -> Outcome:
-        table = await self._table.client()
         row = encode_key(key)
         now = self._clock()
         entity = {
@@ -72,24 +66,21 @@ class IdempotencyKeys:
             "State": State.SENDING.value,
             "ClaimedAt": now,
         }
-        with storage_errors():
-            while True:
-                try:
-                    created = await table.create_entity(entity)
-                    return Claimed(created["etag"])
-                except ResourceExistsError:
-                    pass
-                try:
-                    existing = await table.get_entity(PARTITION, row)
-                except ResourceNotFoundError:
-                    continue  # released between our insert and read: try the insert again
-                outcome = self._judge(existing, digest, now)
-                if outcome is not None:
-                    return outcome
-                # Stale: take it over, but only if nobody else changed it since we read it.
-                etag = await self._table.update_if_unchanged(entity, existing.metadata["etag"])
-                if etag is not None:
-                    return Claimed(etag)
+        while True:
+            try:
+                return Claimed(await self._table.insert(entity))
+            except RowExistsError:
+                pass
+            existing = await self._table.get(PARTITION, row)
+            if existing is None:
+                continue  # released between our insert and read: try the insert again
+            outcome = self._judge(existing, digest, now)
+            if outcome is not None:
+                return outcome
+            # Stale: take it over, but only if nobody else changed it since we read it.
+            etag = await self._table.update_if_unchanged(entity, etag_of(existing))
+            if etag is not None:
+                return Claimed(etag)
 
     async def complete(
         self, key: str, digest: str, claim: Claimed, status: int, body: dict[str, Any]

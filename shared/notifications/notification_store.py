@@ -17,11 +17,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from azure.core.exceptions import ResourceNotFoundError
-
 from shared.notifications.lifecycle import CLAIM_EXPIRES_AFTER, State
 from shared.storage.large_values import json_properties, json_value, report_properties
-from shared.storage.tables import MAX_REPORT_BYTES, MAX_REQUEST_BYTES, Table, storage_errors
+from shared.storage.tables import MAX_REPORT_BYTES, MAX_REQUEST_BYTES, Table, etag_of
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +31,10 @@ CANCELLABLE = (State.SCHEDULED, State.QUEUED)
 # revisions of a sent notification (PATCH and DELETE /api/notify/{id}).
 NOTIFY, UPDATE, RECALL = "notify", "update", "recall"
 REVISIONS = (UPDATE, RECALL)
+
+
+class NoSuchNotification(LookupError):
+    """No notification has this id (or it is malformed)."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,7 @@ class Notification:
             finished_at=entity.get("FinishedAt"),
             cancelled_at=entity.get("CancelledAt"),
             error=entity.get("Error", ""),
-            etag=entity.metadata["etag"],
+            etag=etag_of(entity),
         )
 
 
@@ -152,19 +154,13 @@ class NotificationStore:
         self._table = table
 
     async def add(self, notification: Notification) -> Notification:
-        table = await self._table.client()
-        with storage_errors():
-            created = await table.create_entity(notification._entity())
-        return replace(notification, etag=created["etag"])
+        """Store a new record; RowExistsError if one has its id already."""
+        etag = await self._table.insert(notification._entity())
+        return replace(notification, etag=etag)
 
     async def get(self, notification_id: str) -> Notification | None:
-        table = await self._table.client()
-        with storage_errors():
-            try:
-                entity = await table.get_entity(PARTITION, notification_id)
-            except ResourceNotFoundError:
-                return None
-        return Notification._from_entity(entity)
+        entity = await self._table.get(PARTITION, notification_id)
+        return None if entity is None else Notification._from_entity(entity)
 
     async def to_split(
         self, notification_id: str, page: int, redelivered: bool
@@ -183,18 +179,12 @@ class NotificationStore:
 
     async def state_of(self, notification_id: str) -> State | None:
         """Just its state: a cheap read for runs that check for a cancel while they send."""
-        table = await self._table.client()
-        with storage_errors():
-            try:
-                entity = await table.get_entity(PARTITION, notification_id, select=["State"])
-            except ResourceNotFoundError:
-                return None
-        return State(entity["State"])
+        entity = await self._table.get(PARTITION, notification_id, select=["State"])
+        return None if entity is None else State(entity["State"])
 
     async def due(self, now: datetime) -> AsyncIterator[Notification]:
         """Scheduled ones whose time has come, claims abandoned by a dead instance, and queued
         ones whose first work item never started (the enqueue after the record was lost)."""
-        table = await self._table.client()
         query = (
             "PartitionKey eq @partition and ( ( State eq @scheduled and SendAt le @now ) "
             "or ( State eq @sending and ClaimedAt le @abandoned ) "
@@ -208,12 +198,10 @@ class NotificationStore:
             "now": now,
             "abandoned": now - CLAIM_EXPIRES_AFTER,
         }
-        with storage_errors():
-            async for entity in table.query_entities(query, parameters=parameters):
-                yield Notification._from_entity(entity)
+        async for entity in self._table.query(query, parameters=parameters):
+            yield Notification._from_entity(entity)
 
     async def scheduled_for(self, owner: str, kind: str) -> list[Notification]:
-        table = await self._table.client()
         query = (
             "PartitionKey eq @partition and Owner eq @owner and Kind eq @kind and State eq @state"
         )
@@ -223,11 +211,10 @@ class NotificationStore:
             "kind": kind,
             "state": State.SCHEDULED.value,
         }
-        with storage_errors():
-            found = [
-                Notification._from_entity(e)
-                async for e in table.query_entities(query, parameters=parameters)
-            ]
+        found = [
+            Notification._from_entity(e)
+            async for e in self._table.query(query, parameters=parameters)
+        ]
         return sorted(found, key=lambda n: (n.send_at, n.created_at))
 
     async def claim(

@@ -19,9 +19,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from azure.core.exceptions import ResourceExistsError
-from azure.data.tables import UpdateMode
-
 from shared.delivery.actions import sent_message_reference
 from shared.delivery.outcomes import Outcome, TargetResult
 from shared.storage import transactions
@@ -29,7 +26,13 @@ from shared.storage.keys import conversation_key
 from shared.storage.reference_store import TargetKey
 from shared.storage.references import StoredReference
 from shared.storage.string_queries import quoted, string_rows
-from shared.storage.tables import MAX_TRANSACTION_OPERATIONS, PAGE_SIZE, Table, storage_errors
+from shared.storage.tables import (
+    MAX_TRANSACTION_OPERATIONS,
+    PAGE_SIZE,
+    RowExistsError,
+    Table,
+    etag_of,
+)
 from shared.storage.transactions import Insert, MergeIfUnchanged, Operation, TransactionRejected
 
 # Each transaction carries the chunk's claim row too.
@@ -88,20 +91,19 @@ class OutcomeStore:
         A redelivered work item takes over: the host redelivers only after the run that held it
         failed or died. A duplicate first delivery (an item enqueued twice) leaves it alone.
         """
-        table = await self._table.client()
         entity = {
             "PartitionKey": partition(notification_id),
             "RowKey": CLAIM_PREFIX + chunk,
             "ClaimedAt": now,
             "Done": False,
         }
-        with storage_errors():
-            try:
-                created = await table.create_entity(entity)
-                return ChunkClaim(chunk, created["etag"])
-            except ResourceExistsError:
-                pass
-            existing = await table.get_entity(entity["PartitionKey"], entity["RowKey"])
+        try:
+            return ChunkClaim(chunk, await self._table.insert(entity))
+        except RowExistsError:
+            pass
+        existing = await self._table.get(entity["PartitionKey"], entity["RowKey"])
+        if existing is None:  # nothing deletes claim rows: the run fails, as on any surprise
+            raise RuntimeError(f"claim row of chunk {chunk} vanished after the insert found it")
         if existing.get("Done") or not take_over:
             return None
         # Only ClaimedAt changes: what the dead run recorded stays, and is skipped.
@@ -110,9 +112,7 @@ class OutcomeStore:
             "RowKey": entity["RowKey"],
             "ClaimedAt": now,
         }
-        etag = await self._table.update_if_unchanged(
-            taken, existing.metadata["etag"], mode=UpdateMode.MERGE
-        )
+        etag = await self._table.update_if_unchanged(taken, etag_of(existing), merge=True)
         if etag is None:
             return None
         return ChunkClaim(chunk, etag, _positions(existing.get("Recorded")), _counts(existing))
@@ -148,7 +148,6 @@ class OutcomeStore:
         now: datetime,
         done: bool,
     ) -> ChunkClaim | None:
-        table = await self._table.client()
         pk = partition(notification_id)
         kept_out: set[int] = set()  # positions whose target had an outcome already
         while True:
@@ -168,8 +167,7 @@ class OutcomeStore:
             operations: list[Operation] = [Insert(_outcome_entity(pk, r, now)) for _, r in writing]
             operations.append(MergeIfUnchanged(claim_row, claim.etag))
             try:
-                with storage_errors():
-                    etags = await transactions.submit(table, operations)
+                etags = await transactions.submit(self._table, operations)
             except TransactionRejected as error:
                 if (
                     error.status_code == 409
@@ -184,7 +182,6 @@ class OutcomeStore:
             return replace(claim, etag=etags[-1], recorded=recorded, counts=counts)
 
     async def totals(self, notification_id: str) -> Totals:
-        table = await self._table.client()
         query = "PartitionKey eq @p and RowKey ge @from and RowKey lt @to"
         parameters = {
             "p": partition(notification_id),
@@ -195,14 +192,13 @@ class OutcomeStore:
         counts = dict.fromkeys(Outcome, 0)
         claimed = done = 0
         started_at = last_at = None
-        with storage_errors():
-            async for row in table.query_entities(query, parameters=parameters, select=columns):
-                claimed += 1
-                done += bool(row.get("Done"))
-                for outcome, n in _counts(row).items():
-                    counts[outcome] += n
-                started_at = _earliest(started_at, row.get("ClaimedAt"))
-                last_at = _latest(last_at, row.get("At"))
+        async for row in self._table.query(query, parameters=parameters, select=columns):
+            claimed += 1
+            done += bool(row.get("Done"))
+            for outcome, n in _counts(row).items():
+                counts[outcome] += n
+            started_at = _earliest(started_at, row.get("ClaimedAt"))
+            last_at = _latest(last_at, row.get("At"))
         return Totals(counts, claimed, done, started_at, last_at)
 
     async def page(
@@ -214,45 +210,32 @@ class OutcomeStore:
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of recorded outcomes (optionally of one kind) as API dicts, and the opaque
         token for the next page (None after the last)."""
-        table = await self._table.client()
         query = "PartitionKey eq @p and RowKey lt @first_claim"
         parameters: dict[str, Any] = {"p": partition(notification_id), "first_claim": "~"}
         if outcome is not None:
             query += " and Outcome eq @outcome"
             parameters["outcome"] = outcome.value
-        pages = table.query_entities(query, parameters=parameters, results_per_page=size).by_page(
-            continuation_token=_decode_token(continuation)
+        rows, following = await self._table.query_page(
+            query, parameters, size=size, continuation=_decode_token(continuation)
         )
-        rows: list[dict[str, Any]] = []
-        with storage_errors():
-            async for page in pages:
-                rows = [_outcome_dict(entity) async for entity in page]
-                break
-        return rows, _encode_token(pages.continuation_token)
+        return [_outcome_dict(entity) for entity in rows], _encode_token(following)
 
     async def sent_page(
         self, notification_id: str, continuation: dict[str, str] | None, size: int
     ) -> tuple[list[TargetKey], dict[str, str] | None]:
         """One page of the targets a notification's message reached (keys in row order, so a run
         of them is one range), and where the next page starts (or None)."""
-        table = await self._table.client()
         query = "PartitionKey eq @p and RowKey lt @first_claim and Outcome eq @sent"
         parameters = {"p": partition(notification_id), "first_claim": "~", "sent": "sent"}
-        pages = table.query_entities(
+        rows, following = await self._table.query_page(
             query,
-            parameters=parameters,
+            parameters,
             select=["PartitionKey", "RowKey", "TenantId"],
-            results_per_page=size,
-        ).by_page(continuation_token=continuation)
-        keys: list[TargetKey] = []
-        with storage_errors():
-            async for page in pages:
-                keys = [
-                    TargetKey(e["PartitionKey"], e["RowKey"], e.get("TenantId", ""))
-                    async for e in page
-                ]
-                break
-        return keys, pages.continuation_token or None
+            size=size,
+            continuation=continuation,
+        )
+        keys = [TargetKey(e["PartitionKey"], e["RowKey"], e.get("TenantId", "")) for e in rows]
+        return keys, following
 
     async def sent_messages(
         self, notification_id: str, row_keys: Sequence[str]
@@ -261,7 +244,6 @@ class OutcomeStore:
         reference names the message: where it is and its activity id."""
         if not row_keys:
             return {}
-        table = await self._table.client()
         query_filter = (
             f"PartitionKey eq {quoted(partition(notification_id))} "
             f"and RowKey ge {quoted(min(row_keys))} and RowKey le {quoted(max(row_keys))} "
@@ -269,10 +251,9 @@ class OutcomeStore:
         )
         wanted = set(row_keys)
         found: dict[str, StoredReference] = {}
-        with storage_errors():
-            async for row in string_rows(table, query_filter, SENT_MESSAGE_COLUMNS):
-                if row["RowKey"] in wanted and row.get("ActivityId"):
-                    found[row["RowKey"]] = _sent_message(row)
+        async for row in string_rows(self._table, query_filter, SENT_MESSAGE_COLUMNS):
+            if row["RowKey"] in wanted and row.get("ActivityId"):
+                found[row["RowKey"]] = _sent_message(row)
         return found
 
 

@@ -15,17 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from azure.core.exceptions import (
-    ResourceExistsError,
-    ResourceNotFoundError,
-)
-from azure.data.tables import UpdateMode
-
 from shared.delivery.outbound import OutboundMessage
 from shared.notifications.reply_text import normalized
 from shared.storage.keys import InvalidKeyError, conversation_key, encode_key
 from shared.storage.references import StoredReference, activity_conversation_id
-from shared.storage.tables import Table, storage_errors
+from shared.storage.tables import RowExistsError, Table, etag_of
 
 if TYPE_CHECKING:
     from botbuilder.schema import Activity
@@ -92,10 +86,8 @@ class PromptStore:
             "Reprompted": False,
             "AskedAt": self._clock(),
         }
-        table = await self._table.client()
-        with storage_errors():
-            # A newer prompt to the same conversation takes over: replies answer the latest.
-            await table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+        # A newer prompt to the same conversation takes over: replies answer the latest.
+        await self._table.upsert(entity)
 
     def after_send(
         self, notification_id: str, message: OutboundMessage
@@ -111,19 +103,16 @@ class PromptStore:
 
     async def pending(self, channel_id: str, conversation_id: str) -> PendingPrompt | None:
         conversation = conversation_key(channel_id, conversation_id)
-        table = await self._table.client()
-        with storage_errors():
-            try:
-                entity = await table.get_entity(AWAITING, _row_key(conversation))
-            except ResourceNotFoundError:
-                return None
+        entity = await self._table.get(AWAITING, _row_key(conversation))
+        if entity is None:
+            return None
         prompt = PendingPrompt(
             conversation=conversation,
             notification_id=entity["NotificationId"],
             question=entity.get("Question", ""),
             choices=tuple(json.loads(entity["Choices"])),
             reprompted=bool(entity.get("Reprompted")),
-            etag=entity.metadata["etag"],
+            etag=etag_of(entity),
         )
         asked_at = entity.get("AskedAt")
         if asked_at is not None and self._clock() - asked_at > self._expires_after:
@@ -147,12 +136,10 @@ class PromptStore:
             "Choice": answer.choice,
             "AnsweredAt": answer.answered_at,
         }
-        table = await self._table.client()
-        with storage_errors():
-            try:
-                await table.create_entity(entity)
-            except ResourceExistsError:
-                return False
+        try:
+            await self._table.insert(entity)
+        except RowExistsError:
+            return False
         if not per_user:
             await self.close(prompt)
         return True
@@ -164,27 +151,25 @@ class PromptStore:
             "RowKey": _row_key(prompt.conversation),
             "Reprompted": True,
         }
-        etag = await self._table.update_if_unchanged(entity, prompt.etag, UpdateMode.MERGE)
+        etag = await self._table.update_if_unchanged(entity, prompt.etag, merge=True)
         return etag is not None
 
     async def close(self, prompt: PendingPrompt) -> None:
         await self._table.delete_if_unchanged(AWAITING, _row_key(prompt.conversation), prompt.etag)
 
     async def answers(self, notification_id: str) -> list[Answer]:
-        table = await self._table.client()
         query = "PartitionKey eq @partition"
         parameters = {"partition": _answers_partition(notification_id)}
-        with storage_errors():
-            return [
-                Answer(
-                    conversation_id=e["ConversationId"],
-                    channel_id=e["ChannelId"],
-                    user_id=e.get("UserId", ""),
-                    choice=e["Choice"],
-                    answered_at=e["AnsweredAt"],
-                )
-                async for e in table.query_entities(query, parameters=parameters)
-            ]
+        return [
+            Answer(
+                conversation_id=e["ConversationId"],
+                channel_id=e["ChannelId"],
+                user_id=e.get("UserId", ""),
+                choice=e["Choice"],
+                answered_at=e["AnsweredAt"],
+            )
+            async for e in self._table.query(query, parameters=parameters)
+        ]
 
 
 def _row_key(conversation: str) -> str:

@@ -10,8 +10,8 @@ from botbuilder.schema import Attachment
 from msrest.exceptions import DeserializationError
 
 from shared.delivery.outbound import OutboundMessage
-from shared.http import RequestError, field_error, has_control_characters
 from shared.notifications.reply_text import normalized
+from shared.request_errors import RequestError, field_error, has_control_characters
 from shared.storage.audience import Audience
 from shared.teams import CHANNEL_CHOICES
 

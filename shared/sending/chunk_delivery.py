@@ -13,23 +13,22 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import NamedTuple
 
 from shared.delivery.actions import ChannelAction, RecallMessage, SendMessage, UpdateMessage
 from shared.delivery.fanout import Delivery
 from shared.delivery.outcomes import REFERENCE_GONE, Outcome, TargetResult
-from shared.notifications.notification_store import RECALL, UPDATE, Notification, NotificationStore
-from shared.notifications.outcome_store import ChunkClaim, OutcomeRecorder, OutcomeStore
-from shared.notifications.prompt_store import PromptStore
+from shared.notifications.notification_store import RECALL, UPDATE, Notification
+from shared.notifications.outcome_store import ChunkClaim, OutcomeRecorder
 from shared.notifications.request import parse_notify_request
-from shared.sending.cancellation import CancelWatch
+from shared.sending.context import WorkContext
 from shared.sending.work_items import ChunkItem
 from shared.storage.keys import decode_key, encode_key
-from shared.storage.reference_store import ReferenceStore
 from shared.storage.references import StoredReference
 
 logger = logging.getLogger(__name__)
+
+POISONED = "WorkItemPoisoned"  # the error code a poisoned chunk's targets get
 
 NOTIFICATIONS_CACHED = 32  # whose work a process keeps, not to re-read the record per chunk
 
@@ -37,21 +36,16 @@ NOTIFICATIONS_CACHED = 32  # whose work a process keeps, not to re-read the reco
 class ChunkDelivery:
     def __init__(
         self,
-        notifications: NotificationStore,
-        outcomes: OutcomeStore,
-        store: ReferenceStore,
+        context: WorkContext,
         delivery: Delivery,
-        prompts: PromptStore,
-        cancel_watch: CancelWatch,
-        clock: Callable[[], datetime],
     ) -> None:
-        self._notifications = notifications
-        self._outcomes = outcomes
-        self._store = store
+        self._notifications = context.notifications
+        self._outcomes = context.outcomes
+        self._store = context.references
         self._delivery = delivery
-        self._prompts = prompts
-        self._cancel_watch = cancel_watch
-        self._clock = clock
+        self._prompts = context.prompts
+        self._cancel_watch = context.cancel_watch
+        self._clock = context.clock
         self._works: OrderedDict[str, _Work] = OrderedDict()
 
     async def run(self, item: ChunkItem, redelivered: bool) -> None:
@@ -103,6 +97,49 @@ class ChunkDelivery:
         await recorder.finish()
         if recorder.lost:
             logger.warning("Chunk %s was taken over; its taker records the rest", item.chunk)
+
+    async def give_up(self, item: ChunkItem) -> None:
+        """The host gave up on the item (poisoned): each of its targets that has no outcome yet
+        gets `failed`, with the reason, so every target still ends with exactly one."""
+        claim = await self._outcomes.claim_chunk(
+            item.notification_id, item.chunk, self._clock(), take_over=True
+        )
+        if claim is None:
+            return  # every target in it has its outcome
+        target_of = await self._target_ids(item)
+        results = [
+            (
+                position,
+                TargetResult(
+                    *target_of(row_key),
+                    Outcome.FAILED,
+                    error=f"{POISONED}: its work item failed on every try",
+                ),
+            )
+            for position, row_key in enumerate(item.row_keys)
+            if position not in claim.recorded
+        ]
+        await self._outcomes.record(item.notification_id, claim, results, self._clock(), done=True)
+        logger.error(
+            "Notification %s: chunk %s poisoned; %d target(s) recorded as failed",
+            item.notification_id,
+            item.chunk,
+            len(results),
+        )
+
+    async def _target_ids(self, item: ChunkItem) -> Callable[[str], tuple[str, str]]:
+        """The channel and conversation id of each of the chunk's targets, by row key."""
+        notification = await self._notifications.get(item.notification_id)
+        if notification is not None and notification.revises:
+            # An update's or a recall's chunk names the outcome rows of the messages it changes.
+            sent = await self._outcomes.sent_messages(notification.revises, item.row_keys)
+            return lambda row_key: (
+                (sent[row_key].channel_id, sent[row_key].conversation_id)
+                if row_key in sent
+                else ("", row_key)
+            )
+        channel_id = decode_key(item.partition_key)
+        return lambda row_key: (channel_id, decode_key(row_key))
 
     async def _read_targets(
         self, work: _Work, item: ChunkItem, row_keys: list[str]

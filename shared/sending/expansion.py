@@ -16,16 +16,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import partial
 
 from shared.delivery.clocks import CLOCK_SKEW_SECONDS
 from shared.notifications.lifecycle import State
-from shared.notifications.notification_store import Notification, NotificationStore
-from shared.notifications.outcome_store import OutcomeStore
+from shared.notifications.notification_store import Notification
 from shared.notifications.progress import queued_state
 from shared.notifications.request import parse_notify_request
 from shared.sending.cancellation import CHECK_EVERY_SECONDS
+from shared.sending.context import WorkContext
 from shared.sending.work_items import (
     TARGETS_PER_PAGE,
     ExpandItem,
@@ -34,8 +34,7 @@ from shared.sending.work_items import (
     pages_in_window,
     spread_by_tenant,
 )
-from shared.storage.queues import WorkQueue
-from shared.storage.reference_store import ReferenceStore, TargetKey
+from shared.storage.reference_store import TargetKey
 
 logger = logging.getLogger(__name__)
 
@@ -54,17 +53,13 @@ CANCEL_SEEN_EVERYWHERE = timedelta(seconds=CHECK_EVERY_SECONDS + 2 * CLOCK_SKEW_
 class AudienceExpansion:
     def __init__(
         self,
-        notifications: NotificationStore,
-        store: ReferenceStore,
-        outcomes: OutcomeStore,
-        queue: WorkQueue,
-        clock: Callable[[], datetime],
+        context: WorkContext,
     ) -> None:
-        self._notifications = notifications
-        self._store = store
-        self._outcomes = outcomes
-        self._queue = queue
-        self._clock = clock
+        self._notifications = context.notifications
+        self._store = context.references
+        self._outcomes = context.outcomes
+        self._queue = context.queue
+        self._clock = context.clock
 
     async def start(self, notification_id: str) -> None:
         """Put the first window's item on the queue."""
@@ -106,6 +101,18 @@ class AudienceExpansion:
             item.page,
             len(keys),
             "" if continuation else "; the whole audience is on the queue",
+        )
+
+    async def give_up(self, item: ExpandItem) -> None:
+        """The host gave up on the item (poisoned): the targets past its page can no longer be
+        known, so the notification fails; those before it are sent and counted."""
+        logger.error(
+            "Notification %s: page %d of its audience was poisoned", item.notification_id, item.page
+        )
+        await self._notifications.fail(
+            item.notification_id,
+            f"page {item.page + 1} of the audience could not be read (work item poisoned); "
+            "targets before it are sent and counted, later ones were never matched",
         )
 
     def _page_reader(self, notification: Notification) -> Callable[[Continuation], Awaitable[Page]]:

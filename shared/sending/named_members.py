@@ -18,12 +18,12 @@ import asyncio
 import logging
 from dataclasses import replace
 
-from shared.channel.connector import BotConnector, ChannelError
-from shared.channel.service_urls import ServiceUrlPolicy
+from shared.channel.connector import ChannelError
 from shared.delivery.chat_opening import ChatOpener, member_target, opened
 from shared.delivery.rate_limits import RateLimits
 from shared.notifications.request import NotifyRequest
-from shared.sending.team_members import unreachable
+from shared.sending.context import TeamsAccess
+from shared.sending.team_steps import unreachable
 from shared.storage.personal_chats import PersonalChatIndex
 from shared.storage.reference_store import ReferenceStore
 from shared.storage.references import StoredReference
@@ -39,18 +39,17 @@ LOOKUPS_AT_ONCE = 8
 class NamedMembers:
     def __init__(
         self,
-        store: ReferenceStore,
+        references: ReferenceStore,
+        teams: TeamsAccess,
         chats: PersonalChatIndex,
         opener: ChatOpener,
-        connector: BotConnector,
-        service_urls: ServiceUrlPolicy,
         rate_limits: RateLimits,
     ) -> None:
-        self._store = store
+        self._store = references
         self._chats = chats
         self._opener = opener
-        self._connector = connector
-        self._service_urls = service_urls
+        self._connector = teams.connector
+        self._service_urls = teams.service_urls
         self._rate_limits = rate_limits
 
     async def resolved(self, request: NotifyRequest) -> NotifyRequest:

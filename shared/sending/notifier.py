@@ -13,20 +13,17 @@ from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
-from azure.core.exceptions import ResourceExistsError
-
 from shared.delivery.actions import SendMessage
 from shared.delivery.fanout import Delivery
 from shared.delivery.outcomes import DeliveryReport, TargetResult
 from shared.notifications.lifecycle import State
-from shared.notifications.notification_store import Notification, NotificationStore
-from shared.notifications.outcome_store import OutcomeRecorder, OutcomeStore
-from shared.notifications.prompt_store import PromptStore
+from shared.notifications.notification_store import Notification
+from shared.notifications.outcome_store import OutcomeRecorder
 from shared.notifications.request import NotifyRequest
+from shared.sending.context import WorkContext
 from shared.sending.expansion import AudienceExpansion
-from shared.storage.reference_store import ReferenceStore
 from shared.storage.references import StoredReference
-from shared.storage.tables import StorageUnavailableError
+from shared.storage.tables import RowExistsError, StorageUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -36,26 +33,22 @@ INLINE_CHUNK = "inline"  # the one chunk an audience sent within its request mak
 class Notifier:
     def __init__(
         self,
-        store: ReferenceStore,
+        context: WorkContext,
         delivery: Delivery,
-        notifications: NotificationStore,
-        outcomes: OutcomeStore,
-        prompts: PromptStore,
         expansion: AudienceExpansion,
         inline_max_targets: int,
-        clock: Callable[[], datetime],
-        next_occurrence: Callable[[Notification], Notification | None] = lambda _: None,
+        next_in_series: Callable[[Notification], Notification | None] = lambda _: None,
     ) -> None:
-        self._store = store
+        self._store = context.references
         self._delivery = delivery
-        self._notifications = notifications
-        self._outcomes = outcomes
-        self._prompts = prompts
+        self._notifications = context.notifications
+        self._outcomes = context.outcomes
+        self._prompts = context.prompts
         self._expansion = expansion
         self._inline_max_targets = inline_max_targets
-        self._clock = clock
+        self._clock = context.clock
         # A recurring reminder's next occurrence (reminders live in the chat layer above).
-        self._next_occurrence = next_occurrence
+        self._next_in_series = next_in_series
 
     async def send_now(self, request: NotifyRequest) -> tuple[bool, dict[str, Any]]:
         """Send within this call if the audience is small; else queue it. (inline?, the body)"""
@@ -105,10 +98,10 @@ class Notifier:
     async def _schedule_next(self, due: Notification) -> None:
         """Store the series' next occurrence before this one is claimed: its id comes from this
         one's, so however many runs get here, it is stored once and the series never stops."""
-        following = self._next_occurrence(due)
+        following = self._next_in_series(due)
         if following is None:
             return
-        with suppress(ResourceExistsError):
+        with suppress(RowExistsError):
             await self._notifications.add(following)
             logger.info("Scheduled reminder %s, next of %s", following.id, due.id)
 

@@ -11,32 +11,26 @@ last update asked for is the one people see.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from shared.http import RequestError
 from shared.notifications.lifecycle import State
 from shared.notifications.notification_store import (
     RECALL,
     REVISIONS,
     UPDATE,
+    NoSuchNotification,
     Notification,
-    NotificationStore,
 )
-from shared.notifications.outcome_store import OutcomeStore
 from shared.notifications.progress import queued_state
 from shared.notifications.request import changed_request
+from shared.request_errors import RequestError
+from shared.sending.context import WorkContext
 from shared.sending.expansion import AudienceExpansion
 from shared.storage.tables import StorageUnavailableError
 
 logger = logging.getLogger(__name__)
-
-
-class NoSuchNotification(Exception):
-    """No notification has this id."""
 
 
 @dataclass(frozen=True)
@@ -51,15 +45,13 @@ class Revised:
 class Revisions:
     def __init__(
         self,
-        notifications: NotificationStore,
-        outcomes: OutcomeStore,
+        context: WorkContext,
         expansion: AudienceExpansion,
-        clock: Callable[[], datetime],
     ) -> None:
-        self._notifications = notifications
-        self._outcomes = outcomes
+        self._notifications = context.notifications
+        self._outcomes = context.outcomes
         self._expansion = expansion
-        self._clock = clock
+        self._clock = context.clock
 
     async def update(self, notification_id: str, change: dict[str, Any]) -> Revised:
         """Replace the text and/or attachments of what the notification sent (or will send)."""

@@ -16,24 +16,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
-from datetime import datetime
 
-from shared.channel.connector import BotConnector, ChannelError
+from shared.channel.connector import ChannelError
 from shared.channel.error_codes import Verdict
-from shared.channel.service_urls import ServiceUrlPolicy
 from shared.delivery.actions import PostInChannel
 from shared.delivery.fanout import Delivery
 from shared.delivery.outcomes import Outcome, TargetResult
-from shared.notifications.notification_store import NotificationStore
-from shared.notifications.outcome_store import OutcomeStore
-from shared.notifications.prompt_store import PromptStore
-from shared.notifications.request import NotifyRequest, parse_notify_request
-from shared.sending.cancellation import CancelWatch
-from shared.sending.team_members import TEAM_NOT_FOUND, unreachable
+from shared.notifications.request import NotifyRequest
+from shared.sending.context import TeamsAccess, WorkContext
+from shared.sending.team_steps import TeamSteps
 from shared.sending.work_items import ChannelsItem
-from shared.storage.queues import WorkQueue
-from shared.storage.reference_store import ReferenceStore
 from shared.storage.references import StoredReference
 from shared.teams import CHANNEL, GENERAL, TEAMS
 
@@ -43,69 +35,56 @@ logger = logging.getLogger(__name__)
 class TeamChannelPosts:
     def __init__(
         self,
-        notifications: NotificationStore,
-        outcomes: OutcomeStore,
-        store: ReferenceStore,
-        connector: BotConnector,
-        service_urls: ServiceUrlPolicy,
+        context: WorkContext,
+        teams: TeamsAccess,
         delivery: Delivery,
-        prompts: PromptStore,
-        cancel_watch: CancelWatch,
-        queue: WorkQueue,
-        clock: Callable[[], datetime],
     ) -> None:
-        self._notifications = notifications
-        self._outcomes = outcomes
-        self._store = store
-        self._connector = connector
-        self._service_urls = service_urls
+        self._notifications = context.notifications
+        self._outcomes = context.outcomes
+        self._store = context.references
+        self._steps = TeamSteps(context, teams)
+        self._connector = teams.connector
+        self._service_urls = teams.service_urls
         self._delivery = delivery
-        self._prompts = prompts
-        self._cancel_watch = cancel_watch
-        self._queue = queue
-        self._clock = clock
+        self._prompts = context.prompts
+        self._cancel_watch = context.cancel_watch
+        self._queue = context.queue
+        self._clock = context.clock
 
     async def run(self, item: ChannelsItem, redelivered: bool) -> None:
-        notification = await self._notifications.to_split(
-            item.notification_id, item.page, redelivered
-        )
-        if notification is None:
+        step = await self._steps.step(item, redelivered)
+        if step is None:
             return
-        request = parse_notify_request(notification.request)
-        teams = request.teams
-        if teams is None or teams.channels is None or not 0 <= item.team < len(teams.team_ids):
-            logger.error("Channels item %s names no team of its notification", item)
-            return
-        team_id = teams.team_ids[item.team]
-        team = await self._store.in_team(TEAMS, team_id)
+        team, team_id, channels = step.team, step.team_id, step.teams.channels or GENERAL
         targets: list[StoredReference] = []
         failure: TargetResult | None = None
-        problem = unreachable(team, self._service_urls)
-        if problem or team is None:
-            failure = TargetResult(TEAMS, team_id, Outcome.FAILED, error=problem or TEAM_NOT_FOUND)
+        if step.problem or team is None:
+            failure = step.unreached()
         else:
             try:
-                channel_ids = await self._channel_ids(team, team_id, teams.channels)
+                teams_channel_ids = await self._teams_channel_ids(team, team_id, channels)
             except ChannelError as error:
                 if error.verdict is Verdict.RETRY:
                     raise  # busy or no answer: the host runs the item again
-                channel_ids = []
+                teams_channel_ids = []
                 failure = TargetResult.of(
                     channel_target(team, team_id),
                     Outcome.FAILED,
                     status=error.status,
                     error=f"{error.code}: {error.message}",
                 )
-            targets = [channel_target(team, c) for c in channel_ids]
+            targets = [channel_target(team, c) for c in teams_channel_ids]
         if failure is not None:
-            await self._post(item, [], [failure], redelivered, request)
+            await self._post(item, [], [failure], redelivered, step.request)
         else:
-            await self._post(item, targets, [], redelivered, request)
-        last = item.team + 1 >= len(teams.team_ids)
+            await self._post(item, targets, [], redelivered, step.request)
+        last = step.last
         if not last:
             await self._queue.put(ChannelsItem(item.notification_id, item.team + 1).to_json())
         matched = len(targets) + (failure is not None)
-        await self._notifications.record_page(notification, item.page, matched, last, self._clock())
+        await self._notifications.record_page(
+            step.notification, item.page, matched, last, self._clock()
+        )
         logger.info(
             "Notification %s: team %d: %d channel(s)%s",
             item.notification_id,
@@ -114,7 +93,9 @@ class TeamChannelPosts:
             f"; {failure.error}" if failure is not None else "",
         )
 
-    async def _channel_ids(self, team: StoredReference, team_id: str, channels: str) -> list[str]:
+    async def _teams_channel_ids(
+        self, team: StoredReference, team_id: str, channels: str
+    ) -> list[str]:
         if channels == GENERAL:
             return [team_id]
         listed = await self._connector.team_channels(team.service_url, team_id)
@@ -174,7 +155,7 @@ class TeamChannelPosts:
         )
 
 
-def channel_target(team: StoredReference, channel_id: str) -> StoredReference:
+def channel_target(team: StoredReference, teams_channel_id: str) -> StoredReference:
     """A channel of the team as a fan-out target: the team's serviceUrl, bot and tenant. The
     channel need not be stored; one that is gone (404, the bot removed) is forgotten if it was."""
     return StoredReference(
@@ -182,10 +163,10 @@ def channel_target(team: StoredReference, channel_id: str) -> StoredReference:
             "serviceUrl": team.service_url,
             "channelId": TEAMS,
             "bot": team.reference_json.get("bot") or {},
-            "conversation": {"id": channel_id, "conversationType": CHANNEL},
+            "conversation": {"id": teams_channel_id, "conversationType": CHANNEL},
         },
         channel_id=TEAMS,
-        conversation_id=channel_id,
+        conversation_id=teams_channel_id,
         user_id="",
         tenant_id=team.tenant_id,
         conversation_type=CHANNEL,

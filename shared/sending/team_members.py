@@ -19,82 +19,62 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
-from shared.channel.connector import BotConnector, ChannelError
+from shared.channel.connector import ChannelError
 from shared.channel.error_codes import Verdict
-from shared.channel.service_urls import ServiceUrlPolicy
 from shared.delivery.chat_opening import ChatOpener, member_target, opened
 from shared.delivery.outcomes import Outcome, TargetResult
-from shared.notifications.notification_store import NotificationStore
-from shared.notifications.outcome_store import OutcomeStore
-from shared.notifications.request import parse_notify_request
-from shared.sending.cancellation import CancelWatch
+from shared.sending.context import TeamsAccess, WorkContext
+from shared.sending.team_steps import TeamSteps
 from shared.sending.work_items import RosterItem, chunk_items
 from shared.storage import transactions
 from shared.storage.keys import encode_key
 from shared.storage.personal_chats import PersonalChatIndex
-from shared.storage.queues import WorkQueue
-from shared.storage.reference_store import ReferenceStore
 from shared.storage.references import StoredReference
-from shared.storage.tables import MAX_TRANSACTION_OPERATIONS, Table, storage_errors
+from shared.storage.tables import MAX_TRANSACTION_OPERATIONS, Table
 from shared.storage.transactions import Insert, TransactionRejected
 from shared.teams import TEAMS
 
 logger = logging.getLogger(__name__)
 
 ROSTER_PAGE_SIZE = 500  # the most members Teams serves a page
-TEAM_NOT_FOUND = "TeamNotFound: the bot has no stored conversation in this team"
 NOT_OPENED = "PersonalChatNotOpened"  # the error a member whose 1:1 could not be opened gets
 
 
 class TeamMembers:
     def __init__(
         self,
-        notifications: NotificationStore,
-        outcomes: OutcomeStore,
-        listed: ListedMembers,
-        store: ReferenceStore,
+        context: WorkContext,
+        teams: TeamsAccess,
         chats: PersonalChatIndex,
         opener: ChatOpener,
-        connector: BotConnector,
-        service_urls: ServiceUrlPolicy,
-        cancel_watch: CancelWatch,
-        queue: WorkQueue,
-        clock: Callable[[], datetime],
+        listed: ListedMembers,
     ) -> None:
-        self._notifications = notifications
-        self._outcomes = outcomes
+        self._notifications = context.notifications
+        self._outcomes = context.outcomes
         self._listed = listed
-        self._store = store
+        self._store = context.references
         self._chats = chats
         self._opener = opener
-        self._connector = connector
-        self._service_urls = service_urls
-        self._cancel_watch = cancel_watch
-        self._queue = queue
-        self._clock = clock
+        self._steps = TeamSteps(context, teams)
+        self._connector = teams.connector
+        self._service_urls = teams.service_urls
+        self._cancel_watch = context.cancel_watch
+        self._queue = context.queue
+        self._clock = context.clock
 
     async def run(self, item: RosterItem, redelivered: bool) -> None:
-        notification = await self._notifications.to_split(
-            item.notification_id, item.page, redelivered
-        )
-        if notification is None:
+        step = await self._steps.step(item, redelivered)
+        if step is None:
             return
-        teams = parse_notify_request(notification.request).teams
-        if teams is None or teams.channels is not None or not 0 <= item.team < len(teams.team_ids):
-            logger.error("Roster item %s names no team of its notification", item)
-            return
-        team_id = teams.team_ids[item.team]
-        team = await self._store.in_team(TEAMS, team_id)
+        team, team_id = step.team, step.team_id
         failures: list[TargetResult] = []
         members: list[dict[str, Any]] = []
         continuation = None
-        problem = unreachable(team, self._service_urls)
-        if problem or team is None:
-            failures.append(TargetResult(TEAMS, team_id, Outcome.FAILED, error=problem))
+        if step.problem or team is None:
+            failures.append(step.unreached())
         else:
             try:
                 members, continuation = await self._connector.paged_members(
@@ -108,7 +88,7 @@ class TeamMembers:
             members = list(
                 {m["id"]: m for m in members if isinstance(m, dict) and _has_id(m)}.values()
             )
-            if len(teams.team_ids) > 1:
+            if len(step.teams.team_ids) > 1:
                 members = await self._listed.first_listed(item.notification_id, item.page, members)
         reached: list[str] = []
         if team is not None and members:
@@ -117,7 +97,7 @@ class TeamMembers:
         await self._record(item, failures, redelivered)
         keys = sorted({(encode_key(TEAMS), encode_key(c)) for c in reached})
         work = [chunk.to_json() for chunk in chunk_items(item.notification_id, item.page, keys)]
-        last_team = item.team + 1 >= len(teams.team_ids)
+        last_team = step.last
         if continuation is not None:
             work.append(
                 RosterItem(item.notification_id, item.team, item.page + 1, continuation).to_json()
@@ -128,7 +108,7 @@ class TeamMembers:
             await self._queue.put(put)
         matched = len(reached) + len(failures)
         await self._notifications.record_page(
-            notification, item.page, matched, continuation is None and last_team, self._clock()
+            step.notification, item.page, matched, continuation is None and last_team, self._clock()
         )
         logger.info(
             "Notification %s: team %d roster page %d: %d member(s), %d reached, %d not",
@@ -206,35 +186,21 @@ class ListedMembers:
         by_row = {hashlib.sha256(str(m["id"]).encode()).hexdigest(): m for m in members}
         rows = [Insert({"PartitionKey": partition, "RowKey": row, "Page": page}) for row in by_row]
         kept = set(by_row)
-        table = await self._table.client()
         for start in range(0, len(rows), MAX_TRANSACTION_OPERATIONS):
             batch = rows[start : start + MAX_TRANSACTION_OPERATIONS]
             while batch:
                 try:
-                    with storage_errors():
-                        await transactions.submit(table, batch)
+                    await transactions.submit(self._table, batch)
                     break
                 except TransactionRejected as error:
                     if error.status_code != 409 or error.index is None:
                         raise
                     row = batch[error.index].entity["RowKey"]
-                    with storage_errors():
-                        earlier = await table.get_entity(partition, row, select=["Page"])
-                    if earlier.get("Page") != page:
+                    earlier = await self._table.get(partition, row, select=["Page"])
+                    if earlier is None or earlier.get("Page") != page:
                         kept.discard(row)
                     batch = batch[: error.index] + batch[error.index + 1 :]
         return [m for row, m in by_row.items() if row in kept]
-
-
-def unreachable(team: StoredReference | None, service_urls: ServiceUrlPolicy) -> str:
-    """Why nobody in the team can be reached through its stored conversation, or ""."""
-    if team is None:
-        return TEAM_NOT_FOUND
-    if not service_urls.allows(team.service_url):
-        return "the team's serviceUrl is not on the allow-list"
-    if not team.tenant_id:
-        return "TenantUnknown: the team's stored conversation names no tenant"
-    return ""
 
 
 def _has_id(member: dict[str, Any]) -> bool:

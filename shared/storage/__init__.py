@@ -1,7 +1,7 @@
 """Azure Storage: where references and state live, how they are found, where work is queued.
 
 client_options   how every Storage client talks to the account: timeouts, retries, proxies
-tables           one client per table, created once; "storage is down" as one error; ETag writes
+tables           a table's verbs over one client per process; ETag writes; errors as our own types
 credentials      the Entra credential of a keyless account (azure-identity imported only then)
 transactions     entity-group transactions written directly: a tenth of the SDK's CPU
 string_queries   queries of string columns read as plain JSON, without the SDK's per-row cost

@@ -52,33 +52,32 @@ class DeletionLog:
             "Reference": partition_key,
             "Row": row_key,
         }
-        table = await self._table.client()
+        table = await self._table._client_ready()
         with storage_errors():
             await table.upsert_entity(entity, mode=UpdateMode.REPLACE)
 
     async def since(self, when: datetime) -> list[Deletion]:
         """The deletions logged at or after `when`, oldest first."""
         when = when.astimezone(timezone.utc)
-        table = await self._table.client()
         found: list[Deletion] = []
         for hour in _hours(when, self._clock()):
             query_filter = (
                 f"PartitionKey eq {quoted(_partition(hour))} "
                 f"and RowKey ge {quoted(when.strftime(_TIME_FORMAT))}"
             )
-            with storage_errors():
-                async for row in string_rows(table, query_filter, ("RowKey", "Reference", "Row")):
-                    at = datetime.strptime(row["RowKey"].split("|")[0], _TIME_FORMAT)
-                    found.append(
-                        Deletion(at.replace(tzinfo=timezone.utc), row["Reference"], row["Row"])
-                    )
+            columns = ("RowKey", "Reference", "Row")
+            async for row in string_rows(self._table, query_filter, columns):
+                at = datetime.strptime(row["RowKey"].split("|")[0], _TIME_FORMAT)
+                found.append(
+                    Deletion(at.replace(tzinfo=timezone.utc), row["Reference"], row["Row"])
+                )
         return found
 
     async def drop_expired(self) -> int:
         """Delete the rows of the two hours before RETENTION ago (the timer runs far more often
         than hourly, so each hour's rows are dropped once they expire); how many."""
         expired = self._clock().astimezone(timezone.utc) - RETENTION
-        table = await self._table.client()
+        table = await self._table._client_ready()
         dropped = 0
         for hours_back in (1, 2):
             partition = _partition(expired - timedelta(hours=hours_back))
@@ -86,7 +85,9 @@ class DeletionLog:
                 rows = [
                     row
                     async for row in string_rows(
-                        table, f"PartitionKey eq {quoted(partition)}", ("PartitionKey", "RowKey")
+                        self._table,
+                        f"PartitionKey eq {quoted(partition)}",
+                        ("PartitionKey", "RowKey"),
                     )
                 ]
                 for start in range(0, len(rows), MAX_TRANSACTION_OPERATIONS):

@@ -50,7 +50,7 @@ class PersonalChatIndex:
     async def lookup(self, tenant_id: str, user_ids: Iterable[str]) -> dict[str, PersonalChat]:
         """What the index knows of each of these users in the tenant: their `29:` id and 1:1
         conversation id."""
-        table = await self._table.client()
+        table = await self._table._client_ready()
         partition = encode_key(tenant_id)
         slots = asyncio.Semaphore(READS_AT_ONCE)
         found: dict[str, PersonalChat] = {}
@@ -89,7 +89,7 @@ class PersonalChatIndex:
     async def _write(
         self, tenant_id: str, user_ids: Sequence[str], conversation_id: str, service_url: str
     ) -> None:
-        table = await self._table.client()
+        table = await self._table._client_ready()
         partition = encode_key(tenant_id)
         rows = [
             {

@@ -74,14 +74,12 @@ class ReferenceStore:
         return True
 
     async def _write(self, key: tuple[str, str], entity: dict, fingerprint: str) -> None:
-        table = await self._table.client()
-        with storage_errors():
-            # REPLACE writes the whole entity in one request: never a half-updated reference.
-            written = await table.upsert_entity(entity, mode=UpdateMode.REPLACE)
-        self._recent_writes.remember(key, fingerprint, written["etag"])
+        # The whole entity in one request: never a half-updated reference.
+        etag = await self._table.upsert(entity)
+        self._recent_writes.remember(key, fingerprint, etag)
 
     async def _stored_etag(self, stored: StoredReference) -> str | None:
-        table = await self._table.client()
+        table = await self._table._client_ready()
         with storage_errors():
             try:
                 entity = await table.get_entity(
@@ -98,7 +96,7 @@ class ReferenceStore:
         # Logged first: a deletion that fails after it skips a conversation still stored, which
         # is better than sending to one that said "stop".
         await self._deletions.record(partition_key, row_key)
-        table = await self._table.client()
+        table = await self._table._client_ready()
         # Already gone is fine: delete_entity treats a 404 as done.
         with storage_errors():
             await table.delete_entity(partition_key, row_key)
@@ -106,7 +104,7 @@ class ReferenceStore:
     async def delete_team(self, channel_id: str, team_id: str) -> list[str]:
         """Delete every reference of the team's conversations (its channels and its own); the
         conversation ids deleted. Rows stored before references kept their team hold none."""
-        table = await self._table.client()
+        table = await self._table._client_ready()
         with storage_errors():
             conversations = [
                 entity["ConversationId"]
@@ -124,13 +122,13 @@ class ReferenceStore:
         """Hold sends to the conversation back until it talks to the bot again (a save writes
         the whole row without the mark). One already deleted stays deleted."""
         self._recent_writes.forget(_key(stored))
-        table = await self._table.client()
+        table = await self._table._client_ready()
         mark = {"PartitionKey": stored.partition_key, "RowKey": stored.row_key, "Suspended": reason}
         with storage_errors(), suppress(ResourceNotFoundError):
             await table.update_entity(mark, mode=UpdateMode.MERGE)
 
     async def get(self, channel_id: str, conversation_id: str) -> StoredReference | None:
-        table = await self._table.client()
+        table = await self._table._client_ready()
         with storage_errors():
             try:
                 entity = await table.get_entity(encode_key(channel_id), encode_key(conversation_id))
@@ -144,7 +142,7 @@ class ReferenceStore:
         stored = await self.get(channel_id, team_id)
         if stored is not None:
             return stored
-        table = await self._table.client()
+        table = await self._table._client_ready()
         with storage_errors():
             async for entity in table.query_entities(
                 "PartitionKey eq @p and TeamId eq @t",
@@ -157,7 +155,7 @@ class ReferenceStore:
     async def teams(self, channel_id: str, most: int) -> list[StoredReference]:
         """One stored conversation of each team the bot is in (rows that keep their team), at
         most `most` teams: a bounded read for asking teams about their members."""
-        table = await self._table.client()
+        table = await self._table._client_ready()
         found: dict[str, StoredReference] = {}
         with storage_errors():
             async for entity in table.query_entities(
@@ -225,21 +223,19 @@ class ReferenceStore:
         if not row_keys:
             return
         wanted = set(row_keys)
-        table = await self._table.client()
         query_filter = (
             f"PartitionKey eq {quoted(partition_key)} and RowKey ge {quoted(min(wanted))} "
             f"and RowKey le {quoted(max(wanted))}"
         )
         # Every column read here is a string: plain JSON rows, no SDK entity conversion.
-        with storage_errors():
-            async for entity in string_rows(table, query_filter, columns):
-                if entity["RowKey"] in wanted:
-                    yield entity
+        async for entity in string_rows(self._table, query_filter, columns):
+            if entity["RowKey"] in wanted:
+                yield entity
 
     async def _query(
         self, audience: Audience, columns: Sequence[str], page_size: int = PAGE_SIZE
     ) -> AsyncItemPaged:
-        table = await self._table.client()
+        table = await self._table._client_ready()
         server_filter = audience.table_filter()
         if server_filter is None:
             return table.list_entities(results_per_page=page_size, select=list(columns))

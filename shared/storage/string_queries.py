@@ -14,9 +14,8 @@ from collections.abc import AsyncIterator, Sequence
 
 from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest
-from azure.data.tables.aio import TableClient
 
-from shared.storage.tables import PAGE_SIZE
+from shared.storage.tables import PAGE_SIZE, Table, storage_errors
 
 NEXT_PARTITION_KEY = "x-ms-continuation-NextPartitionKey"
 NEXT_ROW_KEY = "x-ms-continuation-NextRowKey"
@@ -28,12 +27,13 @@ def quoted(value: str) -> str:
 
 
 async def string_rows(
-    table: TableClient, query_filter: str, columns: Sequence[str]
+    table: Table, query_filter: str, columns: Sequence[str]
 ) -> AsyncIterator[dict[str, str]]:
     """Every row matching `query_filter`, page by page, with only `columns` (all strings: a
     column of another type would come back as its JSON value, untyped)."""
+    client = await table._client_ready()
     params = {"$filter": query_filter, "$select": ",".join(columns), "$top": str(PAGE_SIZE)}
-    url = f"{table.scheme}://{table._primary_hostname}/{table.table_name}()"
+    url = f"{client.scheme}://{client._primary_hostname}/{client.table_name}()"
     while True:
         request = HttpRequest(
             "GET",
@@ -41,11 +41,12 @@ async def string_rows(
             params=params,
             headers={"Accept": "application/json;odata=nometadata", "DataServiceVersion": "3.0"},
         )
-        # Streamed, as the SDK's own requests: the pipeline leaves the body to be read here.
-        response = await table._client.send_request(request, stream=True)
-        await response.read()
-        if response.status_code != 200:
-            raise HttpResponseError(response=response)
+        with storage_errors():
+            # Streamed, as the SDK's own requests: the pipeline leaves the body to be read here.
+            response = await client._client.send_request(request, stream=True)
+            await response.read()
+            if response.status_code != 200:
+                raise HttpResponseError(response=response)
         for row in json.loads(response.content)["value"]:
             # Azure answers a selected column a row lacks with null; Azurite leaves it out.
             yield {name: value for name, value in row.items() if value is not None}

@@ -1,11 +1,15 @@
-"""Azure Table Storage plumbing shared by every store: one client per table, errors by kind."""
+"""Azure Table Storage for every store: a table's verbs over one client, errors by kind.
+
+Nothing outside shared/storage sees the SDK: `Table` reads and writes rows as dicts (`etag_of`
+gives a read row's ETag), and storage's failures come out as the errors below.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -46,9 +50,26 @@ class StorageUnavailableError(RuntimeError):
     may retry later."""
 
 
+class StorageRequestError(RuntimeError):
+    """Storage refused a request (a 4xx) that no verb answers itself: a bad input, such as a
+    continuation token, or a bug. Retrying it changes nothing."""
+
+    def __init__(self, message: str, status_code: int) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class RowExistsError(StorageRequestError):
+    """An insert found its row there already: someone else got there first."""
+
+    def __init__(self) -> None:
+        super().__init__("the row exists", 409)
+
+
 @contextmanager
 def storage_errors() -> Iterator[None]:
-    """Turn "storage is down" into StorageUnavailableError; caller errors (4xx) pass through."""
+    """Turn "storage is down" into StorageUnavailableError, and any other refusal (4xx) the code
+    inside does not handle itself into StorageRequestError."""
     try:
         yield
     except (ServiceRequestError, ServiceResponseError) as error:
@@ -56,11 +77,20 @@ def storage_errors() -> Iterator[None]:
     except HttpResponseError as error:
         if error.status_code is None or error.status_code >= 500:
             raise StorageUnavailableError(f"Storage failed: {error.status_code}") from error
-        raise
+        raise StorageRequestError(
+            f"Storage refused the request: {error.status_code}", error.status_code
+        ) from error
+
+
+def etag_of(row: Mapping[str, Any]) -> str:
+    """The ETag a row read through `Table` had when it was read."""
+    # Rows come as the SDK's TableEntity: a dict that carries its metadata beside it.
+    return row.metadata["etag"]
 
 
 class Table:
-    """A table client, created once per process, whose table is created on first use."""
+    """A table's verbs over one client, created once per process; the table is created on
+    first use. Rows go in and come out as dicts."""
 
     def __init__(self, client: TableClient) -> None:
         self._client = client
@@ -92,7 +122,9 @@ class Table:
         )
         return cls(client)
 
-    async def client(self) -> TableClient:
+    async def _client_ready(self) -> TableClient:
+        """The client, its table created: for shared/storage's own requests (string_queries,
+        transactions) and the stores there that speak the SDK."""
         if not self._ready:
             async with self._create_lock:
                 if not self._ready:
@@ -101,12 +133,43 @@ class Table:
                     self._ready = True
         return self._client
 
+    async def get(
+        self, partition_key: str, row_key: str, select: Sequence[str] | None = None
+    ) -> dict[str, Any] | None:
+        """The row (only the `select` columns, if given), or None if there is none."""
+        client = await self._client_ready()
+        with storage_errors():
+            try:
+                return await client.get_entity(partition_key, row_key, select=select)
+            except ResourceNotFoundError:
+                return None
+
+    async def insert(self, entity: Mapping[str, Any]) -> str:
+        """Create the row: its ETag. RowExistsError if it exists already."""
+        client = await self._client_ready()
+        with storage_errors():
+            try:
+                created = await client.create_entity(entity)
+            except ResourceExistsError as error:
+                raise RowExistsError from error
+        return created["etag"]
+
+    async def upsert(self, entity: Mapping[str, Any]) -> str:
+        """Write the whole row, whether or not it exists (no property of an earlier one is
+        kept): its new ETag."""
+        client = await self._client_ready()
+        with storage_errors():
+            written = await client.upsert_entity(entity, mode=UpdateMode.REPLACE)
+        return written["etag"]
+
     async def update_if_unchanged(
-        self, entity: dict, etag: str, mode: UpdateMode = UpdateMode.REPLACE
+        self, entity: Mapping[str, Any], etag: str, *, merge: bool = False
     ) -> str | None:
-        """Write `entity` only if its row still has `etag`: the new ETag, or None when the row
-        changed or went away meanwhile (someone else got there first)."""
-        client = await self.client()
+        """Write `entity` only if its row still has `etag` (`merge`: only its properties, the
+        row's others kept; else the whole row): the new ETag, or None when the row changed or
+        went away meanwhile (someone else got there first)."""
+        client = await self._client_ready()
+        mode = UpdateMode.MERGE if merge else UpdateMode.REPLACE
         with storage_errors(), suppress(ResourceModifiedError, ResourceNotFoundError):
             updated = await client.update_entity(
                 entity, mode=mode, etag=etag, match_condition=MatchConditions.IfNotModified
@@ -114,9 +177,15 @@ class Table:
             return updated["etag"]
         return None
 
+    async def delete(self, partition_key: str, row_key: str) -> None:
+        """Delete the row; one already gone is fine (the service's 404 counts as done)."""
+        client = await self._client_ready()
+        with storage_errors():
+            await client.delete_entity(partition_key, row_key)
+
     async def delete_if_unchanged(self, partition_key: str, row_key: str, etag: str) -> bool:
         """Delete the row only if it still has `etag`; False when it changed or went away."""
-        client = await self.client()
+        client = await self._client_ready()
         statuses: list[int] = []
         with storage_errors(), suppress(ResourceModifiedError):
             # delete_entity returns quietly on a 404, so the answer's status is read to tell
@@ -132,6 +201,43 @@ class Table:
             )
             return statuses[-1:] == [204]
         return False
+
+    async def query(
+        self,
+        query_filter: str,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        select: Sequence[str] | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every row matching `query_filter` (its @names taken from `parameters`), read a page
+        at a time."""
+        client = await self._client_ready()
+        with storage_errors():
+            async for row in client.query_entities(
+                query_filter, parameters=parameters, select=select
+            ):
+                yield row
+
+    async def query_page(
+        self,
+        query_filter: str,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        select: Sequence[str] | None = None,
+        size: int = PAGE_SIZE,
+        continuation: dict[str, str] | None = None,
+    ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+        """One page of at most `size` matching rows, from where `continuation` says, and where
+        the next page starts (None after the last). A continuation the service cannot read
+        raises StorageRequestError."""
+        client = await self._client_ready()
+        pages = client.query_entities(
+            query_filter, parameters=parameters, select=select, results_per_page=size
+        ).by_page(continuation_token=continuation)
+        with storage_errors():
+            async for page in pages:
+                return [row async for row in page], pages.continuation_token or None
+        return [], None
 
     async def close(self) -> None:
         await self._client.close()

@@ -21,9 +21,14 @@ from urllib.parse import quote
 from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest
 from azure.data.tables._serialize import _add_entity_properties  # the SDK's own type tags
-from azure.data.tables.aio import TableClient
 
-from shared.storage.tables import MAX_TRANSACTION_OPERATIONS
+from shared.storage.tables import (
+    MAX_TRANSACTION_OPERATIONS,
+    StorageRequestError,
+    StorageUnavailableError,
+    Table,
+    storage_errors,
+)
 
 ODATA_HEADERS = (
     "Content-Type: application/json\r\n"
@@ -54,33 +59,33 @@ class MergeIfUnchanged:
 Operation = Insert | MergeIfUnchanged
 
 
-class TransactionRejected(HttpResponseError):
-    """One operation failed, so none was applied. An HttpResponseError, as the SDK's own
-    TableTransactionError: a 5xx in a part means storage trouble like any other."""
+class TransactionRejected(StorageRequestError):
+    """One operation was refused, so none was applied; `index` is its place in the transaction
+    (None when the service did not say)."""
 
     def __init__(self, status: int, index: int | None, code: str, message: str) -> None:
-        super().__init__(f"{status} {code} at operation {index}: {message}")
-        self.status_code = status
+        super().__init__(f"{status} {code} at operation {index}: {message}", status)
         self.index = index
         self.code = code
 
 
-async def submit(table: TableClient, operations: Sequence[Operation]) -> list[str]:
+async def submit(table: Table, operations: Sequence[Operation]) -> list[str]:
     """Apply every operation (one partition, at most MAX_TRANSACTION_OPERATIONS) or none; the
-    ETag each row has now. Raises TransactionRejected when an operation fails, HttpResponseError
-    when the service refuses the request as a whole."""
+    ETag each row has now. Raises TransactionRejected when an operation is refused,
+    StorageRequestError when the service refuses the request as a whole."""
     if not 0 < len(operations) <= MAX_TRANSACTION_OPERATIONS:
         raise ValueError(f"a transaction holds 1 to {MAX_TRANSACTION_OPERATIONS} operations")
+    client = await table._client_ready()
     batch, changeset = f"batch_{uuid.uuid4()}", f"changeset_{uuid.uuid4()}"
     # The SDK's own attributes: the account's URL as its requests use it (path-style locally).
-    table_url = f"{table.scheme}://{table._primary_hostname}/{quote(table.table_name)}"
+    table_url = f"{client.scheme}://{client._primary_hostname}/{quote(client.table_name)}"
     parts = [f"--{batch}\r\nContent-Type: multipart/mixed; boundary={changeset}\r\n\r\n"]
     for operation in operations:
         parts.append(_part(changeset, table_url, operation))
     parts.append(f"--{changeset}--\r\n--{batch}--\r\n")
     request = HttpRequest(
         "POST",
-        f"{table.scheme}://{table._primary_hostname}/$batch",
+        f"{client.scheme}://{client._primary_hostname}/$batch",
         headers={
             "Content-Type": f"multipart/mixed; boundary={batch}",
             "Accept": "application/json",
@@ -89,11 +94,12 @@ async def submit(table: TableClient, operations: Sequence[Operation]) -> list[st
         },
         content="".join(parts).encode("utf-8"),
     )
-    # Streamed, as the SDK does: the pipeline would otherwise try to decode multipart as JSON.
-    response = await table._client.send_request(request, stream=True)
-    await response.read()
-    if response.status_code != 202:
-        raise HttpResponseError(response=response)
+    with storage_errors():
+        # Streamed, as the SDK does: the pipeline would otherwise try to decode multipart as JSON.
+        response = await client._client.send_request(request, stream=True)
+        await response.read()
+        if response.status_code != 202:
+            raise HttpResponseError(response=response)
     return _etags(response.content)
 
 
@@ -120,6 +126,8 @@ def _etags(body: bytes) -> list[str]:
     statuses = list(_STATUS_LINE.finditer(body))
     for match in statuses:
         status = int(match.group(1))
+        if status >= 500:  # storage trouble, as a whole request's 5xx would be
+            raise StorageUnavailableError(f"Storage failed: {status}")
         if not 200 <= status < 300:
             raise _rejection(status, body[match.end() :])
     return [m.group(1).decode("ascii").strip() for m in _ETAG_HEADER.finditer(body)]

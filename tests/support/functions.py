@@ -92,6 +92,20 @@ async def get_targets(
     return _response(await notify_targets.main(request))
 
 
+async def all_targets(notification_id: str, **params: str) -> list[dict]:
+    """Every target row of a notification, following `continuation` from page to page."""
+    rows, continuation = [], None
+    while True:
+        page = await get_targets(
+            notification_id, **params, **({"continuation": continuation} if continuation else {})
+        )
+        assert page.status == 200
+        rows += page.body["targets"]
+        continuation = page.body["continuation"]
+        if continuation is None:
+            return rows
+
+
 async def cancel(notification_id: str) -> Response:
     return _response(await notify_cancel.main(_on_notification("POST", notification_id, "/cancel")))
 

@@ -14,11 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from azure.core.exceptions import ResourceNotFoundError
-from azure.data.tables import UpdateMode
-
 from shared.storage.keys import InvalidKeyError, encode_key
-from shared.storage.tables import Table, storage_errors
+from shared.storage.tables import Table, etag_of
 
 PARTITION = "reminder-question"
 EXPIRES_AFTER = timedelta(hours=1)
@@ -40,7 +37,6 @@ class ReminderQuestions:
         self._clock = clock
 
     async def ask(self, question: Question) -> None:
-        table = await self._table.client()
         entity = {
             "PartitionKey": PARTITION,
             "RowKey": _row_key(question.conversation),
@@ -50,23 +46,19 @@ class ReminderQuestions:
             "AskedAgain": question.asked_again,
             "AskedAt": self._clock(),
         }
-        with storage_errors():
-            await table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+        await self._table.upsert(entity)
 
     async def pending(self, conversation: str) -> Question | None:
-        table = await self._table.client()
-        with storage_errors():
-            try:
-                entity = await table.get_entity(PARTITION, _row_key(conversation))
-            except ResourceNotFoundError:
-                return None
+        entity = await self._table.get(PARTITION, _row_key(conversation))
+        if entity is None:
+            return None
         question = Question(
             conversation=conversation,
             trigger=entity.get("Trigger", ""),
             kept=entity.get("Kept", ""),
             task=entity.get("Task", ""),
             asked_again=bool(entity.get("AskedAgain")),
-            etag=entity.metadata["etag"],
+            etag=etag_of(entity),
         )
         if self._clock() - entity["AskedAt"] > EXPIRES_AFTER:
             await self.close(question)

@@ -1,9 +1,15 @@
-# The verbs people expect. `make run` serves the app locally; `make test` runs every test.
+# The verbs people expect. `make run` serves the app locally; `make test` runs every test;
+# `make deps` installs everything the tests need (what `make test` does first), so that the test
+# run itself needs no package registry.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# checkov (the Bicep check) gets a venv of its own: its pins conflict with requirements-dev.txt's
+# (see requirements-lint.txt). About a minute and 290 MB the first time.
+LINT_VENV := .venv-lint
+APP_DEPS := $(VENV)/.installed node_modules/.installed
 
-.PHONY: run test lint format bench clean
+.PHONY: deps runtime-deps run test lint format bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,15 +24,18 @@ node_modules/.installed: package.json package-lock.json
 local.settings.json:
 	cp local.settings.example.json local.settings.json
 
-deps: $(VENV)/.installed node_modules/.installed
+# What the tests need: the app's venv and Azurite, the lint venv (tests/test_infra.py runs
+# checkov from it) and the runtime conformance venv below, when there is a Python 3.13.
+deps: $(APP_DEPS) $(LINT_VENV)/.installed runtime-deps
 
-run: deps local.settings.json
+run: $(APP_DEPS) local.settings.json
 	$(PY) -m devhost --preflight shared.app:check_environment
 
 # Azure runs function.json apps on azure-functions-runtime-v1 from Python 3.13, and it installs only
 # there: tests/test_runtime_conformance.py runs the app on it, in a venv of its own on a Python 3.13
-# looked up here (a pyenv shim answers to `python3.13` even where it cannot run it). When .venv is
-# 3.13 already, the main run includes it. REQUIRE_RUNTIME_CONFORMANCE=1 (CI) makes no 3.13 an error.
+# looked up here (a pyenv shim answers to `python3.13` even where it cannot run it) and built by
+# `make deps`. When .venv is 3.13 already, the main run includes it. REQUIRE_RUNTIME_CONFORMANCE=1
+# (CI) makes no 3.13 an error.
 VENV313 := .venv-3.13
 PY313 := $(VENV313)/bin/python
 PYENV_313 = $$(pyenv root 2>/dev/null || echo "$$HOME/.pyenv")/versions/3.13*/bin/python
@@ -40,13 +49,18 @@ $(VENV313)/.installed: requirements.txt requirements-dev.txt
 	$(PY313) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+runtime-deps: $(VENV)/.installed
+	@if $(PY) -c 'import azure_functions_runtime_v1' 2>/dev/null; then :; \
+	elif python313="$$($(FIND_PYTHON313))"; [ -n "$$python313" ]; then \
+	  $(MAKE) --no-print-directory $(VENV313)/.installed PYTHON313="$$python313"; \
+	fi
+
 test: deps
 	$(PY) -m pytest
 	@if $(PY) -c 'import azure_functions_runtime_v1' 2>/dev/null; then \
 	  echo "runtime conformance: included above ($(VENV) is Python 3.13)"; \
-	elif python313="$$($(FIND_PYTHON313))"; [ -n "$$python313" ]; then \
-	  echo "runtime conformance: $$python313 in $(VENV313)" && \
-	  $(MAKE) --no-print-directory $(VENV313)/.installed PYTHON313="$$python313" && \
+	elif [ -f $(VENV313)/.installed ] && $(PY313) -c '' 2>/dev/null; then \
+	  echo "runtime conformance: $(VENV313) ($$($(PY313) -c 'import sys; print(sys.executable)'))" && \
 	  $(PY313) -m pytest tests/test_runtime_conformance.py; \
 	else \
 	  verdict=SKIPPED; [ -z "$(REQUIRE_RUNTIME_CONFORMANCE)" ] || verdict=FAILED; \
@@ -57,12 +71,8 @@ test: deps
 
 # Throughput, CPU, memory and import time against the stock SDK loop and the raw floor.
 # More: make bench ARGS="--n 10000 --rss-ns 1000,100000"
-bench: deps
+bench: $(APP_DEPS)
 	$(PY) -m bench $(ARGS)
-
-# checkov (the Bicep check) gets a venv of its own: its pins conflict with requirements-dev.txt's
-# (see requirements-lint.txt). About a minute and 290 MB the first time.
-LINT_VENV := .venv-lint
 
 $(LINT_VENV)/.installed: requirements-lint.txt
 	test -x $(LINT_VENV)/bin/python || $(PYTHON) -m venv $(LINT_VENV)

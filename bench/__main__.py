@@ -241,7 +241,9 @@ async def limits_demo(azurite: Azurite, stub: ChannelStub) -> None:
 
     stub.reset()
     started = time.perf_counter()
-    result = await app.notify.handle(json.dumps({"text": "broadcast"}).encode(), {})
+    result = await app.notify.handle(
+        json.dumps({"text": "broadcast"}).encode(), {"Content-Type": "application/json"}
+    )
     tenant_peak = stub.most_in_any_window(lambda r: tenant_of(r.conversation_id))
     print(
         f"  broadcast to 240 conversations in 3 tenants: sent {result.body['sent']} in "
@@ -252,7 +254,9 @@ async def limits_demo(azurite: Azurite, stub: ChannelStub) -> None:
     hot = "t0-conv-000000"
     body = json.dumps({"text": "hot", "to": {"conversationIds": [hot]}}).encode()
     started = time.perf_counter()
-    results = await asyncio.gather(*(app.notify.handle(body, {}) for _ in range(20)))
+    results = await asyncio.gather(
+        *(app.notify.handle(body, {"Content-Type": "application/json"}) for _ in range(20))
+    )
     sent = sum(r.body["sent"] for r in results)
     peak = stub.most_in_any_window(lambda r: r.conversation_id)
     print(
@@ -266,7 +270,7 @@ async def limits_demo(azurite: Azurite, stub: ChannelStub) -> None:
     throttled = targets[0]
     stub.answer(throttled, 429, "TooManyRequests", times=1, headers={"Retry-After": "1"})
     body = json.dumps({"text": "429", "to": {"conversationIds": targets}}).encode()
-    result = await app.notify.handle(body, {})
+    result = await app.notify.handle(body, {"Content-Type": "application/json"})
     first = min(r.at for r in stub.received)
     attempts = [r.at - first for r in stub.received_by(throttled)]
     others = max(r.at - first for r in stub.received if r.conversation_id != throttled)

@@ -43,7 +43,9 @@ async def _references(limit: int) -> list:
 
 async def project(n: int, concurrency: int) -> int:
     """The app's own path: notify_http's handler, streaming references from the table."""
-    result = await get_app().notify.handle(json.dumps({"text": TEXT}).encode(), {})
+    result = await get_app().notify.handle(
+        json.dumps({"text": TEXT}).encode(), {"Content-Type": "application/json"}
+    )
     assert result.status == 200, result.body
     assert result.body["sent"] == n, result.body
     return result.body["sent"]

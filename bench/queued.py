@@ -228,7 +228,9 @@ async def run_queued(
         bench.proxy.reset()
         cpu_before = _host_cpu()
         started = time.monotonic()
-        posted = await poster.notify.handle(json.dumps({"text": TEXT}).encode(), {})
+        posted = await poster.notify.handle(
+            json.dumps({"text": TEXT}).encode(), {"Content-Type": "application/json"}
+        )
         answered = time.monotonic() - started
         if posted.status != 202:
             raise SystemExit(f"POST /api/notify answered {posted.status}: {posted.body}")

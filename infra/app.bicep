@@ -306,6 +306,14 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           value: '4'
         }
         {
+          name: 'UNREACHABLE_DELETE_AFTER_FAILURES'
+          value: '3'
+        }
+        {
+          name: 'UNREACHABLE_DELETE_AFTER_DAYS'
+          value: '7'
+        }
+        {
           name: 'NOTIFY_SEND_TIMEOUT_SECONDS'
           value: '30'
         }

@@ -6,6 +6,4 @@ from shared.app import respond
 
 
 async def main(req: func.HttpRequest) -> func.HttpResponse:
-    return await respond(
-        lambda app: app.activities.handle(req.get_body(), req.headers.get("Authorization", ""))
-    )
+    return await respond(lambda app: app.activities.handle(req.get_body(), req.headers))

@@ -17,8 +17,10 @@ from shared.channel.auth import OutboundTokens, create_authentication
 from shared.channel.connector import BotConnector
 from shared.channel.service_urls import ServiceUrlPolicy
 from shared.chat.reminders.book import next_reminder
+from shared.delivery.chat_opening import ChatKeeper
 from shared.delivery.fanout import Delivery, DeliveryLimits
 from shared.delivery.live_references import LiveReferences
+from shared.delivery.not_found import NotFoundPolicy
 from shared.delivery.rate_limits import RateLimits
 from shared.delivery.retry_policy import RetryPolicy
 from shared.delivery.tenant_budget import SharedTenantBudget
@@ -52,7 +54,7 @@ if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
     from botframework.connector.auth import BotFrameworkAuthentication
 
-    from shared.delivery.chat_opening import ChatOpener
+    from shared.delivery.member_chats import ChatOpener
     from shared.functions.activities import ActivitiesEndpoint
     from shared.functions.revise import ReviseEndpoint
     from shared.sending.named_members import NamedMembers
@@ -113,6 +115,8 @@ class App:
             OutboundTokens(authentication, settings.app_id),
             timeout_seconds=settings.notify_send_timeout_seconds,
         )
+        chats = PersonalChatIndex(storage.personal_chats)
+        keeper = ChatKeeper(references, chats, clock)
         rate_limits = RateLimits(
             per_tenant=settings.notify_max_rps_per_tenant,
             tenant_budget=SharedTenantBudget(
@@ -128,6 +132,12 @@ class App:
                 rate_limits,
                 RetryPolicy(max_attempts=settings.notify_max_attempts),
                 settings.notify_concurrency,
+            ),
+            NotFoundPolicy(
+                keeper,
+                delete_after_failures=settings.unreachable_delete_after_failures,
+                delete_after=timedelta(days=settings.unreachable_delete_after_days),
+                clock=clock,
             ),
         )
         notifications = NotificationStore(storage.notifications)
@@ -156,6 +166,8 @@ class App:
             storage,
             context,
             TeamsAccess(connector, service_urls),
+            chats,
+            keeper,
             delivery,
             expansion,
             rate_limits,
@@ -262,19 +274,17 @@ class BuiltOnFirstUse:
     storage: Storage
     context: WorkContext
     teams: TeamsAccess
+    chats: PersonalChatIndex
+    keeper: ChatKeeper
     delivery: Delivery
     expansion: AudienceExpansion
     rate_limits: RateLimits
 
     @cached_property
-    def chats(self) -> PersonalChatIndex:
-        return PersonalChatIndex(self.storage.personal_chats)
-
-    @cached_property
     def opener(self) -> ChatOpener:
-        from shared.delivery.chat_opening import ChatOpener
+        from shared.delivery.member_chats import ChatOpener
 
-        return ChatOpener(self.delivery, self.context.references, self.chats, self.context.clock)
+        return ChatOpener(self.delivery, self.keeper)
 
     @cached_property
     def team_members(self) -> TeamMembers:
@@ -303,7 +313,12 @@ class BuiltOnFirstUse:
         from shared.sending.revisions import Revisions
 
         revisions = Revisions(self.context, self.expansion)
-        return ReviseEndpoint(revisions, self.settings.notify_webhook_secret)
+        return ReviseEndpoint(
+            revisions,
+            IdempotencyStore(self.storage.notifications, self.context.clock),
+            self.settings.notify_webhook_secret,
+            self.context.clock,
+        )
 
     @cached_property
     def activities(self) -> ActivitiesEndpoint:
@@ -323,10 +338,16 @@ class BuiltOnFirstUse:
             clock,
         )
         bot = ProactiveBot(
-            self.context.references, dialog, PromptReplies(prompts, clock), self.chats, clock
+            self.context.references,
+            dialog,
+            PromptReplies(prompts, self.context.notifications, clock),
+            self.chats,
+            clock,
         )
         adapter = create_adapter(self.authentication)
-        return ActivitiesEndpoint(adapter, self.authentication, bot, self.teams.service_urls)
+        return ActivitiesEndpoint(
+            adapter, self.authentication, bot, self.teams.service_urls, self.settings.app_id
+        )
 
 
 _app: App | None = None

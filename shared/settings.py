@@ -135,6 +135,10 @@ class Settings:
     notify_queue: str = "notify-work"
     notify_inline_max_targets: int = 100
     prompt_expiry_hours: int = 168
+    # A group chat or channel the channel keeps answering 404 "not found" is forgotten only
+    # after this many sends in a row spanning this many days (Teams' 404s are often passing).
+    unreachable_delete_after_failures: int = 3
+    unreachable_delete_after_days: int = 7
 
     @property
     def storage_connection_string(self) -> str:
@@ -228,6 +232,10 @@ class Settings:
             notify_queue=get_queue_name("NOTIFY_QUEUE", "notify-work"),
             notify_inline_max_targets=get_int("NOTIFY_INLINE_MAX_TARGETS", 100, minimum=0),
             prompt_expiry_hours=get_int("PROMPT_EXPIRY_HOURS", 168, minimum=1),
+            unreachable_delete_after_failures=get_int(
+                "UNREACHABLE_DELETE_AFTER_FAILURES", 3, minimum=1
+            ),
+            unreachable_delete_after_days=get_int("UNREACHABLE_DELETE_AFTER_DAYS", 7, minimum=0),
         )
 
     def __repr__(self) -> str:

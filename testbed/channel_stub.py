@@ -76,6 +76,7 @@ class Answer:
     times: int | None = None  # None: every request from now on
     delay_seconds: float = 0.0  # answer this much later
     reset: bool = False  # drop the connection instead of answering
+    empty: bool = False  # a success answered with `status` (200, 201, 204...) and no body
 
     @property
     def outcome(self) -> int:
@@ -156,6 +157,7 @@ class ChannelStub(LoopbackServer):
         self.latency_seconds = latency_seconds
         self._received: list[Received] = []
         self._created: list[Created] = []
+        self._looked_up: list[tuple[str, str]] = []  # (team or chat id, user id) per member lookup
         self._answers: dict[str, list[Answer]] = {}
         self._rosters = Rosters()
         self._channels: dict[str, list[dict]] = {}
@@ -179,17 +181,19 @@ class ChannelStub(LoopbackServer):
         headers: dict[str, str] | None = None,
         delay_seconds: float = 0.0,
         reset: bool = False,
+        empty: bool = False,
     ) -> None:
         """Answer requests concerning this conversation (see the module's docstring for the key of
         each call) with an error status.
 
         With `times`, only the next `times` requests get it; answers queue up in call order and
         requests past them succeed. A 200 answer with `delay_seconds` is a slow channel; `reset`
-        drops the connection without answering.
+        drops the connection without answering; `empty` takes the request but answers `status`
+        (a 2xx) without a body, as some local channels do: the sender learns no activity id.
         """
         with self._lock:
             self._answers.setdefault(conversation_id, []).append(
-                Answer(status, code, message, headers or {}, times, delay_seconds, reset)
+                Answer(status, code, message, headers or {}, times, delay_seconds, reset, empty)
             )
 
     def set_roster(self, conversation_id: str, members: Iterable[Mapping]) -> None:
@@ -209,6 +213,7 @@ class ChannelStub(LoopbackServer):
         with self._lock:
             self._received.clear()
             self._created.clear()
+            self._looked_up.clear()
             self._answers.clear()
             self._rosters.clear()
             self._channels.clear()
@@ -222,6 +227,12 @@ class ChannelStub(LoopbackServer):
     def created(self) -> list[Created]:
         with self._lock:
             return list(self._created)
+
+    @property
+    def looked_up(self) -> list[tuple[str, str]]:
+        """Each `GET conversations/{id}/members/{userId}` asked: (team or chat id, user id)."""
+        with self._lock:
+            return list(self._looked_up)
 
     def received_by(self, conversation_id: str) -> list[Received]:
         return [r for r in self.received if r.conversation_id == conversation_id]
@@ -348,7 +359,7 @@ class ChannelStub(LoopbackServer):
                     _receipt(request, headers, key, body["activity"], arrived, activity_id, answer)
                 )
             else:
-                conversation_id = _personal_conversation_id(_tenant_of(body), key)
+                conversation_id = personal_conversation_id(_tenant_of(body), key)
                 success = {"id": conversation_id}
             created = conversation_id if status == 200 else ""
             self._created.append(Created(body, headers, created, status, arrived))
@@ -367,6 +378,7 @@ class ChannelStub(LoopbackServer):
 
     async def _one_member(self, request: web.Request, parts: list[str], arrived: float):
         with self._lock:
+            self._looked_up.append((parts[1], parts[3]))
             answer = self._next_answer(parts[1])
             found = self._rosters.member(parts[1], parts[3]) if _outcome(answer) == 200 else None
         return await _respond(request, answer, found)
@@ -441,6 +453,8 @@ async def _respond(request: web.Request, answer: Answer | None, success: dict | 
             request.transport.abort()
             raise ConnectionResetError("stub dropped the connection")
         await asyncio.sleep(answer.delay_seconds)
+        if answer.empty:
+            return web.Response(status=answer.status)
     return web.Response() if success is None else web.json_response(success)
 
 
@@ -476,7 +490,7 @@ def _tenant_of(body: dict) -> str | None:
     return body.get("tenantId") or ((body.get("channelData") or {}).get("tenant") or {}).get("id")
 
 
-def _personal_conversation_id(tenant_id: str | None, user_id: str) -> str:
+def personal_conversation_id(tenant_id: str | None, user_id: str) -> str:
     # Teams gives the same 1:1 conversation back for the same user, however often it is asked.
     digest = hashlib.sha256(f"{tenant_id}\n{user_id}".encode()).digest()
     return "a:1" + base64.urlsafe_b64encode(digest).decode().rstrip("=")

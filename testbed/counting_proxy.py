@@ -1,5 +1,7 @@
 """A counting reverse proxy on loopback: passes every request through to one upstream unchanged
 (e.g. Azurite's table endpoint) and records it, so a run's storage operations can be counted.
+On cue (`fail`) it is a faulty network or service instead: it drops the connection of a chosen
+request before passing it on, or after (the write lands, its answer is lost), or answers 503.
 
 Point a connection string's endpoint at `url` instead of the service's own. Paths, query strings
 and bodies go through byte for byte, so shared-key signatures still match upstream. A Table
@@ -55,13 +57,50 @@ class Forwarded:
         return self.path.rstrip("/").rsplit("/", 1)[-1].split("(", 1)[0]
 
 
+@dataclass
+class Fault:
+    """What the next `times` requests to `resource` (a table name, `$batch`, ...) meet, or every
+    request to it for `seconds` from the first one that meets it (an outage)."""
+
+    resource: str
+    times: int
+    drop: str = "after"  # "before" or "after" passing it on; "" answers `status` instead
+    status: int = 503
+    seconds: float = 0.0
+    since: float | None = None
+
+    def meets(self, now: float) -> bool:
+        if self.seconds:
+            self.since = now if self.since is None else self.since
+            return now - self.since < self.seconds
+        if self.times > 0:
+            self.times -= 1
+            return True
+        return False
+
+
 class CountingProxy(LoopbackServer):
     def __init__(self, upstream_port: int, upstream_host: str = "127.0.0.1") -> None:
         super().__init__()
         self.upstream = f"http://{upstream_host}:{upstream_port}"
         self._session: aiohttp.ClientSession | None = None
         self._forwarded: list[Forwarded] = []
+        self._faults: list[Fault] = []
+        self.faults_met = 0
         self._lock = threading.Lock()
+
+    def fail(
+        self,
+        resource: str,
+        times: int = 1,
+        drop: str = "after",
+        status: int = 503,
+        seconds: float = 0.0,
+    ) -> None:
+        """Let the next `times` requests to `resource` fail, or all of them for `seconds` from
+        the first (see Fault)."""
+        with self._lock:
+            self._faults.append(Fault(resource, times, drop, status, seconds))
 
     @property
     def forwarded(self) -> list[Forwarded]:
@@ -71,6 +110,17 @@ class CountingProxy(LoopbackServer):
     def reset(self) -> None:
         with self._lock:
             self._forwarded.clear()
+            self._faults.clear()
+            self.faults_met = 0
+
+    def _fault_for(self, path: str) -> Fault | None:
+        resource = unquote(path).rstrip("/").rsplit("/", 1)[-1].split("(", 1)[0]
+        with self._lock:
+            for fault in self._faults:
+                if fault.resource == resource and fault.meets(time.monotonic()):
+                    self.faults_met += 1
+                    return fault
+        return None
 
     def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/{tail:.*}", self._forward)
@@ -89,6 +139,11 @@ class CountingProxy(LoopbackServer):
             )
         # The raw stream: request.read() would refuse bodies over client_max_size (1 MiB).
         body = await request.content.read()
+        fault = self._fault_for(request.raw_path.partition("?")[0])
+        if fault is not None and not fault.drop:
+            return web.Response(status=fault.status, body=b'{"odata.error": {}}')
+        if fault is not None and fault.drop == "before":
+            return _dropped(request)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         async with self._session.request(
             request.method,
@@ -116,7 +171,16 @@ class CountingProxy(LoopbackServer):
         )
         with self._lock:
             self._forwarded.append(record)
+        if fault is not None:
+            return _dropped(request)  # upstream took it; its answer never comes back
         return response
+
+
+def _dropped(request: web.Request) -> web.Response:
+    """Close the client's connection without an answer, as a reset does."""
+    if request.transport is not None:
+        request.transport.abort()
+    return web.Response(status=500)  # never reaches the client
 
 
 def _row_key(path: str, content_type: str, body: bytes) -> str | None:

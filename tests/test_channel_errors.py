@@ -16,13 +16,13 @@ REFUSALS = [
     (403, "BotNotInConversationRoster", "removed", False),
     (403, "ConversationBlockedByUser", "removed", False),
     (403, "MessageWritesBlocked", "removed", False),
-    (404, "ConversationNotFound", "removed", False),
     (403, "BotDisabledByAdmin", "suspended", True),
     (403, "botdisabledbyadmin", "suspended", True),  # the service's spelling may differ
     (403, "ForbiddenOperationException", "failed", True),
     (413, "MessageSizeTooBig", "failed", True),
     (403, "", "failed", True),  # a 403 that says nothing more is not proof of anything
     (404, "NotFound", "failed", True),
+    # 404 ConversationNotFound heals or counts: tests/test_not_found.py
 ]
 
 

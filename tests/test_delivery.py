@@ -116,7 +116,7 @@ async def test_every_target_ends_sent_failed_or_removed_exactly_once(app, channe
     fine = [f"ok-{n}" for n in range(5)]
     gone = {
         "gone-403": (403, "BotNotInConversationRoster"),
-        "gone-404": (404, "ConversationNotFound"),
+        "gone-blocked": (403, "MessageWritesBlocked"),
     }
     broken = ["broken-1", "broken-2"]
     flaky = {"flaky-502": (502, {}), "flaky-429": (429, {"Retry-After": "0"})}
@@ -133,7 +133,12 @@ async def test_every_target_ends_sent_failed_or_removed_exactly_once(app, channe
     assert body["matched"] == 11
     assert (body["sent"], body["failed"], body["removed"]) == (7, 2, 2)
     outcomes = {f["conversationId"]: f["removed"] for f in body["failures"]}
-    assert outcomes == {"gone-403": True, "gone-404": True, "broken-1": False, "broken-2": False}
+    assert outcomes == {
+        "gone-403": True,
+        "gone-blocked": True,
+        "broken-1": False,
+        "broken-2": False,
+    }
     attempts = {c: len(channel.received_by(c)) for c in fine + broken + list(gone)}
     assert set(attempts.values()) == {1}
     assert [len(channel.received_by(c)) for c in flaky] == [2, 2]

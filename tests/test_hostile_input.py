@@ -51,8 +51,14 @@ async def test_every_bad_request_is_turned_away_and_stored_data_is_untouched(app
         if 400 <= r.status < 500 and not (isinstance(r.body, dict) and r.body.get("error"))
     ]
     assert not_json_errors == []
-    unexpected = [(c.name, r.status) for c, r in outcomes if r.status not in (200, 400, 401, 413)]
+    unexpected = [
+        (c.name, r.status) for c, r in outcomes if r.status not in (200, 400, 401, 413, 415)
+    ]
     assert unexpected == []
+    not_declared_json = [
+        (c.name, r.status) for c, r in outcomes if c.name.startswith("content-type/")
+    ]
+    assert {status for _, status in not_declared_json} == {415}
     accepted_notifies = [c.name for c, r in outcomes if c.function == "notify" and r.status == 200]
     assert accepted_notifies == []
     assert channel.received == []

@@ -15,7 +15,8 @@ from shared.settings import Settings
 from shared.storage.tables import StorageUnavailableError
 from testbed.activities import BOT_ID, activity, bot_added, bot_removed
 from testbed.channel_stub import ChannelStub
-from tests.support.functions import post_activity
+from tests.support.credentials import APP_ID
+from tests.support.functions import post_activity, post_notify
 from tests.support.references import stored_references
 
 CONVERSATION = "a:1Jd8sd9sOZfQ2b-fAKE-personal-chat"
@@ -140,7 +141,8 @@ async def test_subscribed_is_true_when_another_instance_unsubscribed_meanwhile(a
     try:
         await post_activity(activity(channel.url, CONVERSATION, text="hi"))
         stop = json.dumps(activity(channel.url, CONVERSATION, text="stop")).encode()
-        assert (await other_instance.activities.handle(stop, "")).status == 200
+        headers = {"Content-Type": "application/json"}
+        assert (await other_instance.activities.handle(stop, headers)).status == 200
 
         await post_activity(activity(channel.url, CONVERSATION, text="hi again"))
     finally:
@@ -462,3 +464,102 @@ def _recording(writes, table):
         return await real_upsert(entity)
 
     return upsert
+
+
+def _without_recipient(body: dict) -> dict:
+    """An activity as some local Direct Line emulators send it: no `recipient`."""
+    del body["recipient"]
+    return body
+
+
+async def test_a_local_channel_that_leaves_out_the_recipient_starts_a_conversation(app, channel):
+    body = _without_recipient(activity(channel.url, "dl-conv-1", channel_id="directline"))
+
+    response = await post_activity(body)
+
+    assert response.status == 200
+    stored = await app.store.get("directline", "dl-conv-1")
+    expected = TurnContext.get_conversation_reference(Activity().deserialize(body))
+    assert stored.reference_json == expected.serialize()
+    assert "bot" not in stored.reference_json  # what it had: no bot named
+    assert stored.reference.user.id == "29:user-1"
+    [reply] = channel.received_by("dl-conv-1")
+    assert "subscribed" in reply.activity["text"]
+    assert reply.activity["recipient"]["id"] == "29:user-1"
+    assert "from" not in reply.activity
+
+
+async def test_a_null_recipient_is_a_recipient_left_out(app, channel):
+    response = await post_activity(activity(channel.url, "dl-conv-2", recipient=None))
+
+    assert response.status == 200
+    assert "bot" not in (await app.store.get("msteams", "dl-conv-2")).reference_json
+
+
+async def test_a_reference_without_its_bot_still_gets_notifications(app, channel):
+    await post_activity(_without_recipient(activity(channel.url, "dl-conv-3")))
+    channel.reset()
+
+    response = await post_notify({"text": "Deploy finished"})
+
+    assert response.body["sent"] == 1
+    [sent] = channel.received_by("dl-conv-3")
+    assert sent.activity["text"] == "Deploy finished"
+    assert sent.activity["recipient"]["id"] == "29:user-1"
+
+
+async def test_with_an_app_id_the_missing_recipient_is_the_bot_it_names(
+    secured_app, channel, identity_server
+):
+    body = _without_recipient(activity(channel.url, "dl-conv-4"))
+    token = identity_server.channel_token(channel.url)
+
+    response = await post_activity(body, {"Authorization": f"Bearer {token}"})
+
+    assert response.status == 200
+    stored = await secured_app.store.get("msteams", "dl-conv-4")
+    assert stored.reference_json["bot"] == {"id": APP_ID}
+    [reply] = channel.received_by("dl-conv-4")
+    assert reply.activity["from"]["id"] == APP_ID
+
+
+@pytest.mark.parametrize(
+    ("recipient", "field", "error"),
+    [
+        ("bot", "recipient", "recipient must be an object"),
+        ({}, "recipient.id", "recipient.id is required and must be a non-empty string"),
+        ({"id": ""}, "recipient.id", "recipient.id is required and must be a non-empty string"),
+        ({"id": "28:b\nx"}, "recipient.id", "recipient.id must not contain control characters"),
+    ],
+    ids=["not-an-object", "no-id", "empty-id", "control-character"],
+)
+async def test_a_recipient_that_is_there_must_still_name_the_bot(
+    app, channel, recipient, field, error
+):
+    response = await post_activity(activity(channel.url, CONVERSATION, recipient=recipient))
+
+    assert response.status == 400
+    assert response.body == {"error": error, "detail": {"field": field}}
+    assert await stored_references(app) == []
+    assert channel.received == []
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"conversation": {"id": "a\x00b"}}, "conversation.id"),
+        ({"channelId": "x" * 600}, "channelId"),
+        ({"serviceUrl": "https://attacker.invalid/"}, "serviceUrl"),
+        ({"from": {"id": ""}}, "from.id"),
+    ],
+    ids=["control-character", "too-long-for-a-key", "service-url", "no-sender"],
+)
+async def test_without_a_recipient_every_other_check_still_holds(app, channel, change, field):
+    body = {**_without_recipient(activity(channel.url, CONVERSATION)), **change}
+
+    response = await post_activity(body)
+
+    assert response.status == 400
+    assert response.body["detail"] == {"field": field}
+    assert await stored_references(app) == []
+    assert channel.received == []

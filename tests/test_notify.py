@@ -167,7 +167,6 @@ async def test_an_urgent_message_raises_a_teams_feed_notification(three_conversa
     [
         (403, "BotNotInConversationRoster"),
         (403, "ConversationBlockedByUser"),
-        (404, "ConversationNotFound"),
     ],
 )
 async def test_a_channel_answer_meaning_gone_deletes_the_reference_and_reports_it(

@@ -88,3 +88,65 @@ async def test_list_and_cancel_in_german(clock, channel):
 
     assert listing == "Deine Erinnerungen:\n\n1. den Tee, um 09:10 (UTC), in 10 Minuten"
     assert cancelled == "Erinnerung 1 gelöscht: den Tee."
+
+
+# The bot tells the task back in its own voice: the person's "my" is its "your", and French
+# elides the "de" before a vowel ("d'appeler", never "de appeler").
+TOLD_BACK = [
+    (
+        "en-US",
+        "can you remind me in 10 minutes to call my mom",
+        "Got it: I'll remind you to call your mom at 09:10 (UTC), in 10 minutes.",
+    ),
+    (
+        "fr-FR",
+        "rappelle-moi dans 10 minutes d'appeler ma mère",
+        "C'est noté : je te rappellerai d'appeler ta mère à 09:10 (UTC), dans 10 minutes.",
+    ),
+    (
+        "fr-FR",
+        "rappelle-moi dans 10 minutes de envoyer mon rapport",
+        "C'est noté : je te rappellerai d'envoyer ton rapport à 09:10 (UTC), dans 10 minutes.",
+    ),
+    (
+        "de-DE",
+        "erinnere mich in 10 Minuten an meinen Termin",
+        "Alles klar: Ich erinnere dich um 09:10 (UTC), in 10 Minuten an: deinen Termin.",
+    ),
+    (
+        "es-ES",
+        "recuérdame en 10 minutos llamar a mi madre",
+        "Entendido: te recordaré llamar a tu madre a las 09:10 (UTC), en 10 minutos.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("locale", "text", "expected"), TOLD_BACK, ids=lambda v: v)
+async def test_the_task_is_told_back_in_the_bots_voice(clock, channel, locale, text, expected):
+    [confirm] = await say(channel, text, locale=locale)
+
+    assert confirm == expected
+
+
+async def test_the_reminder_itself_keeps_the_persons_words(clock, channel):
+    await say(channel, "remind me in 10 minutes to call my mom")
+    channel.reset()
+    clock.advance(minutes=10)
+    await run_timer()
+    await run_queued_work(get_app())
+
+    assert [shown(r.activity) for r in channel.received] == ["⏰ Reminder: call my mom"]
+
+
+async def test_the_question_back_elides_too(clock, channel):
+    [question] = await say(channel, "rappelle-moi d'envoyer le rapport", locale="fr-FR")
+
+    assert question == "Quand dois-je te rappeler d'envoyer le rapport ?"
+
+
+async def test_braces_in_a_task_are_text(clock, channel):
+    [confirm] = await say(channel, "remind me in 10 minutes to fill in {when} and {task}")
+
+    assert confirm == (
+        "Got it: I'll remind you to fill in {when} and {task} at 09:10 (UTC), in 10 minutes."
+    )

@@ -84,7 +84,11 @@ async def test_a_click_on_done_answers_with_the_card_and_ends_the_reminder(clock
     later = await deliver_due(clock, channel, minutes=30)
 
     assert [b["text"] for b in response.body["value"]["body"]][1] == "Done: stretch."
-    assert "closed" in [b["text"] for b in second.body["value"]["body"]][1]
+    # A later click keeps the question and its answer (issue 22, item 4's cards).
+    assert [b["text"] for b in second.body["value"]["body"]][:2] == [
+        "⏰ Reminder: stretch",
+        "✅ Ada answered: Done",
+    ]
     assert later == []
 
 

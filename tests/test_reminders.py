@@ -6,8 +6,12 @@ languages and snooze have their own files.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from datetime import timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from botbuilder.schema import Activity
@@ -20,6 +24,7 @@ from tests.support.functions import run_timer
 from tests.support.work_queue import run_queued_work
 
 UTC = timezone.utc
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_users_timezone_comes_from_local_timezone_then_local_timestamp_then_utc():
@@ -207,3 +212,73 @@ async def test_a_request_too_long_to_be_a_reminder_is_asked_about_not_read(clock
 
     assert question == "What should I remind you about?"
     assert time.monotonic() - started < 5  # read whole, it took minutes
+
+
+# Never a guess: a time the bot is not sure of is asked about, and nothing is stored until the
+# answer settles it.
+
+
+async def test_a_number_that_could_be_a_duration_or_a_clock_time_is_asked_about(clock, channel):
+    [question] = await say(channel, "remind me in 2:30 to call Bob")
+    [listing] = await say(channel, "list reminders")
+    [confirm] = await say(channel, "in 2 hours 30 minutes")
+
+    assert question == "When should I remind you about call Bob?"
+    assert listing.startswith("You have no reminders.")
+    assert confirm == "Got it: I'll remind you to call Bob at 11:30 (UTC), in 2 hours 30 minutes."
+
+
+async def test_a_korean_clock_time_with_after_is_asked_about_not_read_as_that_hour(clock, channel):
+    [question] = await say(channel, "2시 후에 회의 알려줘", locale="ko-KR")
+    [listing] = await say(channel, "알림 목록", locale="ko-KR")
+    [confirm] = await say(channel, "오후 3시", locale="ko-KR")
+
+    assert question == "회의, 언제 알려 드릴까요?"
+    assert listing.startswith("알림이 없어요.")
+    assert confirm.startswith("알겠어요: 15:00 (UTC)")
+
+
+async def test_a_part_of_the_day_that_holds_no_reading_of_the_hour_is_asked_about(clock, channel):
+    [question] = await say(channel, "remind me tonight at 1 to take the bread out")
+    [listing] = await say(channel, "list reminders")
+    [confirm] = await say(channel, "at 11")
+
+    assert question == "When should I remind you about take the bread out?"
+    assert listing.startswith("You have no reminders.")
+    assert confirm.startswith("Got it: I'll remind you to take the bread out at 23:00 (UTC)")
+
+
+async def test_a_part_of_the_day_without_a_clock_time_is_kept_for_the_answer(clock, channel):
+    [question] = await say(channel, "remind me tomorrow evening to call Bob")
+    [confirm] = await say(channel, "at 7")
+
+    assert question == "When should I remind you about call Bob?"
+    assert confirm.startswith("Got it: I'll remind you to call Bob at 19:00 on Tue 24 Nov (UTC)")
+
+
+async def test_a_word_that_may_be_a_short_day_name_is_asked_about(clock, channel):
+    [question] = await say(channel, "remind me at 9 to study for the sat exam")
+    [listing] = await say(channel, "list reminders")
+
+    assert question == "When should I remind you about study for the sat exam?"
+    assert listing.startswith("You have no reminders.")
+
+
+def test_no_function_imports_the_phrase_reader_or_dateparser_at_start():
+    """Cold start: the reminder patterns and dateparser load with the first reminder request."""
+    script = (
+        "import json, sys\n"
+        "from shared.app import App\n"
+        "from shared.settings import Settings\n"
+        "App.create(Settings.from_env({'AzureWebJobsStorage': 'UseDevelopmentStorage=true'}))\n"
+        "import messages, notify_http, notify_timer, notify_queue\n"
+        "loaded = [m for m in sys.modules if m.startswith('dateparser')\n"
+        "          or m.startswith('shared.chat.reminders.')\n"
+        "          and m.split('.')[3] in ('phrases', 'clock', 'recognizer', 'languages')]\n"
+        "print(json.dumps(sorted(loaded)))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == []

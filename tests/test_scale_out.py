@@ -158,13 +158,24 @@ def test_after_a_kill_every_target_is_still_sent(killed_mid_fan_out):
 
 
 def test_after_a_kill_the_status_counts_every_target_sent(killed_mid_fan_out):
-    status = killed_mid_fan_out.status
+    counts = dict(killed_mid_fan_out.status["counts"])
+    counts.pop("possibleDuplicates")  # see the next test
 
-    assert status["state"] == "done"
-    assert status["counts"] == {
+    assert killed_mid_fan_out.status["state"] == "done"
+    assert counts == {
         "matched": 3000, "sent": 3000, "failed": 0, "removed": 0, "suspended": 0,
         "skipped": 0, "cancelled": 0, "pending": 0,
     }  # fmt: skip
+
+
+def test_after_a_kill_everyone_who_may_have_had_it_twice_is_flagged(killed_mid_fan_out):
+    scenario = killed_mid_fan_out
+    deliveries = Counter(r.conversation_id for r in scenario.received if r.status == 200)
+    repeated = {c for c, n in deliveries.items() if n > 1}
+    flagged = {r["conversationId"] for r in scenario.exported if r["possibleDuplicate"]}
+
+    assert repeated <= flagged
+    assert scenario.status["counts"]["possibleDuplicates"] == len(flagged)
 
 
 def test_after_a_kill_the_export_has_exactly_one_row_per_target(killed_mid_fan_out):

@@ -58,7 +58,7 @@ async def test_with_no_timer_text_the_timer_sends_nothing_and_logs_why(app_with,
 async def test_the_timer_prunes_conversations_the_channel_says_are_gone(app, channel):
     await post_activity(activity(channel.url, "conv-gone"))
     channel.reset()
-    channel.answer("conv-gone", 404, "ConversationNotFound")
+    channel.answer("conv-gone", 403, "BotNotInConversationRoster")
 
     await run_timer()
     await run_queued_work(app)

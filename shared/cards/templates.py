@@ -2,7 +2,10 @@
 with the data to fill them, and for each recipient the card it gets.
 
 `${recipient.*}` in a template is the recipient's own: its name, ids and conversation, from the
-stored reference. A template that uses it is expanded once per recipient; any other once.
+stored reference. In a 1:1 chat the recipient is the person; in a channel or a group chat it is the
+conversation (its name where the channel gave one, no person's ids), since the stored reference's
+user is only whoever spoke there last. A template that uses it is expanded once per recipient; any
+other once.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 from shared.cards.expressions import ExpressionError
 from shared.cards.templating import expand
+from shared.teams import CHANNEL, GROUP_CHAT
 
 CARDS_FOLDER = Path(__file__).resolve().parents[2] / "cards"
 CARD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # a file name, never a path
@@ -95,15 +99,26 @@ def _load(name: str) -> dict[str, Any] | None:
 
 
 def recipient_of(reference: dict[str, Any]) -> dict[str, str]:
-    """A recipient's details as templates see them, from its stored reference."""
-    user = reference.get("user") or {}
+    """A recipient's details as templates see them, from its stored reference: the person, or a
+    shared conversation itself."""
     conversation = reference.get("conversation") or {}
+    if _is_shared(conversation):
+        # Its stored user is only whoever spoke there last: no person's fields.
+        who: dict[str, Any] = {"name": conversation.get("name")}
+    else:
+        who = reference.get("user") or {}
     return {
-        "id": str(user.get("id") or ""),
-        "name": str(user.get("name") or ""),
-        "aadObjectId": str(user.get("aadObjectId") or ""),
+        "id": str(who.get("id") or ""),
+        "name": str(who.get("name") or ""),
+        "aadObjectId": str(who.get("aadObjectId") or ""),
         "conversationId": str(conversation.get("id") or ""),
         "conversationType": str(conversation.get("conversationType") or ""),
         "channelId": str(reference.get("channelId") or ""),
         "tenantId": str(conversation.get("tenantId") or ""),
     }
+
+
+def _is_shared(conversation: dict[str, Any]) -> bool:
+    """A conversation of several people: a Teams channel or group chat, or any channel's group."""
+    kind = conversation.get("conversationType")
+    return kind in (CHANNEL, GROUP_CHAT) or conversation.get("isGroup") is True

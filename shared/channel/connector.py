@@ -32,7 +32,9 @@ USER_AGENT = "proactive-bot-functions (BotBuilder Python/4.17.1)"
 @dataclass(frozen=True)
 class Sent:
     """The channel took the activity: its id and the conversation it is in (to update or delete
-    it later), and the status."""
+    it later), and the status. Any 2xx is taken; a channel that answers without an `id` (an
+    empty 200/201/204, as some local channels do) leaves `activity_id` "": such a message cannot
+    be addressed later."""
 
     activity_id: str
     status: int

@@ -9,7 +9,13 @@ from datetime import datetime
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.schema import Activity
 
-from shared.cards.questions import INVOKE_NAME, card_answer, clicked_answer
+from shared.cards.questions import (
+    INVOKE_NAME,
+    ActionRefused,
+    card_answer,
+    clicked_answer,
+    executed_answer,
+)
 from shared.chat import teams_events
 from shared.chat.prompt_replies import PromptReplies
 from shared.chat.reminders.dialog import ReminderDialog
@@ -55,11 +61,13 @@ class ProactiveBot(ActivityHandler):
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
-        # In Teams channels the text starts with an @mention of the bot.
-        text = (TurnContext.remove_recipient_mention(activity) or "").strip()
+        text = _said(activity)
         clicked = clicked_answer(activity.value)
         if not text and clicked is not None:
-            text = clicked[1]  # a question card's button where Universal Actions are missing
+            # A question card's button where Universal Actions are missing: a click all the same.
+            card = await self._click(turn_context, *clicked)
+            await self._prompt_replies.show_submitted(turn_context, card)
+            return
         pending = await self._prompt_replies.pending(turn_context)
         if pending is not None and await self._reminders.answer_reminder(
             turn_context, pending, text
@@ -113,16 +121,28 @@ class ProactiveBot(ActivityHandler):
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         activity = turn_context.activity
-        clicked = clicked_answer(activity.value) if activity.name == INVOKE_NAME else None
-        if clicked is not None:
-            card = await self._reminders.answer_click(turn_context, *clicked)
-            if card is None:
-                card = await self._prompt_replies.answer_click(turn_context, *clicked)
-            await self._remember(activity, only_if_changed=True)
-            return InvokeResponse(status=200, body=card_answer(card))
-        # Other invokes (task modules, other cards' actions) are not this bot's. The SDK would
-        # answer 501, which callers and monitors read as a server fault; an empty 200 is harmless.
-        return InvokeResponse(status=200)
+        if activity.name != INVOKE_NAME:
+            # Other invokes (task modules, message extensions) are not this bot's. The SDK would
+            # answer 501, which callers and monitors read as a server fault; an empty 200 is
+            # harmless.
+            return InvokeResponse(status=200)
+        try:
+            clicked = executed_answer(activity.value)
+        except ActionRefused as refused:
+            logger.info("Refused a card action in %s: %s", activity.channel_id, refused.code)
+            return InvokeResponse(status=refused.status, body=refused.answer)
+        return InvokeResponse(
+            status=200, body=card_answer(await self._click(turn_context, *clicked))
+        )
+
+    async def _click(self, turn_context: TurnContext, notification_id: str, choice: str) -> dict:
+        """A question card's button: the answer recorded (a reminder's acted on), and the card
+        to show in place of the one clicked."""
+        card = await self._reminders.answer_click(turn_context, notification_id, choice)
+        if card is None:
+            card = await self._prompt_replies.answer_click(turn_context, notification_id, choice)
+        await self._remember(turn_context.activity, only_if_changed=True)
+        return card
 
     async def _remember(self, activity: Activity, only_if_changed: bool = False) -> None:
         # Joins and installs always write: the reference may have been deleted elsewhere.
@@ -177,6 +197,14 @@ class ProactiveBot(ActivityHandler):
         except InvalidKeyError:
             return  # an id from channelData that no key can hold was never stored
         logger.info("Removed reference %s/%s: %s", channel_id, conversation_id, reason)
+
+
+def _said(activity: Activity) -> str:
+    """The message's text; in Teams channels without the @mention of the bot it starts with. A
+    local channel may leave the recipient (the bot) out: then nothing names a mention of it."""
+    if activity.recipient is None or not activity.recipient.id:
+        return (activity.text or "").strip()
+    return (TurnContext.remove_recipient_mention(activity) or "").strip()
 
 
 def _includes_bot(members: list | None, activity: Activity) -> bool:

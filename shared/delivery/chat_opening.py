@@ -10,10 +10,9 @@ stored and sent to like any other.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationReference
 
@@ -23,11 +22,6 @@ from shared.storage.personal_chats import PersonalChatIndex
 from shared.storage.reference_store import ReferenceStore
 from shared.storage.references import StoredReference
 from shared.teams import PERSONAL, TEAMS, member_ids
-
-if TYPE_CHECKING:
-    from shared.delivery.fanout import Delivery
-
-WRITES_AT_ONCE = 16  # references and index rows of opened chats written at once
 
 
 def member_target(team: StoredReference, member: Mapping[str, Any]) -> StoredReference:
@@ -60,66 +54,39 @@ class OpenPersonalChat:
         return Sent("", 200, conversation_id)
 
 
-class ChatOpener:
-    """Opens members' 1:1 conversations through the fan-out (its limits, retries and
-    concurrency) and stores each one's reference and index rows as it opens."""
+class ChatKeeper:
+    """Stores a person's 1:1 conversation with the bot, as the SDK builds its reference, and
+    indexes it under the person's ids: one opened for a team member, or one opened again after
+    Teams answered 404 for the one stored."""
 
     def __init__(
-        self,
-        delivery: Delivery,
-        store: ReferenceStore,
-        chats: PersonalChatIndex,
-        clock: Callable[[], datetime],
+        self, store: ReferenceStore, chats: PersonalChatIndex, clock: Callable[[], datetime]
     ) -> None:
-        self._delivery = delivery
         self._store = store
         self._chats = chats
         self._clock = clock
 
-    async def open(
-        self,
-        targets: Mapping[str, StoredReference],
-        stopped: Callable[[], Awaitable[bool]] | None = None,
-    ) -> dict[str, TargetResult]:
-        """Each target's (by user id, see member_target) result: `sent` with the conversation
-        in `sent_in`, or why not. Every opened conversation is stored before this returns."""
-        results: dict[str, TargetResult] = {}
-        slots = asyncio.Semaphore(WRITES_AT_ONCE)
-        keeping: list[asyncio.Task[None]] = []
-
-        async def keep(target: StoredReference, conversation_id: str) -> None:
-            async with slots:
-                await self._keep(target, conversation_id)
-
-        async def on_result(result: TargetResult) -> None:
-            results[result.conversation_id] = result
-            if opened(result):
-                # Stored while the other chats are opened: the opens wait on the tenant's limit
-                # anyway, and sending starts sooner.
-                target = targets[result.conversation_id]
-                keeping.append(asyncio.create_task(keep(target, result.sent_in)))
-
-        if not targets:
-            return results
-        try:
-            await self._delivery.send(
-                OpenPersonalChat(), targets.values(), on_result=on_result, stopped=stopped
-            )
-        finally:
-            # A write that failed fails the caller's run: run again, it opens (gets back) the
-            # same conversations and writes them again.
-            await asyncio.gather(*keeping)
-        return results
-
-    async def _keep(self, target: StoredReference, conversation_id: str) -> None:
+    async def keep(self, target: StoredReference, conversation_id: str) -> None:
         """Store the opened conversation's reference, unless one is stored already (the member
         talked to the bot: that reference, as the member's own message gave it, is kept), and
         index it under the member's ids."""
         if await self._store.get(TEAMS, conversation_id) is None:
             await self._store.save(personal_reference(target, conversation_id, self._clock()))
+        await self._index(target, conversation_id)
+
+    async def move(self, old: StoredReference, conversation_id: str) -> StoredReference:
+        """Teams opened another 1:1 for the person whose stored one it no longer found: the new
+        one is stored and indexed, and the old one deleted (else both would be sent to)."""
+        moved = personal_reference(old, conversation_id, self._clock())
+        await self._store.save(moved)
+        await self._index(old, conversation_id)
+        await self._store.delete(old.channel_id, old.conversation_id)
+        return moved
+
+    async def _index(self, target: StoredReference, conversation_id: str) -> None:
         await self._chats.remember(
             target.tenant_id,
-            member_ids(target.reference_json["user"]),
+            member_ids(target.reference_json.get("user") or {}),
             conversation_id,
             target.service_url,
         )

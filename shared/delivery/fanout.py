@@ -12,8 +12,10 @@ from datetime import datetime
 from shared.channel.connector import BotConnector, ChannelError, Sent
 from shared.channel.error_codes import Verdict
 from shared.channel.service_urls import ServiceUrlPolicy
-from shared.delivery.actions import ChannelAction
+from shared.delivery.actions import ChannelAction, SendMessage
+from shared.delivery.chat_opening import OpenPersonalChat, personal_reference
 from shared.delivery.live_references import LiveReferences, WatchedTargets
+from shared.delivery.not_found import NotFoundPolicy
 from shared.delivery.outcomes import REFERENCE_GONE, DeliveryReport, Outcome, TargetResult
 from shared.delivery.rate_limits import RateLimits
 from shared.delivery.retry_policy import RetryPolicy
@@ -51,6 +53,7 @@ class Delivery:
         service_urls: ServiceUrlPolicy,
         live: LiveReferences,
         limits: DeliveryLimits,
+        not_found: NotFoundPolicy,
     ) -> None:
         self._connector = connector
         self._store = store
@@ -60,6 +63,7 @@ class Delivery:
         self._concurrency = limits.concurrency
         self._sending = asyncio.Semaphore(limits.concurrency)
         self._live = live
+        self._not_found = not_found
 
     async def send(
         self,
@@ -89,14 +93,37 @@ class Delivery:
         live: WatchedTargets | None,
     ) -> DeliveryReport:
         report = DeliveryReport()
+        # A step after a send that fails (recording outcomes, say) fails the whole delivery: no
+        # new request starts, targets still waiting are let go (the run's redelivery sends
+        # them), requests already out are answered and reported, and only then is it raised.
+        # Nothing started here outlives the call.
+        failures: list[BaseException] = []
+        out: set[asyncio.Task] = set()  # tasks whose request has left
+
+        async def stop_check() -> bool:
+            if failures:
+                raise _Abandoned
+            return stopped is not None and await stopped()
 
         async def deliver(target: StoredReference) -> None:
-            result = await self._deliver_one(action, target, stopped, live)
+            try:
+                result = await self._deliver_one(action, target, stop_check, live, out)
+            except _Abandoned:
+                return
             report.add(result)
             if result.outcome is Outcome.SENT and on_sent is not None:
                 await self._after_send(on_sent, target)
             if on_result is not None:
                 await on_result(result)
+
+        def settled(task: asyncio.Task) -> None:
+            in_flight.discard(task)
+            open_targets.release()
+            if not task.cancelled() and task.exception() is not None:
+                if not failures:
+                    for waiting in in_flight - out:
+                        waiting.cancel()
+                failures.append(task.exception())
 
         # Targets waiting on a rate limit or a retry hold no request slot, so a few more than
         # `concurrency` are kept open; the bound keeps memory flat however many targets stream in.
@@ -105,16 +132,19 @@ class Delivery:
         try:
             # Sending starts while later pages of targets are still being read.
             async for target in _streamed(targets):
+                if failures:
+                    break
                 report.matched += 1
                 await open_targets.acquire()
                 task = asyncio.create_task(deliver(target))
                 in_flight.add(task)
-                task.add_done_callback(in_flight.discard)
-                task.add_done_callback(lambda _: open_targets.release())
+                task.add_done_callback(settled)
         finally:
             # Even when reading targets fails, what was started is finished and counted.
             if in_flight:
-                await asyncio.gather(*in_flight)
+                await asyncio.gather(*in_flight, return_exceptions=True)
+        if failures:
+            raise failures[0]
         logger.info("Delivery done: matched=%d %s", report.matched, _counts(report))
         return report
 
@@ -124,6 +154,7 @@ class Delivery:
         target: StoredReference,
         stopped: Callable[[], Awaitable[bool]] | None,
         live: WatchedTargets | None,
+        out: set[asyncio.Task] | None = None,
     ) -> TargetResult:
         if not self._service_urls.allows(target.reference_json.get("serviceUrl")):
             return _failed(target, None, "serviceUrl is not on the allow-list", attempts=0)
@@ -132,7 +163,7 @@ class Delivery:
         failed_attempts = 0
         while True:
             try:
-                sent = await self._send_within_limits(action, target, stopped, live)
+                sent = await self._send_within_limits(action, target, stopped, live, out)
             except ChannelError as error:
                 failed_attempts += 1
                 if error.verdict is Verdict.MESSAGE_GONE:
@@ -142,6 +173,10 @@ class Delivery:
                         status=error.status,
                         error=error.code,
                         attempts=failed_attempts,
+                    )
+                if error.verdict is Verdict.NOT_FOUND:
+                    return await self._conversation_not_found(
+                        action, target, error, failed_attempts, stopped, out
                     )
                 if error.verdict is Verdict.REMOVE:
                     return await self._settle(target, error, failed_attempts, Outcome.REMOVED)
@@ -155,6 +190,8 @@ class Delivery:
                     return _failed(target, error.status, detail, failed_attempts)
                 await asyncio.sleep(delay)
                 continue
+            except _Abandoned:
+                raise
             except ReferenceGone:
                 return TargetResult.of(
                     target, Outcome.SKIPPED, error=REFERENCE_GONE, attempts=failed_attempts
@@ -167,6 +204,8 @@ class Delivery:
                 return _failed(target, None, "internal error", failed_attempts + 1)
             if sent is None:
                 return TargetResult.of(target, Outcome.CANCELLED, attempts=failed_attempts)
+            if target.unreachable is not None:
+                await self._found_again(target)
             return TargetResult.of(
                 target,
                 Outcome.SENT,
@@ -175,6 +214,90 @@ class Delivery:
                 activity_id=sent.activity_id,
                 sent_in=sent.conversation_id,
             )
+
+    async def _conversation_not_found(
+        self,
+        action: ChannelAction,
+        target: StoredReference,
+        error: ChannelError,
+        attempts: int,
+        stopped: Callable[[], Awaitable[bool]] | None,
+        out: set[asyncio.Task] | None,
+    ) -> TargetResult:
+        """A 404 for the conversation (see not_found): a 1:1 is opened again; a new message to
+        any other conversation counts against it, which is forgotten only when gone for good."""
+        if self._not_found.reopens(action, target):
+            return await self._reopen(action, target, attempts, stopped, out)
+        detail = f"{error.code}: {error.message}"
+        if not isinstance(action, SendMessage):
+            # A change to a message sent before says nothing of the conversation's future.
+            return _failed(target, error.status, detail, attempts)
+        try:
+            unreachable = await self._store.mark_unreachable(target, self._not_found.clock())
+        except StorageUnavailableError:
+            return _failed(target, error.status, f"{detail} (not counted: storage down)", attempts)
+        if self._not_found.gone(unreachable):
+            return await self._settle(target, error, attempts, Outcome.REMOVED)
+        since = unreachable.since.date().isoformat()
+        kept = f"not found {unreachable.failures} time(s) in a row since {since}; kept"
+        return _failed(target, error.status, f"{error.code}: {kept}", attempts)
+
+    async def _reopen(
+        self,
+        action: ChannelAction,
+        target: StoredReference,
+        attempts: int,
+        stopped: Callable[[], Awaitable[bool]] | None,
+        out: set[asyncio.Task] | None,
+    ) -> TargetResult:
+        """Open the person's 1:1 again (within the limits, as a send) and send there once."""
+        keeper = self._not_found.keeper
+        assert keeper is not None  # reopens() says so
+        try:
+            opened = await self._send_within_limits(OpenPersonalChat(), target, stopped, None, out)
+        except ChannelError as error:
+            attempts += 1
+            if error.verdict is Verdict.REMOVE:
+                return await self._settle(target, error, attempts, Outcome.REMOVED)
+            if error.verdict is Verdict.SUSPEND:
+                return await self._settle(target, error, attempts, Outcome.SUSPENDED)
+            detail = f"{error.code}: {error.message} (opening the 1:1 again)"
+            return _failed(target, error.status, detail, attempts)
+        if opened is None:
+            return TargetResult.of(target, Outcome.CANCELLED, attempts=attempts)
+        attempts += 1
+        reached = target
+        if opened.conversation_id and opened.conversation_id != target.conversation_id:
+            try:
+                reached = await keeper.move(target, opened.conversation_id)
+            except StorageUnavailableError:
+                # Sent there all the same; the next notification opens it again.
+                reached = personal_reference(
+                    target, opened.conversation_id, self._not_found.clock()
+                )
+        try:
+            sent = await self._send_within_limits(action, reached, stopped, None, out)
+        except ChannelError as error:
+            detail = f"{error.code}: {error.message} (after opening the 1:1 again)"
+            return _failed(target, error.status, detail, attempts + 1)
+        if sent is None:
+            return TargetResult.of(target, Outcome.CANCELLED, attempts=attempts)
+        logger.info("Reopened 1:1 %s as %s", target.conversation_id, reached.conversation_id)
+        return TargetResult.of(
+            target,
+            Outcome.SENT,
+            status=sent.status,
+            attempts=attempts + 1,
+            activity_id=sent.activity_id,
+            sent_in=sent.conversation_id,
+            reopened=True,
+        )
+
+    async def _found_again(self, target: StoredReference) -> None:
+        try:
+            await self._store.clear_unreachable(target)
+        except StorageUnavailableError:
+            logger.warning("Could not clear the not-found count of %s", target.conversation_id)
 
     async def _pause_tenant(self, tenant_id: str, seconds: float) -> None:
         """The channel said the tenant is over its limit: every instance holds off."""
@@ -199,6 +322,7 @@ class Delivery:
         target: StoredReference,
         stopped: Callable[[], Awaitable[bool]] | None,
         live: WatchedTargets | None,
+        out: set[asyncio.Task] | None = None,
     ) -> Sent | None:
         """What the channel answered; None if `stopped` said so before the request went out.
         Raises ReferenceGone if `live` says the target unsubscribed while it waited."""
@@ -221,7 +345,7 @@ class Delivery:
                     # send in the windows: never more than the limit, at worst a little less.
                     if live is not None and not await live.still_there(target):
                         raise ReferenceGone
-                    return await action.perform(self._connector, target)
+                    return await _performed(action, self._connector, target, out)
                 finally:
                     self._rate_limits.done(ticket)
 
@@ -249,6 +373,30 @@ class Delivery:
         return TargetResult.of(
             target, outcome, status=error.status, error=error.code, attempts=attempts
         )
+
+
+async def _performed(
+    action: ChannelAction,
+    connector: BotConnector,
+    target: StoredReference,
+    out: set[asyncio.Task] | None,
+) -> Sent:
+    """The action's answer. From the moment the request leaves until its target's outcome is
+    reported, the task is in `out`, which a failing delivery never cancels: a message that went
+    out is always recorded as sent, never left for the redelivery to send again."""
+    task = asyncio.current_task()
+    if out is not None and task is not None:
+        out.add(task)
+    try:
+        return await action.perform(connector, target)
+    except BaseException:
+        if out is not None and task is not None:
+            out.discard(task)  # refused or unanswered: whatever follows may be let go
+        raise
+
+
+class _Abandoned(Exception):
+    """The delivery failed: this target's send never started, and is left to the redelivery."""
 
 
 async def _streamed(

@@ -40,6 +40,9 @@ class TargetResult:
     tenant_id: str = ""
     service_url: str = ""  # where the message went, to update or delete it there
     sent_in: str = ""  # the conversation the message is in: a channel post's own thread
+    reopened: bool = False  # sent after the 1:1 answered 404 and was opened again
+    # Sent by a run that took over from one that died or failed, which may have sent it too.
+    possible_duplicate: bool = False
 
     @classmethod
     def of(cls, target: StoredReference, outcome: Outcome, **details: Any) -> TargetResult:
@@ -73,9 +76,11 @@ class DeliveryReport:
     matched: int = 0
     counts: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
     failures: list[dict[str, Any]] = field(default_factory=list)
+    reopened: int = 0  # sent after opening a 1:1 again (see TargetResult.reopened)
 
     def add(self, result: TargetResult) -> None:
         self.counts[result.outcome] += 1
+        self.reopened += result.reopened
         if result.is_failure:
             self.failures.append(result.failure_dict())
 
@@ -87,5 +92,7 @@ class DeliveryReport:
         for outcome in (Outcome.SUSPENDED, Outcome.SKIPPED, Outcome.CANCELLED):
             if self.counts[outcome]:
                 report[outcome.value] = self.counts[outcome]
+        if self.reopened:
+            report["reopened"] = self.reopened
         report["failures"] = self.failures
         return report

@@ -7,7 +7,8 @@ targets     GET /api/notify/{id}/targets: per-target outcomes as JSON or CSV pag
 cancel      POST /api/notify/{id}/cancel: stop a scheduled or queued notification
 revise      PATCH and DELETE /api/notify/{id}: update or recall what a notification sent
 lookup      a notification named in a route: unknown or malformed is 404, storage down is 503
-signature   HMAC-SHA256 webhook signatures, checked by notify and revise
+signature   webhook signatures, X-Signature-256 and Standard Webhooks, checked by notify and revise
+idempotency Idempotency-Key and webhook-id: a repeated request gets the first answer
 work        each notify_queue / notify_poison message, handed to its kind's handler
 timer       each notify_timer run: queue due notifications, then the scheduled broadcast
 """

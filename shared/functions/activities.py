@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import requests
@@ -13,7 +13,13 @@ from botframework.connector.auth import BotFrameworkAuthentication
 from msrest.exceptions import DeserializationError
 
 from shared.channel.service_urls import ServiceUrlPolicy
-from shared.http import STORAGE_UNAVAILABLE, HttpResult, error_result, parse_json_object
+from shared.http import (
+    STORAGE_UNAVAILABLE,
+    HttpResult,
+    check_content_type,
+    error_result,
+    parse_json_object,
+)
 from shared.request_errors import RequestError, field_error, has_control_characters
 from shared.storage.keys import InvalidKeyError, encode_key
 from shared.storage.references import InvalidReferenceError
@@ -29,21 +35,26 @@ class ActivitiesEndpoint:
         authentication: BotFrameworkAuthentication,
         bot: Bot,
         service_urls: ServiceUrlPolicy,
+        bot_id: str = "",
     ) -> None:
         self._adapter = adapter
         self._authentication = authentication
         self._bot = bot
         self._service_urls = service_urls
+        self._bot_id = bot_id  # MicrosoftAppId: who an activity without a recipient is for
 
-    async def handle(self, body: bytes, authorization: str) -> HttpResult:
+    async def handle(self, body: bytes, headers: Mapping[str, str]) -> HttpResult:
         try:
-            activity = parse_activity(parse_json_object(body))
+            # Channels always send application/json; BotBuilder's own HTTP adapters answer
+            # anything else 415, and so does this.
+            check_content_type(headers)
+            activity = parse_activity(parse_json_object(body), self._bot_id)
         except RequestError as error:
             return error_result(error)
 
         try:
             authenticated = await self._authentication.authenticate_request(
-                activity, authorization or ""
+                activity, headers.get("Authorization") or ""
             )
         except requests.RequestException as error:
             # The signing keys could not be fetched: our side's problem, so the channel retries.
@@ -77,8 +88,12 @@ class ActivitiesEndpoint:
         return HttpResult(200)
 
 
-def parse_activity(payload: dict[str, Any]) -> Activity:
-    """The fields every activity we act on must carry, checked before the SDK sees it."""
+def parse_activity(payload: dict[str, Any], bot_id: str = "") -> Activity:
+    """The fields every activity we act on must carry, checked before the SDK sees it.
+
+    Local Direct Line emulators may leave `recipient` (the bot) out, as BotBuilder allows: it is
+    then the bot named by `bot_id` (MicrosoftAppId), or, with none set, left out of the stored
+    reference too."""
     for field in ("type", "serviceUrl", "channelId"):
         value = payload.get(field)
         if not isinstance(value, str) or not value.strip():
@@ -94,11 +109,17 @@ def parse_activity(payload: dict[str, Any]) -> Activity:
             encode_key(value)
         except InvalidKeyError as error:
             raise field_error(field, f"cannot be stored: {error}") from None
-    # A reference addresses the user (from) on behalf of the bot (recipient): both must be named.
-    for field in ("from", "recipient"):
+    if payload.get("recipient") is None:
+        payload = {k: v for k, v in payload.items() if k != "recipient"}
+        if bot_id:
+            payload["recipient"] = {"id": bot_id}
+    # A reference addresses the user (from) on behalf of the bot (recipient): the user must be
+    # named, and the bot too where the activity names one at all.
+    for field in ("from", "recipient") if "recipient" in payload else ("from",):
         account = payload.get(field)
         if not isinstance(account, dict):
-            raise field_error(field, "is required and must be an object")
+            required = "is required and " if field == "from" else ""
+            raise field_error(field, f"{required}must be an object")
         if not isinstance(account.get("id"), str) or not account["id"]:
             raise field_error(f"{field}.id", "is required and must be a non-empty string")
     for field, value in _ids(payload):
@@ -115,7 +136,8 @@ def _ids(payload: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     yield "channelId", payload["channelId"]
     yield "conversation.id", payload["conversation"]["id"]
     yield "from.id", payload["from"]["id"]
-    yield "recipient.id", payload["recipient"]["id"]
+    if "recipient" in payload:
+        yield "recipient.id", payload["recipient"]["id"]
     channel_data = payload.get("channelData")
     if isinstance(channel_data, dict):
         for name in ("channel", "team"):

@@ -3,36 +3,57 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 
+from shared.functions.idempotency import AnsweredOnce, idempotency_key
 from shared.functions.lookup import answer_about, status_path
-from shared.functions.signature import signature_is_valid
+from shared.functions.signature import WebhookSignatures
 from shared.http import (
+    JSON_MEDIA_TYPE,
     HttpResult,
     check_body_size,
+    check_content_type,
     parse_json_object,
 )
-from shared.request_errors import RequestError
+from shared.notifications.idempotency_store import IdempotencyStore
 from shared.sending.revisions import Revised, Revisions
 
 logger = logging.getLogger(__name__)
 
+# The body is a JSON merge patch (RFC 7396): its own media type is as welcome as plain JSON.
+MERGE_PATCH_MEDIA_TYPE = "application/merge-patch+json"
+
 
 class ReviseEndpoint:
-    def __init__(self, revisions: Revisions, webhook_secret: str) -> None:
+    def __init__(
+        self,
+        revisions: Revisions,
+        idempotency_keys: IdempotencyStore,
+        webhook_secret: str,
+        clock: Callable[[], datetime],
+    ) -> None:
         self._revisions = revisions
-        self._webhook_secret = webhook_secret
+        self._once = AnsweredOnce(idempotency_keys)
+        self._signatures = WebhookSignatures(webhook_secret, clock)
 
     async def update(
         self, notification_id: str, body: bytes, headers: Mapping[str, str]
     ) -> HttpResult:
-        """PATCH: new text and/or attachments, signed like POST /api/notify (they reach people)."""
+        """PATCH: new text and/or attachments, signed like POST /api/notify (they reach people),
+        and answered once per Idempotency-Key or webhook-id like it."""
 
         async def update() -> HttpResult:
             check_body_size(body)
-            if self._webhook_secret and not signature_is_valid(self._webhook_secret, body, headers):
-                raise RequestError(401, "missing or invalid X-Signature-256")
-            return _answer(await self._revisions.update(notification_id, parse_json_object(body)))
+            self._signatures.check(body, headers)
+            check_content_type(headers, (JSON_MEDIA_TYPE, MERGE_PATCH_MEDIA_TYPE))
+            change = parse_json_object(body)
+            key = idempotency_key(headers, scope=f"PATCH {notification_id}")
+
+            async def revise() -> HttpResult:
+                return _answer(await self._revisions.update(notification_id, change))
+
+            return await self._once.answer(key, body, revise)
 
         return await answer_about(notification_id, update)
 

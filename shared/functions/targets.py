@@ -34,6 +34,8 @@ COLUMNS = (
     "attempts",
     "activityId",
     "sentIn",
+    "reopened",
+    "possibleDuplicate",
     "serviceUrl",
     "at",
 )

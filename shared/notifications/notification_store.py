@@ -226,10 +226,12 @@ class NotificationStore:
         return await self._replace(claimed)
 
     async def record_page(
-        self, notification: Notification, page: int, matched: int, last: bool, now: datetime
+        self, notification: Notification, page: int, matched: int, last: bool, started: datetime
     ) -> None:
         """Count a page of the audience as split into work, once however often it is split.
-        `notification` is the record as read before; it is read again only if it changed."""
+        `notification` is the record as read before; it is read again only if it changed.
+        `started` is when the run that split the page began: before any outcome of the page was
+        recorded, so the first page's is when the notification started."""
         current: Notification | None = notification
         while current is not None:
             if current.pages_expanded > page:
@@ -239,7 +241,7 @@ class NotificationStore:
                 pages_expanded=page + 1,
                 matched=current.matched + matched,
                 expanded=last,
-                started_at=current.started_at or now,
+                started_at=current.started_at or started,
             )
             if await self._replace(counted) is not None:
                 return

@@ -14,6 +14,8 @@ import asyncio
 import base64
 import hashlib
 import json
+import logging
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -29,11 +31,15 @@ from shared.storage.string_queries import quoted, string_rows
 from shared.storage.tables import (
     MAX_TRANSACTION_OPERATIONS,
     PAGE_SIZE,
+    RETRY_DELAYS,
     RowExistsError,
+    StorageHiccupError,
     Table,
     etag_of,
 )
 from shared.storage.transactions import Insert, MergeIfUnchanged, Operation, TransactionRejected
+
+logger = logging.getLogger(__name__)
 
 # Each transaction carries the chunk's claim row too.
 OUTCOMES_PER_TRANSACTION = MAX_TRANSACTION_OPERATIONS - 1
@@ -42,6 +48,7 @@ OUTCOMES_PER_TRANSACTION = MAX_TRANSACTION_OPERATIONS - 1
 TARGETS_PER_CHUNK = 2 * OUTCOMES_PER_TRANSACTION
 # Target rows are hex digests; claim rows sort after them.
 CLAIM_PREFIX = "~chunk-"
+POSSIBLE_DUPLICATES = "PossibleDuplicates"  # a claim row's count of them
 MAX_ERROR_CHARS = 1000
 
 
@@ -62,6 +69,10 @@ class ChunkClaim:
     etag: str
     recorded: frozenset[int] = frozenset()  # positions in the chunk that have an outcome
     counts: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
+    # Taken over from a run that died or failed: what it sent without recording, this run sends
+    # again, so each message this run sends may be someone's second.
+    taken_over: bool = False
+    possible_duplicates: int = 0
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,7 @@ class Totals:
     chunks_done: int = 0
     started_at: datetime | None = None
     last_at: datetime | None = None
+    possible_duplicates: int = 0
 
     @property
     def recorded(self) -> int:
@@ -115,7 +127,14 @@ class OutcomeStore:
         etag = await self._table.update_if_unchanged(taken, etag_of(existing), merge=True)
         if etag is None:
             return None
-        return ChunkClaim(chunk, etag, _positions(existing.get("Recorded")), _counts(existing))
+        return ChunkClaim(
+            chunk,
+            etag,
+            _positions(existing.get("Recorded")),
+            _counts(existing),
+            taken_over=True,
+            possible_duplicates=int(existing.get(POSSIBLE_DUPLICATES) or 0),
+        )
 
     async def record(
         self,
@@ -150,25 +169,47 @@ class OutcomeStore:
     ) -> ChunkClaim | None:
         pk = partition(notification_id)
         kept_out: set[int] = set()  # positions whose target had an outcome already
+        # Names this write in the claim row: a try made again after a lost answer reads it to
+        # tell "my first try landed" from "someone else's write".
+        write = uuid.uuid4().hex
+        tries = 0
         while True:
             writing = [(p, r) for p, r in results if p not in kept_out]
             recorded = claim.recorded | {p for p, _ in results}
             counts = dict(claim.counts)
             for _, result in writing:
                 counts[result.outcome] += 1
+            duplicates = claim.possible_duplicates + sum(r.possible_duplicate for _, r in writing)
             claim_row = {
                 "PartitionKey": pk,
                 "RowKey": CLAIM_PREFIX + claim.chunk,
                 "Done": done,
                 "Recorded": _bitmap(recorded),
                 "At": now,
+                "Write": write,
+                POSSIBLE_DUPLICATES: duplicates,
                 **{_count_property(o): n for o, n in counts.items()},
             }
             operations: list[Operation] = [Insert(_outcome_entity(pk, r, now)) for _, r in writing]
             operations.append(MergeIfUnchanged(claim_row, claim.etag))
             try:
                 etags = await transactions.submit(self._table, operations)
+            except StorageHiccupError as error:
+                if tries == len(RETRY_DELAYS):
+                    raise
+                logger.warning("Recording outcomes of chunk %s: %s; again", claim.chunk, error)
+                await asyncio.sleep(RETRY_DELAYS[tries])
+                tries += 1
+                continue
             except TransactionRejected as error:
+                if tries and (etag := await self._landed(pk, claim.chunk, write)):
+                    return replace(
+                        claim,
+                        etag=etag,
+                        recorded=recorded,
+                        counts=counts,
+                        possible_duplicates=duplicates,
+                    )
                 if (
                     error.status_code == 409
                     and error.index is not None
@@ -179,7 +220,18 @@ class OutcomeStore:
                 if error.status_code in (404, 412):
                     return None  # taken over: the taker records these targets
                 raise
-            return replace(claim, etag=etags[-1], recorded=recorded, counts=counts)
+            return replace(
+                claim,
+                etag=etags[-1],
+                recorded=recorded,
+                counts=counts,
+                possible_duplicates=duplicates,
+            )
+
+    async def _landed(self, pk: str, chunk: str, write: str) -> str | None:
+        """The claim row's ETag if `write` is the last write it took (a lost answer's try)."""
+        row = await self._table.get(pk, CLAIM_PREFIX + chunk, select=["Write"])
+        return etag_of(row) if row is not None and row.get("Write") == write else None
 
     async def totals(self, notification_id: str) -> Totals:
         query = "PartitionKey eq @p and RowKey ge @from and RowKey lt @to"
@@ -188,18 +240,25 @@ class OutcomeStore:
             "from": CLAIM_PREFIX,
             "to": CLAIM_PREFIX[:-1] + ".",  # just past every "~chunk-…"
         }
-        columns = ["Done", "ClaimedAt", "At", *(_count_property(o) for o in Outcome)]
+        columns = [
+            "Done",
+            "ClaimedAt",
+            "At",
+            POSSIBLE_DUPLICATES,
+            *(_count_property(o) for o in Outcome),
+        ]
         counts = dict.fromkeys(Outcome, 0)
-        claimed = done = 0
+        claimed = done = duplicates = 0
         started_at = last_at = None
         async for row in self._table.query(query, parameters=parameters, select=columns):
             claimed += 1
             done += bool(row.get("Done"))
+            duplicates += int(row.get(POSSIBLE_DUPLICATES) or 0)
             for outcome, n in _counts(row).items():
                 counts[outcome] += n
             started_at = _earliest(started_at, row.get("ClaimedAt"))
             last_at = _latest(last_at, row.get("At"))
-        return Totals(counts, claimed, done, started_at, last_at)
+        return Totals(counts, claimed, done, started_at, last_at, duplicates)
 
     async def page(
         self,
@@ -289,7 +348,12 @@ def _sent_message(row: dict[str, str]) -> StoredReference:
 
 class OutcomeRecorder:
     """Outcomes of one claimed chunk, written a transaction at a time as they come in; the
-    transaction with the last of them also marks the chunk done."""
+    transaction with the last of them also marks the chunk done.
+
+    An outcome leaves `pending` only once its transaction landed: a write that fails keeps them
+    for the next write (or the run's `flush` on its way out), and the chunk is marked done only by
+    a run that recorded every one of its outcomes.
+    """
 
     def __init__(
         self,
@@ -308,6 +372,10 @@ class OutcomeRecorder:
         self._added = 0
         self._done = False
         self._writing = asyncio.Lock()
+        self._written = asyncio.Condition()
+        # A write failed even when tried again: later outcomes only wait, for `flush`. Each
+        # send still out would otherwise spend another round of tries before the run ends.
+        self._failed = False
 
     @property
     def lost(self) -> bool:
@@ -316,26 +384,58 @@ class OutcomeRecorder:
     async def add(self, position: int, result: TargetResult) -> None:
         self._pending.append((position, result))
         self._added += 1
-        if self._added >= self._expected:
-            await self._write(done=True)
-        elif len(self._pending) >= OUTCOMES_PER_TRANSACTION:
-            await self._write(done=False)
+        if self._added >= self._expected or len(self._pending) >= OUTCOMES_PER_TRANSACTION:
+            await self._write(whole_parts_only=self._added < self._expected)
+
+    async def room(self) -> None:
+        """Return once fewer than two transactions' worth of outcomes wait to be written."""
+        if len(self._pending) < 2 * OUTCOMES_PER_TRANSACTION:
+            return
+        async with self._written:
+            await self._written.wait_for(
+                lambda: len(self._pending) < 2 * OUTCOMES_PER_TRANSACTION or self.lost
+            )
 
     async def finish(self) -> None:
-        """Mark the chunk done if the last outcome did not (nothing to send, say)."""
-        await self._write(done=True)
+        """Write what is left and mark the chunk done (every outcome is in: nothing to send,
+        say, or the last one was written with the others)."""
+        await self._write(whole_parts_only=False)
 
-    async def _write(self, done: bool) -> None:
+    async def flush(self) -> None:
+        """Write what is pending without marking the chunk done: a run on its way out after a
+        failure keeps what its sends learned, so the rerun sends only what has no outcome."""
         async with self._writing:
-            if self._claim is None or self._done:
+            await self._write_parts(whole_parts_only=False, may_finish=False)
+
+    async def _write(self, whole_parts_only: bool) -> None:
+        async with self._writing:
+            if self._failed:
                 return
-            if not done and len(self._pending) < OUTCOMES_PER_TRANSACTION:
-                return  # another add wrote them meanwhile
-            writing, self._pending = self._pending, []
+            try:
+                await self._write_parts(whole_parts_only, may_finish=True)
+            except BaseException:
+                self._failed = True
+                raise
+
+    async def _write_parts(self, whole_parts_only: bool, may_finish: bool) -> None:
+        while self._claim is not None and not self._done:
+            part = self._pending[:OUTCOMES_PER_TRANSACTION]
+            if whole_parts_only and len(part) < OUTCOMES_PER_TRANSACTION:
+                return  # another add wrote them meanwhile, or a part is still filling
+            last = len(part) == len(self._pending)
+            done = may_finish and last and self._added >= self._expected
+            if not part and not done:
+                return
             self._claim = await self._outcomes.record(
-                self._notification_id, self._claim, writing, self._clock(), done=done
+                self._notification_id, self._claim, part, self._clock(), done=done
             )
+            # Appends only ever land at the end, so the part written is still at the front.
+            del self._pending[: len(part)]
             self._done = done
+            async with self._written:
+                self._written.notify_all()
+            if last:
+                return
 
 
 class InvalidContinuationError(ValueError):
@@ -409,6 +509,9 @@ def _outcome_entity(pk: str, result: TargetResult, now: datetime) -> dict[str, A
         "ActivityId": result.activity_id,
         "SentIn": result.sent_in,
         "At": now,
+        # Only where it happened: every other row stays as small as it was.
+        **({"Reopened": True} if result.reopened else {}),
+        **({"PossibleDuplicate": True} if result.possible_duplicate else {}),
     }
 
 
@@ -424,6 +527,8 @@ def _outcome_dict(entity: dict[str, Any]) -> dict[str, Any]:
         "attempts": entity.get("Attempts", 0),
         "activityId": entity.get("ActivityId", ""),
         "sentIn": entity.get("SentIn", ""),
+        "reopened": bool(entity.get("Reopened")),
+        "possibleDuplicate": bool(entity.get("PossibleDuplicate")),
         "serviceUrl": entity.get("ServiceUrl", ""),
         "at": at.isoformat() if at else None,
     }

@@ -8,6 +8,7 @@ has its report on the record instead.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from shared.delivery.outcomes import Outcome
@@ -36,16 +37,22 @@ def progress(notification: Notification, totals: Totals) -> dict[str, Any]:
     counts: dict[str, Any] = {"matched": notification.matched}
     counts.update({o.value: totals.counts[o] for o in Outcome})
     counts["pending"] = max(notification.matched - totals.recorded, 0)
+    if totals.possible_duplicates:
+        counts["possibleDuplicates"] = totals.possible_duplicates
+    # Started when its first run began, as the record or the first claimed chunk says: runs on
+    # instances whose clocks differ a little may stamp a chunk before the record.
+    started_at = _earliest(notification.started_at, totals.started_at)
     if state is State.CANCELLED:
         finished_at = notification.cancelled_at
     elif state is State.DONE:
-        finished_at = totals.last_at
+        # The last outcome recorded; an audience of nobody is done as it starts.
+        finished_at = _latest(totals.last_at, started_at)
     else:
         finished_at = None
     status.update(
         state=state.value,
         counts=counts,
-        startedAt=_iso(notification.started_at or totals.started_at),
+        startedAt=_iso(started_at),
         finishedAt=_iso(finished_at),
     )
     return status
@@ -65,3 +72,11 @@ def _inline(notification: Notification) -> dict[str, Any]:
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def _earliest(*times: datetime | None) -> datetime | None:
+    return min((t for t in times if t is not None), default=None)
+
+
+def _latest(*times: datetime | None) -> datetime | None:
+    return max((t for t in times if t is not None), default=None)

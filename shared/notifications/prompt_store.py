@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.delivery.outbound import OutboundMessage
+from shared.notifications.notification_store import Notification
 from shared.notifications.reply_text import normalized
 from shared.storage.keys import InvalidKeyError, conversation_key, encode_key
 from shared.storage.references import StoredReference, activity_conversation_id
@@ -126,10 +127,9 @@ class PromptStore:
         """Record the first answer from this conversation (`per_user`: from this user in it, as
         in group chats and channels, where the question stays open for the others); False if
         it had answered already."""
-        answerer = f"{prompt.conversation}\n{answer.user_id}" if per_user else prompt.conversation
         entity = {
             "PartitionKey": _answers_partition(prompt.notification_id),
-            "RowKey": _row_key(answerer),
+            "RowKey": _answerer_key(prompt.conversation, answer.user_id, per_user),
             "ConversationId": answer.conversation_id,
             "ChannelId": answer.channel_id,
             "UserId": answer.user_id,
@@ -143,6 +143,26 @@ class PromptStore:
         if not per_user:
             await self.close(prompt)
         return True
+
+    async def given_answer(
+        self, notification_id: str, activity: Activity, per_user: bool
+    ) -> Answer | None:
+        """The answer recorded for `notification_id` from the activity's conversation (with
+        `per_user`, from its sender), or None; None too for an id no notification can have."""
+        if not Notification.is_id(notification_id):
+            return None
+        conversation = conversation_key(activity.channel_id, activity_conversation_id(activity))
+        row_key = _answerer_key(conversation, activity.from_property.id, per_user)
+        entity = await self._table.get(_answers_partition(notification_id), row_key)
+        if entity is None:
+            return None
+        return Answer(
+            conversation_id=entity["ConversationId"],
+            channel_id=entity["ChannelId"],
+            user_id=entity.get("UserId", ""),
+            choice=entity["Choice"],
+            answered_at=entity["AnsweredAt"],
+        )
 
     async def mark_reprompted(self, prompt: PendingPrompt) -> bool:
         """Note the re-prompt; False if another reply got there first."""
@@ -179,6 +199,11 @@ def _row_key(conversation: str) -> str:
         return encode_key(conversation)
     except InvalidKeyError:
         return "sha256-" + hashlib.sha256(conversation.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _answerer_key(conversation: str, user_id: str, per_user: bool) -> str:
+    """Who answers once: the conversation, or (`per_user`) each person in it."""
+    return _row_key(f"{conversation}\n{user_id}" if per_user else conversation)
 
 
 def _answers_partition(notification_id: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import NamedTuple
 
 from shared.delivery.actions import ChannelAction, RecallMessage, SendMessage, UpdateMessage
@@ -80,20 +81,29 @@ class ChunkDelivery:
                 targets.append(target)
 
         async def on_result(result: TargetResult) -> None:
+            if claim.taken_over and result.outcome is Outcome.SENT:
+                result = replace(result, possible_duplicate=True)
             await recorder.add(positions[(result.channel_id, result.conversation_id)], result)
 
         async def stopped() -> bool:
+            # No send starts while outcomes already learned wait to be written: a run that then
+            # fails leaves its rerun little to send twice.
+            await recorder.room()
             return recorder.lost or await self._cancel_watch.cancelled(item.notification_id)
 
-        await self._delivery.send(
-            work.action,
-            targets,
-            on_sent=work.on_sent,
-            on_result=on_result,
-            stopped=stopped,
-            # Live checks are for new messages: a change to one sent goes wherever it went.
-            read_at=None if work.revises else read_at,
-        )
+        try:
+            await self._delivery.send(
+                work.action,
+                targets,
+                on_sent=work.on_sent,
+                on_result=on_result,
+                stopped=stopped,
+                # Live checks are for new messages: a change to one sent goes wherever it went.
+                read_at=None if work.revises else read_at,
+            )
+        except Exception:
+            await _keep_what_was_learned(recorder, item)
+            raise  # the host runs the item again: it sends only what has no outcome
         await recorder.finish()
         if recorder.lost:
             logger.warning("Chunk %s was taken over; its taker records the rest", item.chunk)
@@ -216,3 +226,14 @@ def _gone(work: _Work, item: ChunkItem, row_key: str) -> TargetResult:
 
 def _pending_keys(item: ChunkItem, claim: ChunkClaim) -> list[str]:
     return [k for p, k in enumerate(item.row_keys) if p not in claim.recorded]
+
+
+async def _keep_what_was_learned(recorder: OutcomeRecorder, item: ChunkItem) -> None:
+    """On the way out of a failed run, record the outcomes its sends learned if storage lets:
+    each one recorded is a message the rerun does not send again."""
+    try:
+        await recorder.flush()
+    except Exception as error:
+        logger.error(
+            "Chunk %s: outcomes not recorded (%s): the rerun sends them", item.chunk, error
+        )

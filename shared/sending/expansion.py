@@ -66,6 +66,7 @@ class AudienceExpansion:
         await self._queue.put(ExpandItem(notification_id).to_json())
 
     async def run(self, item: ExpandItem, redelivered: bool) -> None:
+        started = self._clock()  # before any chunk of the window is on the queue
         notification = await self._notifications.to_split(
             item.notification_id, item.page, redelivered
         )
@@ -93,7 +94,7 @@ class AudienceExpansion:
         for start in range(0, len(work), PUTS_AT_ONCE):
             await asyncio.gather(*(self._queue.put(w) for w in work[start : start + PUTS_AT_ONCE]))
         await self._notifications.record_page(
-            notification, item.page, len(keys), continuation is None, self._clock()
+            notification, item.page, len(keys), continuation is None, started
         )
         logger.info(
             "Notification %s: window %d matched %d target(s)%s",

@@ -1,11 +1,16 @@
 """`to.userIds` naming members of teams the bot is in who never talked to it.
 
 Such a user has no stored conversation for `userIds` to match. Before a notify request is sent or
-scheduled, each named id (a `29:` id or an aadObjectId) the personal-chat index does not know is
-looked up in the stored teams (`GET /v3/conversations/{teamId}/members/{userId}`, which Teams
-answers by either id); a member found gets a 1:1 conversation opened and stored, as
+scheduled, each named id (a `29:` id or an aadObjectId) the personal-chat index does not know, in
+any tenant, is looked up in the stored teams (`GET /v3/conversations/{teamId}/members/{userId}`,
+which Teams answers by either id); a member found gets a 1:1 conversation opened and stored, as
 `to.teamMembersOf` does. The request's `userIds` then also hold each named member's `29:` id, the
 id stored references carry, so an aadObjectId finds its member's conversation too.
+
+Which teams are asked: an id the index knows is asked of none (its chat is known, whichever
+tenant it is in); with `to.tenantIds`, only teams of those tenants (a member of another could
+not be sent to); and each id of the teams in turn until one has it. Once found, its chat is
+indexed, so the next notification asks nobody.
 
 Bounded: only explicit lists of at most MAX_NAMED_USERS ids, only ids shaped like Teams' own, and
 at most MAX_TEAMS_ASKED stored teams are asked, each lookup within the tenant's rate limit. An id
@@ -19,12 +24,13 @@ import logging
 from dataclasses import replace
 
 from shared.channel.connector import ChannelError
-from shared.delivery.chat_opening import ChatOpener, member_target, opened
+from shared.delivery.chat_opening import member_target, opened
+from shared.delivery.member_chats import ChatOpener
 from shared.delivery.rate_limits import RateLimits
 from shared.notifications.request import NotifyRequest
 from shared.sending.context import TeamsAccess
 from shared.sending.team_steps import unreachable
-from shared.storage.personal_chats import PersonalChatIndex
+from shared.storage.personal_chats import PersonalChat, PersonalChatIndex
 from shared.storage.reference_store import ReferenceStore
 from shared.storage.references import StoredReference
 from shared.teams import TEAMS, is_member_id
@@ -61,19 +67,14 @@ class NamedMembers:
         candidates = sorted(i for i in named if is_member_id(i))
         if not candidates:
             return request
-        teams = [
-            t
-            for t in await self._store.teams(TEAMS, MAX_TEAMS_ASKED)
-            if not unreachable(t, self._service_urls)
-        ]
-        if not teams:
-            return request
-        member_of: dict[str, str] = {}  # named id -> the member's 29: id
-        for tenant_id in dict.fromkeys(t.tenant_id for t in teams):
-            for user_id, chat in (await self._chats.lookup(tenant_id, candidates)).items():
-                if chat.member_id:
-                    member_of.setdefault(user_id, chat.member_id)
+        # named id -> the member's 29: id
+        member_of = _member_ids(await self._chats.lookup_anywhere(candidates))
         unknown = [i for i in candidates if i not in member_of]
+        teams = await self._teams_to_ask(request.audience.tenant_ids) if unknown else []
+        for tenant_id in dict.fromkeys(t.tenant_id for t in teams):
+            # Chats indexed before the index kept its rows under no tenant too.
+            member_of.update(_member_ids(await self._chats.lookup(tenant_id, unknown)))
+        unknown = [i for i in unknown if i not in member_of]
         slots = asyncio.Semaphore(LOOKUPS_AT_ONCE)
 
         async def ask(user_id: str) -> tuple[str, StoredReference | None]:
@@ -99,6 +100,15 @@ class NamedMembers:
             payload={**request.payload, "to": to},
         )
 
+    async def _teams_to_ask(self, tenant_ids: frozenset[str] | None) -> list[StoredReference]:
+        """The stored teams that can be asked, of the named tenants when the request names some."""
+        return [
+            t
+            for t in await self._store.teams(TEAMS, MAX_TEAMS_ASKED)
+            if not unreachable(t, self._service_urls)
+            and (tenant_ids is None or t.tenant_id in tenant_ids)
+        ]
+
     async def _find_member(
         self, teams: list[StoredReference], user_id: str
     ) -> StoredReference | None:
@@ -117,3 +127,8 @@ class NamedMembers:
             if isinstance(member.get("id"), str) and member["id"]:
                 return member_target(team, member)
         return None
+
+
+def _member_ids(found: dict[str, PersonalChat]) -> dict[str, str]:
+    """Each id's member `29:` id, where the index row names it."""
+    return {user_id: chat.member_id for user_id, chat in found.items() if chat.member_id}

@@ -52,6 +52,7 @@ class TeamChannelPosts:
         self._clock = context.clock
 
     async def run(self, item: ChannelsItem, redelivered: bool) -> None:
+        started = self._clock()  # before the posts, whose outcomes come first
         step = await self._steps.step(item, redelivered)
         if step is None:
             return
@@ -82,9 +83,7 @@ class TeamChannelPosts:
         if not last:
             await self._queue.put(ChannelsItem(item.notification_id, item.team + 1).to_json())
         matched = len(targets) + (failure is not None)
-        await self._notifications.record_page(
-            step.notification, item.page, matched, last, self._clock()
-        )
+        await self._notifications.record_page(step.notification, item.page, matched, last, started)
         logger.info(
             "Notification %s: team %d: %d channel(s)%s",
             item.notification_id,

@@ -24,7 +24,8 @@ from typing import Any
 
 from shared.channel.connector import ChannelError
 from shared.channel.error_codes import Verdict
-from shared.delivery.chat_opening import ChatOpener, member_target, opened
+from shared.delivery.chat_opening import member_target, opened
+from shared.delivery.member_chats import ChatOpener
 from shared.delivery.outcomes import Outcome, TargetResult
 from shared.sending.context import TeamsAccess, WorkContext
 from shared.sending.team_steps import TeamSteps
@@ -66,6 +67,7 @@ class TeamMembers:
         self._clock = context.clock
 
     async def run(self, item: RosterItem, redelivered: bool) -> None:
+        started = self._clock()  # before the page's unreached members' outcomes
         step = await self._steps.step(item, redelivered)
         if step is None:
             return
@@ -108,7 +110,7 @@ class TeamMembers:
             await self._queue.put(put)
         matched = len(reached) + len(failures)
         await self._notifications.record_page(
-            step.notification, item.page, matched, continuation is None and last_team, self._clock()
+            step.notification, item.page, matched, continuation is None and last_team, started
         )
         logger.info(
             "Notification %s: team %d roster page %d: %d member(s), %d reached, %d not",

@@ -3,9 +3,10 @@
 Reaching a team's members one to one needs each member's personal conversation. Its reference is
 stored under the conversation's id (`a:...`), which a roster does not give: this index answers it
 with one point read per member instead of a scan of every reference for the user. One row per
-(tenant, user id), and one per (tenant, aadObjectId), both naming the same conversation. A row is
-a pointer only: the reference it names may have been deleted since ("stop", or the user blocked
-the bot), and then the member is not written to again.
+(tenant, user id), and one per (tenant, aadObjectId), both naming the same conversation; and the
+same rows again under no tenant, for `to.userIds`, which names people, not tenants (a `29:` id or
+an object id belongs to one tenant). A row is a pointer only: the reference it names may have been
+deleted since ("stop", or the user blocked the bot), and then the member is not written to again.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from shared.storage.tables import Table, storage_errors
 # Point reads in flight at once: a roster page of 500 members is looked up in a few round trips'
 # time without flooding the account.
 READS_AT_ONCE = 32
+# The partition of the rows under no tenant: no tenant's key can be it (keys are URL-safe base64).
+ANY_TENANT = "*"
 
 
 class PersonalChat(NamedTuple):
@@ -50,8 +53,14 @@ class PersonalChatIndex:
     async def lookup(self, tenant_id: str, user_ids: Iterable[str]) -> dict[str, PersonalChat]:
         """What the index knows of each of these users in the tenant: their `29:` id and 1:1
         conversation id."""
+        return await self._read(encode_key(tenant_id), user_ids)
+
+    async def lookup_anywhere(self, user_ids: Iterable[str]) -> dict[str, PersonalChat]:
+        """`lookup` in whichever tenant each user is in (for chats indexed by this version on)."""
+        return await self._read(ANY_TENANT, user_ids)
+
+    async def _read(self, partition: str, user_ids: Iterable[str]) -> dict[str, PersonalChat]:
         table = await self._table._client_ready()
-        partition = encode_key(tenant_id)
         slots = asyncio.Semaphore(READS_AT_ONCE)
         found: dict[str, PersonalChat] = {}
 
@@ -90,7 +99,6 @@ class PersonalChatIndex:
         self, tenant_id: str, user_ids: Sequence[str], conversation_id: str, service_url: str
     ) -> None:
         table = await self._table._client_ready()
-        partition = encode_key(tenant_id)
         rows = [
             {
                 "PartitionKey": partition,
@@ -101,13 +109,14 @@ class PersonalChatIndex:
                 "ConversationId": conversation_id,
                 "ServiceUrl": service_url,
             }
+            for partition in (encode_key(tenant_id), ANY_TENANT)
             for user_id in dict.fromkeys(user_ids)
             if user_id
         ]
         if not rows:
             return
-        # Two upserts side by side, not one transaction: as quick, and Azurite (make run's, the
-        # tests') drops connections under a burst of transactions, failing the chat turn.
+        # Upserts side by side, not transactions: as quick, and Azurite (make run's, the tests')
+        # drops connections under a burst of transactions, failing the chat turn.
         with storage_errors():
             await asyncio.gather(
                 *(table.upsert_entity(row, mode=UpdateMode.REPLACE) for row in rows)

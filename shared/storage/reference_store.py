@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import suppress
+from datetime import datetime
 from typing import NamedTuple
 
 from azure.core.async_paging import AsyncItemPaged
@@ -17,7 +18,7 @@ from shared.storage.audience import Audience
 from shared.storage.deletion_log import DeletionLog
 from shared.storage.keys import encode_key
 from shared.storage.recent_writes import RecentWrites
-from shared.storage.references import StoredReference
+from shared.storage.references import StoredReference, Unreachable
 from shared.storage.string_queries import quoted, string_rows
 from shared.storage.tables import PAGE_SIZE, Table, storage_errors
 
@@ -36,6 +37,7 @@ FAN_OUT_COLUMNS = (
     "ConversationType",
     "ServiceUrl",
     "Suspended",
+    "Unreachable",
 )
 # What splitting an audience into work reads per row: the keys and what audiences filter on.
 KEY_COLUMNS = ("PartitionKey", "RowKey", "ChannelId", "ConversationId", "UserId", "TenantId")
@@ -122,10 +124,30 @@ class ReferenceStore:
         """Hold sends to the conversation back until it talks to the bot again (a save writes
         the whole row without the mark). One already deleted stays deleted."""
         self._recent_writes.forget(_key(stored))
-        table = await self._table._client_ready()
         mark = {"PartitionKey": stored.partition_key, "RowKey": stored.row_key, "Suspended": reason}
+        await self._merge_if_there(mark)
+
+    async def mark_unreachable(self, stored: StoredReference, now: datetime) -> Unreachable:
+        """Count one more send the channel answered "not found" (see Unreachable): the count as
+        it now stands. Read first, so that sends from other instances count too."""
+        self._recent_writes.forget(_key(stored))
+        row = await self._table.get(stored.partition_key, stored.row_key, select=["Unreachable"])
+        before = Unreachable.parse((row or {}).get("Unreachable") or "")
+        marked = before.again() if before is not None else Unreachable(now, 1)
+        mark = {"PartitionKey": stored.partition_key, "RowKey": stored.row_key}
+        await self._merge_if_there({**mark, "Unreachable": str(marked)})
+        return marked
+
+    async def clear_unreachable(self, stored: StoredReference) -> None:
+        """The conversation took a message again: its count of "not found" answers starts over."""
+        self._recent_writes.forget(_key(stored))
+        mark = {"PartitionKey": stored.partition_key, "RowKey": stored.row_key}
+        await self._merge_if_there({**mark, "Unreachable": ""})
+
+    async def _merge_if_there(self, properties: dict) -> None:
+        table = await self._table._client_ready()
         with storage_errors(), suppress(ResourceNotFoundError):
-            await table.update_entity(mark, mode=UpdateMode.MERGE)
+            await table.update_entity(properties, mode=UpdateMode.MERGE)
 
     async def get(self, channel_id: str, conversation_id: str) -> StoredReference | None:
         table = await self._table._client_ready()

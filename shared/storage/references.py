@@ -43,6 +43,30 @@ def activity_conversation_id(activity: Activity) -> str:
     return stored_conversation_id(activity.channel_id or "", activity.conversation.id or "")
 
 
+@dataclass(frozen=True)
+class Unreachable:
+    """A conversation the channel answered 404 "not found" for: since when, and how many sends in
+    a row. Stored as one short string ("<ISO time>|<count>"): fan-outs read it on every row, and a
+    string costs nothing to read when it is empty."""
+
+    since: datetime
+    failures: int
+
+    @classmethod
+    def parse(cls, text: str) -> Unreachable | None:
+        since, _, failures = text.partition("|")
+        try:
+            return cls(datetime.fromisoformat(since), int(failures))
+        except ValueError:
+            return None
+
+    def __str__(self) -> str:
+        return f"{self.since.isoformat()}|{self.failures}"
+
+    def again(self) -> Unreachable:
+        return Unreachable(self.since, self.failures + 1)
+
+
 class InvalidReferenceError(ValueError):
     """The activity's conversation reference cannot be stored (too large for one property)."""
 
@@ -69,6 +93,9 @@ class StoredReference:
     # Why sends to it are held back (Teams' BotDisabledByAdmin), or "". Never written by a save:
     # the conversation talking to the bot again lifts it.
     suspended: str = ""
+    # Since when, and how many sends in a row, the channel has not found the conversation (404):
+    # see Unreachable. Never written by a save either: the conversation talking again lifts it.
+    unreachable: Unreachable | None = None
     # The Teams team a channel (or the team's own conversation) belongs to: channelData.team.id,
     # which the reference itself does not keep. A deleted team's references are found by it.
     team_id: str = ""
@@ -138,6 +165,7 @@ class StoredReference:
             service_url=entity.get("ServiceUrl") or reference.get("serviceUrl") or "",
             last_seen=entity.get("LastSeen"),
             suspended=entity.get("Suspended") or "",
+            unreachable=Unreachable.parse(entity.get("Unreachable") or ""),
             team_id=entity.get("TeamId") or "",
         )
 

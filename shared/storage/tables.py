@@ -7,10 +7,12 @@ gives a read row's ETag), and storage's failures come out as the errors below.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from aiohttp import ClientConnectorError
 from azure.core import MatchConditions
 from azure.core.exceptions import (
     HttpResponseError,
@@ -18,6 +20,7 @@ from azure.core.exceptions import (
     ResourceModifiedError,
     ResourceNotFoundError,
     ServiceRequestError,
+    ServiceRequestTimeoutError,
     ServiceResponseError,
 )
 from azure.data.tables import UpdateMode
@@ -45,9 +48,19 @@ MAX_REQUEST_BYTES = 384 * 1024
 MAX_REPORT_BYTES = 192 * 1024
 
 
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
 class StorageUnavailableError(RuntimeError):
     """Storage (a table or the queue) could not be reached or failed on its side; the caller
     may retry later."""
+
+
+class StorageHiccupError(StorageUnavailableError):
+    """The request reached storage, which failed on its side (5xx) or whose answer was lost (a
+    connection reset, a read timeout): it may pass when tried again, and may have been applied."""
 
 
 class StorageRequestError(RuntimeError):
@@ -72,14 +85,48 @@ def storage_errors() -> Iterator[None]:
     inside does not handle itself into StorageRequestError."""
     try:
         yield
-    except (ServiceRequestError, ServiceResponseError) as error:
-        raise StorageUnavailableError(f"Storage unreachable: {type(error).__name__}") from error
+    except ServiceRequestError as error:
+        if _never_sent(error):
+            # azure-core has tried to connect again already: the account is out of reach.
+            raise StorageUnavailableError(f"Storage unreachable: {type(error).__name__}") from error
+        # The connection dropped with the request on it: it may have been applied.
+        raise StorageHiccupError(f"Storage connection lost: {error.message}") from error
+    except ServiceResponseError as error:
+        raise StorageHiccupError(f"Storage answer lost: {type(error).__name__}") from error
     except HttpResponseError as error:
         if error.status_code is None or error.status_code >= 500:
-            raise StorageUnavailableError(f"Storage failed: {error.status_code}") from error
+            raise StorageHiccupError(f"Storage failed: {error.status_code}") from error
         raise StorageRequestError(
             f"Storage refused the request: {error.status_code}", error.status_code
         ) from error
+
+
+# Waits between tries of a call whose answer was lost: about 3.5 s in all, well inside a run, and
+# past a connection reset or a short burst of 503s. azure-core retries a request that never reached
+# the service, but not a POST whose connection dropped after it was sent (an insert, an
+# entity-group transaction): the write may or may not have landed, so its caller must tell "already
+# there" from "there because of my first try" (see Table.insert and OutcomeStore). Then a blip in
+# Table Storage neither fails the run nor, through the run's redelivery, sends anyone a message
+# twice.
+RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)
+
+
+async def retried(call: Callable[[], Awaitable[T]], what: str) -> T:
+    """`call()`, tried again after each StorageHiccupError but the last."""
+    for delay in RETRY_DELAYS:
+        try:
+            return await call()
+        except StorageHiccupError as error:
+            logger.warning("%s: %s; trying again in %.1f s", what, error, delay)
+        await asyncio.sleep(delay)
+    return await call()
+
+
+def _never_sent(error: ServiceRequestError) -> bool:
+    """Whether the request cannot have reached storage: its connection was never made."""
+    return isinstance(error, ServiceRequestTimeoutError) or isinstance(
+        error.inner_exception, (ClientConnectorError, ConnectionRefusedError)
+    )
 
 
 def etag_of(row: Mapping[str, Any]) -> str:
@@ -145,11 +192,35 @@ class Table:
                 return None
 
     async def insert(self, entity: Mapping[str, Any]) -> str:
-        """Create the row: its ETag. RowExistsError if it exists already."""
+        """Create the row: its ETag. RowExistsError if it exists already.
+
+        A try whose answer was lost is made again (see retries); when that finds the row there,
+        holding exactly what was written, the lost try created it and this is no conflict.
+        """
+        tried = False
+
+        async def create() -> str:
+            nonlocal tried
+            first, tried = not tried, True
+            try:
+                return await self._create(entity)
+            except RowExistsError:
+                if first:
+                    raise
+                row = await self.get(entity["PartitionKey"], entity["RowKey"])
+                if row is None or not _holds(row, entity):
+                    raise
+                return etag_of(row)
+
+        return await retried(create, f"Insert into {self._client.table_name}")
+
+    async def _create(self, entity: Mapping[str, Any]) -> str:
         client = await self._client_ready()
         with storage_errors():
             try:
-                created = await client.create_entity(entity)
+                # Tried again here, not by azure-core: a try whose answer was lost must be
+                # told apart from a conflict (see insert).
+                created = await client.create_entity(entity, retry_total=0)
             except ResourceExistsError as error:
                 raise RowExistsError from error
         return created["etag"]
@@ -241,3 +312,13 @@ class Table:
 
     async def close(self) -> None:
         await self._client.close()
+
+
+def _holds(row: Mapping[str, Any], entity: Mapping[str, Any]) -> bool:
+    """Whether a row read back holds every property of `entity` as written."""
+    return all(_plain(row.get(name)) == _plain(value) for name, value in entity.items())
+
+
+def _plain(value: Any) -> Any:
+    # Int64 and typed values come back as EntityProperty (value, type).
+    return getattr(value, "value", value)

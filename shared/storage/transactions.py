@@ -24,8 +24,8 @@ from azure.data.tables._serialize import _add_entity_properties  # the SDK's own
 
 from shared.storage.tables import (
     MAX_TRANSACTION_OPERATIONS,
+    StorageHiccupError,
     StorageRequestError,
-    StorageUnavailableError,
     Table,
     storage_errors,
 )
@@ -96,7 +96,9 @@ async def submit(table: Table, operations: Sequence[Operation]) -> list[str]:
     )
     with storage_errors():
         # Streamed, as the SDK does: the pipeline would otherwise try to decode multipart as JSON.
-        response = await client._client.send_request(request, stream=True)
+        # Tried again by the caller, not by azure-core: a try whose connection dropped may have
+        # landed, which only the caller can tell (see OutcomeStore).
+        response = await client._client.send_request(request, stream=True, retry_total=0)
         await response.read()
         if response.status_code != 202:
             raise HttpResponseError(response=response)
@@ -127,7 +129,7 @@ def _etags(body: bytes) -> list[str]:
     for match in statuses:
         status = int(match.group(1))
         if status >= 500:  # storage trouble, as a whole request's 5xx would be
-            raise StorageUnavailableError(f"Storage failed: {status}")
+            raise StorageHiccupError(f"Storage failed: {status}")
         if not 200 <= status < 300:
             raise _rejection(status, body[match.end() :])
     return [m.group(1).decode("ascii").strip() for m in _ETAG_HEADER.finditer(body)]

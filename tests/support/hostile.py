@@ -162,6 +162,10 @@ def messages_cases() -> Iterator[tuple[str, Any]]:
         yield f"unicode/odd-id/{index}", _activity(conversation={"id": odd})
     for index, character in enumerate(FORBIDDEN_KEY_CHARACTERS):
         yield f"key-character/{index:02x}", _activity(conversation={"id": f"a{character}b"})
+    message = json.dumps(_activity(type="message", text="hi"))[:-1]
+    yield "duplicate-key/type", (message + ', "type": "typing"}').encode()
+    yield "duplicate-key/conversation", (message + ', "conversation": {"id": "other"}}').encode()
+    yield "duplicate-key/nested", (message + ', "channelData": {"a": 1, "a": 2}}').encode()
 
 
 def notify_cases() -> Iterator[tuple[str, Any, dict[str, str]]]:
@@ -199,9 +203,39 @@ def notify_cases() -> Iterator[tuple[str, Any, dict[str, str]]]:
     yield "unicode/surrogate-text", _raw(b'{"text": "\\ud800"}'), {}
     for index, key in enumerate(["", "k" * 300, "ключ", "line\nbreak"]):
         yield f"idempotency-key/{index}", {"text": "t"}, {"Idempotency-Key": key}
+        yield f"webhook-id/{index}", {"text": "t"}, {"webhook-id": key}
+    yield "duplicate-key/text", b'{"text": "t", "text": "u"}', {}
+    yield "duplicate-key/to", b'{"text": "t", "to": {}, "to": {"conversationIds": ["x"]}}', {}
+    yield "duplicate-key/deep", b'{"text": "t", "data": {"a": [{"b": {"c": 1, "c": 2}}]}}', {}
+
+
+# Bodies that are fine but not declared as JSON: 415 on both functions (BotBuilder's own HTTP
+# adapters answer a channel the same). "" stands for no Content-Type.
+NOT_JSON_CONTENT_TYPES = [
+    "",
+    "text/plain",
+    "text/plain; charset=utf-8",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=x",
+    "application/octet-stream",
+    "application/xml",
+    "text/json",
+    "application/jsonx",
+    "application/json-patch+json",
+    "json",
+    "application/json\x00",
+]
+
+
+def content_type_cases() -> Iterator[tuple[str, str, Any, dict[str, str]]]:
+    valid = {"messages": _activity(type="message", text="hi"), "notify": {"text": "t"}}
+    for function, body in valid.items():
+        for index, content_type in enumerate(NOT_JSON_CONTENT_TYPES):
+            yield f"content-type/{index}", function, body, {"Content-Type": content_type}
 
 
 def corpus() -> list[Case]:
     cases = [Case(name, "messages", _raw(body), {}) for name, body in messages_cases()]
     cases += [Case(name, "notify", _raw(body), h) for name, body, h in notify_cases()]
+    cases += [Case(name, f, _raw(body), h) for name, f, body, h in content_type_cases()]
     return cases

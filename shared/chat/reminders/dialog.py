@@ -110,7 +110,7 @@ class ReminderDialog:
         due = now + SNOOZE
         request = reminder.request
         await self._book.add(activity, due, request["text"], now, tuple(request.get("choices", ())))
-        return words.answers["snoozed"].format(task=task, when=describe(due, zone, now, words))
+        return words.say("snoozed", task, when=describe(due, zone, now, words))
 
     async def handle(self, turn_context: TurnContext, text: str) -> bool:
         """Answer a reminder command or the answer to a question we asked; False otherwise."""
@@ -185,7 +185,7 @@ class ReminderDialog:
         await self._questions.ask(question)
         if not task:
             return words.answers["ask_what"]
-        return words.answers["ask_when"].format(task=task)
+        return words.say("ask_when", task)
 
     async def _store(
         self,
@@ -202,15 +202,14 @@ class ReminderDialog:
             await self._book.add(
                 activity, understood.first, text, now, choices, understood.rule, zone
             )
-            return answers["set_series"].format(
-                task=understood.task,
+            return words.say(
+                "set_series",
+                understood.task,
                 rule=describe_rule(understood.rule, words),
                 when=describe(understood.first, zone, now, words),
             )
         await self._book.add(activity, understood.due, text, now, choices)
-        return answers["set"].format(
-            task=understood.task, when=describe(understood.due, zone, now, words)
-        )
+        return words.say("set", understood.task, when=describe(understood.due, zone, now, words))
 
     async def _list(self, activity: Activity, words: Language) -> str:
         pending = await self._book.pending(activity)

@@ -2,12 +2,14 @@
 
 "remind me tomorrow at 9 to call mom", "erinnere mich in 10 Minuten an den Tee",
 "每天早上8点提醒我跑步". The trigger and the language come from the modules of `languages/`
-(the activity's locale is tried first, then every other language); the clock time, "tonight" and
-recurrence from that language's patterns; days and durations from the recognizer (dateparser,
-loaded on the first reminder). What is left is the task. Whenever the bot would have to guess —
-no time, a time it cannot place (a clock time that does not exist in the user's zone on that day,
-in the past, more than a year ahead), words that look like time left in the task, no task — the
-answer is a question instead.
+(the activity's locale is tried first, then every other language); durations, recurrence and
+the clock time with its part of the day (`clock`) from that language's patterns; days, and
+durations the patterns miss, from the recognizer (dateparser, loaded on the first reminder). What
+is left is the task. Whenever the bot would have to guess — no time, a time it is not sure of (a
+number that could be a duration or a clock time, a qualifier it cannot place: "in 2:30", "after
+5pm", "2시 후에", "tonight at 1"), a time it cannot place (a clock time that does not exist in the
+user's zone on that day, in the past, more than a year ahead), words that look like time left in
+the task, no task — the answer is a question instead, and nothing is stored.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from dateutil.rrule import rrulestr
 
 from shared.chat.reminders import recognizer
-from shared.chat.reminders.language import Language
+from shared.chat.reminders.clock import Clock, take_time_of_day
+from shared.chat.reminders.language import Language, one_of
 from shared.chat.reminders.languages import de, en, es, fr, ko, zh
+from shared.chat.reminders.reading import Reading
 
 LANGUAGES: dict[str, Language] = {m.LANGUAGE.code: m.LANGUAGE for m in (en, de, fr, es, zh, ko)}
 MAX_AHEAD = timedelta(days=365)
@@ -33,6 +37,7 @@ MAX_REQUEST = 1000
 MIN_INTERVAL = timedelta(minutes=5)
 MAX_INTERVAL = 8784  # "every N hours / minutes": at most a (leap) year's hours
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # no part of a time or a task
+_APOSTROPHES = re.compile(r"[\u2018\u2019\u02bc]")  # phones type "d\u2019appeler"
 WALL_CLOCK_RULES = ("FREQ=DAILY", "FREQ=WEEKLY")  # read in local time; the rest in elapsed time
 
 
@@ -70,7 +75,11 @@ def find_trigger(text: str, locale: str | None) -> tuple[Language, str, str] | N
     """(language, trigger as typed, the text around it) if `text` asks for a reminder."""
     first = language_for(locale)
     for language in (first, *(lang for lang in LANGUAGES.values() if lang is not first)):
-        polite = "".join(rf"(?:{p}\s+)?" for p in language.polite)
+        polite = "".join(rf"(?:(?:{p})\s*)?" for p in language.polite)
+        for opening, closing in language.framed_triggers:
+            framed = rf"\s*{polite}({re.escape(opening)})\b(.*)\b{re.escape(closing)}[\s?.!]*$"
+            if match := re.match(framed, text, re.IGNORECASE | re.DOTALL):
+                return language, f"{match.group(1)} {closing}", match.group(2)
         for trigger in language.triggers:
             if language.trigger_anywhere:
                 match = re.search(re.escape(trigger), text, re.IGNORECASE)
@@ -78,6 +87,8 @@ def find_trigger(text: str, locale: str | None) -> tuple[Language, str, str] | N
                 match = re.match(rf"\s*{polite}({re.escape(trigger)})\b", text, re.IGNORECASE)
             if match:
                 rest = text[: match.start()] + " " + text[match.end() :]
+                if language.trigger_anywhere:  # "请10分钟后提醒我": politeness leads the request
+                    rest = re.sub(rf"^\s*{polite}", "", rest, flags=re.IGNORECASE)
                 return language, match.group(0).strip(), rest
     return None
 
@@ -117,31 +128,39 @@ def read_request(language: Language, rest: str, now: datetime, zone: tzinfo) -> 
     """`rest` is the request without its trigger."""
     if len(rest) > MAX_REQUEST:
         return Asks("", "")
-    rest = _CONTROL.sub(" ", rest)
+    reading = Reading(_APOSTROPHES.sub("'", _CONTROL.sub(" ", rest)))
     local_now = now.astimezone(zone)
-    kept: list[str] = []
-    rule, rest, bad_rule = _take_rule(language, rest, kept)
-    tonight, rest = _take_any(language.tonight, rest, kept)
-    clock, rest, bad_clock = _take_clock(language, rest, kept)
-    duration, rest = _take_duration(language, rest, kept)
+    unsure = _take_unsure(language, reading)
+    rule, bad_rule = _take_rule(language, reading)
+    duration = _take_duration(language, reading)
+    time_of_day = take_time_of_day(language, reading)
+    clock = time_of_day.clock
+    unsure = unsure or time_of_day.unsure
     day_text, day = (None, None)
-    if duration is None and not bad_clock:
-        day_text, day = recognizer.find(rest, language.code, local_now)
-        if day_text:
-            rest = rest.replace(day_text, " ", 1)
-            kept.append(day_text)
-    task, looks_like_time = _task(language, rest)
+    if duration is None:
+        day_text, day = recognizer.find(
+            _hide_non_days(language, reading.text), language.code, local_now
+        )
+        if day_text and _short_day(language, day_text):
+            unsure, day_text, day = True, None, None  # "sat exam": Saturday, or a test?
+        if day_text and (start := reading.text.find(day_text)) >= 0:
+            reading.take(start, start + len(day_text))
+    task, looks_like_time = _task(language, reading.text)
 
     def asks() -> Asks:
-        return Asks(task, " ".join(kept))
+        return Asks(task, reading.kept)
 
-    if bad_clock or bad_rule or looks_like_time or not task:
+    if unsure or bad_rule or looks_like_time or not task:
         return asks()
     if rule is not None:
+        if time_of_day.today:
+            return asks()  # "every day tonight"
         return _recurring(rule, clock, task, now, zone) or asks()
     relative = day is not None and re.search(language.relative, day_text or "") is not None
-    if (duration is not None or relative) and clock is not None:
+    if (duration is not None or relative) and (clock is not None or time_of_day.today):
         return asks()  # "in 2 hours at 9": which?
+    if time_of_day.today and day is not None:
+        return asks()  # "tomorrow tonight"
     if duration is not None:
         due = now + duration
     elif day is not None and relative:
@@ -149,7 +168,8 @@ def read_request(language: Language, rest: str, now: datetime, zone: tzinfo) -> 
         due = now + (day - local_now.replace(tzinfo=None, second=0, microsecond=0))
     elif clock is not None:
         base = day.date() if day is not None else local_now.date()
-        due = _clock_due(clock, base, day is None and not tonight, tonight, local_now, zone)
+        may_roll = day is None and not time_of_day.today
+        due = _clock_due(clock, base, may_roll, local_now, zone)
     else:
         return asks()
     if due is None or not timedelta(0) < due - now <= MAX_AHEAD:
@@ -157,85 +177,79 @@ def read_request(language: Language, rest: str, now: datetime, zone: tzinfo) -> 
     return Single(due.astimezone(timezone.utc), task)
 
 
-@dataclass(frozen=True)
-class Clock:
-    hour: int
-    minute: int
-    twelve_hour: bool  # "at 9": 09:00 or 21:00, whichever comes next
-
-
-def _take_rule(language: Language, rest: str, kept: list[str]) -> tuple[str | None, str, bool]:
-    """The rule, the text without it, and whether its interval cannot be ("every 0 hours":
-    dateutil would search for ever)."""
+def _take_rule(language: Language, reading: Reading) -> tuple[str | None, bool]:
+    """The rule, and whether its interval cannot be ("every 0 hours": dateutil would search for
+    ever)."""
     for pattern, rule in language.every:
-        match = re.search(pattern, rest, re.IGNORECASE)
-        if match:
-            kept.append(match.group(0))
+        if match := reading.search(pattern):
+            reading.take_match(match)
             bad = any(not 1 <= int(n) <= MAX_INTERVAL for n in match.groups())
-            return rule.format(*match.groups()), _cut(rest, match), bad
-    return None, rest, False
+            return rule.format(*match.groups()), bad
+    return None, False
 
 
-def _take_clock(language: Language, rest: str, kept: list[str]) -> tuple[Clock | None, str, bool]:
-    """The clock time, the text without it, and whether it was one that cannot be (25:00)."""
-    for words, hour in ((language.noon, 12), (language.midnight, 0)):
-        for pattern in words:
-            if match := re.search(pattern, rest, re.IGNORECASE):
-                kept.append(match.group(0))
-                return Clock(hour, 0, False), _cut(rest, match), False
-    for pattern in language.clocks:
-        match = re.search(pattern, rest, re.IGNORECASE)
-        if match is None:
-            continue
-        kept.append(match.group(0))
-        rest = _cut(rest, match)
-        groups = match.groupdict()
-        hour, minute = int(groups["hour"]), int(groups.get("minute") or 0)
-        if groups.get("half"):
-            minute = 30
-        meridiem = (groups.get("meridiem") or "").lower().strip()
-        if meridiem:
-            pm = meridiem in language.pm
-            if not 1 <= hour <= 12 and not (meridiem in language.am and hour == 0):
-                return None, rest, True
-            if hour <= 12:
-                hour = hour % 12 + (12 if pm else 0)
-        if hour > 23 or minute > 59:
-            return None, rest, True
-        # 1-12 without am/pm and without a leading zero reads either way; "08:00" and 13-23 don't.
-        twelve = (
-            language.twelve_hour
-            and not meridiem
-            and 1 <= hour <= 12
-            and not groups["hour"].startswith("0")
-        )
-        return Clock(hour, minute, twelve), rest, False
-    return None, rest, False
+def _take_unsure(language: Language, reading: Reading) -> bool:
+    """Whether the request holds a time the bot cannot be sure of. It is taken out, but not
+    kept: the answer to the question says that time again, surely."""
+    unsure = False
+    for pattern in language.unsure:
+        while (match := reading.search(pattern)) and match.group(0).strip():
+            reading.take_match(match, keep=False)
+            unsure = True
+    return unsure
 
 
-def _take_any(patterns: tuple[str, ...], rest: str, kept: list[str]) -> tuple[bool, str]:
-    for pattern in patterns:
-        if match := re.search(pattern, rest, re.IGNORECASE):
-            kept.append(match.group(0))
-            return True, _cut(rest, match)
-    return False, rest
+def _hide_non_days(language: Language, text: str) -> str:
+    """`text` with the words that are never a day here blanked out, for the recognizer: it reads
+    "appeler ma mère" as Tuesday (mardi), "an die Miete" as Dienstag."""
+    words = [w for w in (*language.yours, *language.not_days) if not w.endswith("'")]
+    if not words:
+        return text
+    return re.sub(
+        rf"(?<![\w'])(?:{one_of(words)})(?!\w)",
+        lambda match: " " * len(match.group(0)),
+        text,
+        flags=re.IGNORECASE,
+    )
 
 
-def _take_duration(language: Language, rest: str, kept: list[str]) -> tuple[timedelta | None, str]:
+def _short_day(language: Language, found: str) -> bool:
+    """A find of no more than a weekday's short name ("sat", "so", "a ju"): a day, or a word of
+    the task? Not sure. The language's own day words ("hoy") are sure."""
+    said = found.strip().lower()
+    short = re.fullmatch(r"(?:[a-zà-ÿ]{1,3}\s+)?[a-zà-ÿ]{1,3}\.?", said) is not None
+    return short and said not in {w.lower() for w in language.time_words}
+
+
+def _take_duration(language: Language, reading: Reading) -> timedelta | None:
     for pattern in language.durations:
-        match = re.search(pattern, rest, re.IGNORECASE)
+        match = reading.search(pattern)
         if match is None:
             continue
         groups = match.groupdict()
-        amount_text = groups["amount"]
-        amount = int(amount_text) if amount_text.isdigit() else 0.5  # "half an hour"
-        minutes = amount * language.units.get(groups["unit"].lower(), 60)
+        unit = language.units.get(re.sub(r"\s+", " ", groups["unit"].lower().rstrip(".")))
+        amount = _amount(language, groups["amount"])
+        if unit is None or amount is None:
+            continue  # a pattern wider than its words: not read rather than misread
+        minutes = amount * unit
+        if groups.get("half"):
+            minutes += unit / 2  # "an hour and a half", "1시간 반", "一个半小时"
         if groups.get("more"):
             minutes += int(groups["more"])
-        kept.append(match.group(0))
+        reading.take_match(match)
         # Past the limit it is refused anyway; capped here, timedelta cannot overflow.
-        return timedelta(minutes=min(minutes, MAX_AHEAD / _MINUTE + 1)), _cut(rest, match)
-    return None, rest
+        return timedelta(minutes=min(minutes, MAX_AHEAD / _MINUTE + 1))
+    return None
+
+
+def _amount(language: Language, said: str) -> float | None:
+    """ "10", "1.5", "1,5", or a word of the language ("an", "half an", "두", "十五")."""
+    said = re.sub(r"\s+", " ", said.strip().lower())
+    if said in language.amounts:
+        return language.amounts[said]
+    if re.fullmatch(r"\d+(?:[.,]\d+)?", said):
+        return float(said.replace(",", "."))
+    return None
 
 
 def _recurring(
@@ -273,13 +287,11 @@ def next_rule_time(rule: str, after: datetime, zone: tzinfo, start: datetime) ->
 
 
 def _clock_due(
-    clock: Clock, base: date, may_roll: bool, tonight: bool, local_now: datetime, zone: tzinfo
+    clock: Clock, base: date, may_roll: bool, local_now: datetime, zone: tzinfo
 ) -> datetime | None:
     """The first reading of `clock` after now: on `base`, or the day after when no day was
-    named; "at 9" tonight is 21:00. None if that time does not exist there that day."""
-    hours = [clock.hour]
-    if clock.twelve_hour:
-        hours = [clock.hour % 12 + 12] if tonight else [clock.hour % 12, clock.hour % 12 + 12]
+    named. None if that time does not exist there that day."""
+    hours = [clock.hour % 12, clock.hour % 12 + 12] if clock.twelve_hour else [clock.hour]
     days = [base, base + timedelta(days=1)] if may_roll else [base]
     for day in days:
         for hour in hours:
@@ -333,7 +345,3 @@ def _trim_links(language: Language, task: str) -> str:
         if trimmed == task:
             return task
         task = trimmed
-
-
-def _cut(text: str, match: re.Match[str]) -> str:
-    return text[: match.start()] + " " + text[match.end() :]

@@ -1,25 +1,68 @@
 """Reminders in Spanish: the words the bot reads, its clock patterns, its answers."""
 
-from shared.chat.reminders.language import Language
+from shared.chat.reminders.language import DayPart, Language, one_of
 
 WEEKDAYS = {
     "lunes": "MO", "martes": "TU", "miércoles": "WE", "jueves": "TH", "viernes": "FR",
     "sábado": "SA", "domingo": "SU",
 }  # fmt: skip
+AMOUNTS = {
+    "un": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "diez": 10,
+    "quince": 15, "veinte": 20, "treinta": 30, "media": 0.5, "un par de": 2,
+}  # fmt: skip
+UNITS = {
+    "segundo": 1 / 60, "segundos": 1 / 60, "minuto": 1, "minutos": 1, "min": 1,
+    "cuarto de hora": 15, "hora": 60, "horas": 60, "h": 60, "día": 1440, "días": 1440,
+    "dia": 1440, "dias": 1440, "semana": 10080, "semanas": 10080,
+}  # fmt: skip
+_AMOUNT = rf"\d+(?:[.,]\d+)?|{one_of(AMOUNTS)}"
+_UNIT = one_of(UNITS)
+_IN = r"\b(?:en|dentro\s+de)\s+"
+_CLOCK = r"\d{1,2}(?!\d)(?:[:.]\d{2})?(?!\w)"
+PM, AM = range(12, 24), range(0, 12)
+# In Spain "las 8 de la tarde" is 20:00: the afternoon runs until dinner.
+MORNING, AFTERNOON, NIGHT, SMALL_HOURS = range(1, 12), range(12, 21), range(19, 24), range(0, 7)
 
 LANGUAGE = Language(
     code="es",
-    triggers=("recuérdame", "recuerdame", "recordarme"),
-    polite=("por favor,?",),
+    triggers=(
+        *("recuérdame", "recuerdame", "recordarme"),
+        *("me puedes recordar", "me podrías recordar", "me podrias recordar", "me recuerdas"),
+    ),
+    polite=("hey bot,?", "¿", r"por\s+favor,?", "puedes|podrías|podrias|puede|podría"),
     clocks=(
+        r"\ba\s+las?\s+(?P<hour>\d{1,2})\s+y\s+(?P<half>media)\b",
         r"\ba\s+las?\s+(?P<hour>\d{1,2})(?:[:.](?P<minute>\d{2}))?\s*(?P<meridiem>[ap]\.?m\.?)?(?![\w:])",
     ),
-    pm=("pm", "p.m.", "p.m"),
-    am=("am", "a.m.", "a.m"),
-    noon=(r"\bal\s+mediodía\b",),
-    midnight=(r"\ba\s+medianoche\b",),
-    tonight=(r"\besta\s+noche\b", r"\besta\s+tarde\b"),
+    meridiems={
+        **dict.fromkeys(("pm", "p.m.", "p.m", "pm."), PM),
+        **dict.fromkeys(("am", "a.m.", "a.m", "am."), AM),
+    },
+    day_parts=(
+        DayPart(r"\besta\s+noche\b", NIGHT, today=True),
+        DayPart(r"\besta\s+tarde\b", AFTERNOON, today=True),
+        DayPart(r"\besta\s+mañana\b", MORNING, today=True),
+        DayPart(r"\b(?:de|por)\s+la\s+mañana\b", MORNING),
+        DayPart(r"\b(?:de|por)\s+la\s+tarde\b", AFTERNOON),
+        DayPart(r"\b(?:de|por)\s+la\s+noche\b", NIGHT),
+        DayPart(r"\bde\s+la\s+madrugada\b", SMALL_HOURS),
+    ),
+    noon=(r"\b(?:al|a|del)\s+mediod[ií]a\b", r"\bmediod[ií]a\b"),
+    midnight=(r"\b(?:a\s+la|a|de\s+la)\s+medianoche\b", r"\bmedianoche\b"),
+    durations=(
+        rf"{_IN}(?P<amount>\d+)\s*(?P<unit>h)\s*(?P<more>\d{{1,2}})\b",
+        rf"{_IN}(?P<amount>{_AMOUNT})\s*(?P<unit>{_UNIT})"
+        r"(?:\s+y\s+(?P<half>media)|\s+y\s+(?P<more>\d{1,2})\s*(?:minutos?|min)\b)?(?!\w)",
+    ),
+    units=UNITS,
+    amounts=AMOUNTS,
     relative=r"^\s*(?:en|dentro\s+de)\b",
+    unsure=(
+        rf"{_IN}\d{{1,2}}[:.]\d{{2}}\b",  # 2 h 30, or at 2:30?
+        rf"{_IN}\d+(?![\d.,:])(?!\s*(?:{_UNIT}|mes(?:es)?|años?)(?:\b|\d))",
+        rf"\b(?:después\s+de|antes\s+de|hacia|sobre|hasta|para)\s+(?:las?\s+{_CLOCK}|el\s+mediod[ií]a|la\s+medianoche)",
+        rf"{_IN}(?:unos|unas|algunos|un\s+rato|un\s+ratito|un\s+momento)\b",
+    ),
     every=(
         (r"\b(?:entre\s+semana|cada\s+día\s+laborable)\b", "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"),
         (r"\b(?:todos\s+los\s+d[ií]as|cada\s+d[ií]a|diariamente)\b", "FREQ=DAILY"),
@@ -30,13 +73,14 @@ LANGUAGE = Language(
         (r"\bcada\s+(\d+)\s+horas\b", "FREQ=HOURLY;INTERVAL={0}"),
         (r"\bcada\s+hora\b", "FREQ=HOURLY;INTERVAL=1"),
     ),
-    links=("que", "de", "para"),
+    links=("que", "de", "para", "por favor", "porfa", "gracias"),
     time_words=(
         "hoy",
         "mañana",
         "ayer",
         "noche",
         "tarde",
+        "madrugada",
         "minuto",
         "minutos",
         "hora",
@@ -85,4 +129,5 @@ LANGUAGE = Language(
         "day": "{n} día",
         "days": "{n} días",
     },
+    yours={"mi": "tu", "mis": "tus", "me": "te", "mí": "ti", "conmigo": "contigo"},
 )

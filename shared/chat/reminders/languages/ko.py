@@ -1,30 +1,69 @@
 """Reminders in Korean: the words the bot reads, its clock patterns, its answers."""
 
-from shared.chat.reminders.language import Language
+from shared.chat.reminders.language import DayPart, Language, one_of
 
 WEEKDAYS = {"월": "MO", "화": "TU", "수": "WE", "목": "TH", "금": "FR", "토": "SA", "일": "SU"}
+AMOUNTS = {
+    "한": 1, "두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "일곱": 7, "여덟": 8, "아홉": 9,
+    "열": 10, "반": 0.5,
+}  # fmt: skip
+UNITS = {"초": 1 / 60, "분": 1, "시간": 60, "일": 1440, "주": 10080, "주일": 10080}
+AM, PM, DAYTIME = range(0, 12), range(12, 24), range(11, 17)
+SMALL_HOURS, MORNING, EVENING, NIGHT = range(0, 7), range(4, 12), range(17, 24), range(19, 24)
+
+
+def _word(word: str) -> str:
+    """`word` standing alone ("밤 12시", "밤에"), not inside another ("밤새", "아침밥")."""
+    return rf"(?<!\S){word}(?=\s|\d|에|$)"
+
 
 LANGUAGE = Language(
     code="ko",
-    triggers=("알려줘", "알려 줘", "리마인드", "상기시켜 줘", "상기시켜줘"),
+    triggers=(
+        *("알려주세요", "알려 주세요", "알려줄래요", "알려줄래", "알려 줄래", "알려줘요"),
+        *("알려줘", "알려 줘", "리마인드해줘", "리마인드 해줘", "리마인드"),
+        *("상기시켜 줘", "상기시켜줘"),
+    ),
     trigger_anywhere=True,
     clocks=(
-        r"(?:(?P<meridiem>오전|오후|아침|저녁|밤)\s*)?(?P<hour>\d{1,2})\s*시(?:\s*(?:(?P<half>반)|(?P<minute>\d{1,2})\s*분))?(?:에)?",
+        # "시" is the clock's; "시간" counts hours ("2시간 뒤에", "3시간 회의": no clock time).
+        r"(?:(?P<meridiem>오전|오후|낮)\s*)?(?P<hour>\d{1,2})\s*시(?!간)(?:\s*(?:(?P<half>반)|(?P<minute>\d{1,2})\s*분))?(?:에)?",
     ),
-    pm=("오후", "저녁", "밤"),
-    am=("오전", "아침"),
-    tonight=(r"오늘\s*밤", r"오늘\s*저녁"),
-    durations=(r"(?P<amount>\d+)\s*(?P<unit>분|시간)\s*(?:후|뒤)(?:에)?",),
-    units={"분": 1, "시간": 60},
+    meridiems={"오전": AM, "오후": PM, "낮": DAYTIME},
+    day_parts=(
+        DayPart(r"오늘\s*밤", NIGHT, today=True),
+        DayPart(r"오늘\s*저녁", EVENING, today=True),
+        DayPart(r"오늘\s*아침", MORNING, today=True),
+        DayPart(_word("새벽"), SMALL_HOURS),
+        DayPart(_word("아침"), MORNING),
+        DayPart(_word("저녁"), EVENING),
+        DayPart(_word("밤"), NIGHT),
+    ),
+    noon=(r"정오(?:에)?",),
+    midnight=(r"자정(?:에)?",),
+    durations=(
+        rf"(?P<amount>\d+(?:\.\d+)?|{one_of(AMOUNTS)})\s*(?P<unit>{one_of(UNITS)})\s*(?P<half>반)?"
+        r"\s*(?:(?P<more>\d{1,2})\s*분\s*)?(?:후|뒤|있다가|이따가)(?:에)?",
+    ),
+    units=UNITS,
+    amounts=AMOUNTS,
     relative=r"후|뒤",
+    unsure=(
+        r"(?<![\d.])\d+\s*(?:후|뒤)",  # "5 후에": 5 what?
+        r"\d{1,2}\s*시(?!간)\s*(?:반|\d{1,2}\s*분)?\s*(?:이후|후|뒤|이전|전|쯤|경|넘어서)",
+        r"몇\s*(?:분|시간|일)(?:\s*(?:후|뒤)(?:에)?)?",
+    ),
     every=(
         (r"평일마다|매주\s*평일", "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"),
         (r"매일", "FREQ=DAILY"),
         *((rf"매주\s*{name}요일", f"FREQ=WEEKLY;BYDAY={day}") for name, day in WEEKDAYS.items()),
         (r"(\d+)\s*시간마다", "FREQ=HOURLY;INTERVAL={0}"),
     ),
-    links=("에", "을", "를", "라고", "하라고"),
-    time_words=("오늘", "내일", "모레", "어제", "아침", "저녁", "밤", "나중에", "이따가"),
+    links=("에", "을", "를", "라고", "하라고", "좀", "꼭"),
+    time_words=(
+        *("오늘", "내일", "모레", "어제", "새벽", "아침", "낮", "저녁", "밤"),
+        *("나중에", "이따가"),
+    ),
     list_commands=("알림 목록", "리마인더 목록", "내 알림"),
     cancel_commands=("취소", "알림 취소"),
     answers={

@@ -1,22 +1,63 @@
 """Reminders in Chinese (simplified): the words the bot reads, its clock patterns, its answers."""
 
-from shared.chat.reminders.language import Language
+from shared.chat.reminders.language import DayPart, Language, one_of
 
 WEEKDAYS = {"一": "MO", "二": "TU", "三": "WE", "四": "TH", "五": "FR", "六": "SA", "日": "SU"}
+_DIGITS = "一二三四五六七八九"
+
+
+def _numeral(n: int) -> str:
+    """1-99 as people write them: 十, 十五, 二十, 二十五."""
+    tens, ones = divmod(n, 10)
+    return (f"{_DIGITS[tens - 1] if tens > 1 else ''}十" if tens else "") + (
+        _DIGITS[ones - 1] if ones else ""
+    )
+
+
+AMOUNTS = {**{_numeral(n): n for n in range(1, 100)}, "两": 2, "半": 0.5}
+UNITS = {
+    "秒": 1 / 60, "秒钟": 1 / 60, "分": 1, "分钟": 1, "小时": 60, "钟头": 60, "天": 1440,
+    "周": 10080, "星期": 10080, "礼拜": 10080,
+}  # fmt: skip
+_DURATION = (
+    rf"(?P<amount>\d+(?:\.\d+)?|{one_of(AMOUNTS)})\s*个?\s*(?P<half>半)?\s*(?P<unit>{one_of(UNITS)})"
+    r"(?:\s*(?P<more>\d{1,2})\s*分钟?)?"
+)
+SMALL_HOURS, MORNING, NOON = range(0, 6), range(4, 12), range(11, 14)
+AFTERNOON, DUSK, EVENING = range(12, 20), range(16, 20), range(17, 24)
 
 LANGUAGE = Language(
     code="zh",
-    triggers=("提醒我", "提醒一下我"),
+    triggers=("记得提醒我", "提醒我一下", "提醒一下我", "提醒下我", "提醒我"),
     trigger_anywhere=True,
     spaced=False,
+    polite=("请", "麻烦你?", "帮我"),
     clocks=(
-        r"(?P<meridiem>早上|上午|中午|下午|晚上)?\s*(?P<hour>\d{1,2})\s*[点點:：]\s*(?:(?P<half>半)|(?P<minute>\d{1,2})\s*分?)?",
+        r"(?P<meridiem>中午)?\s*(?P<hour>\d{1,2})\s*[点點:：]\s*(?:(?P<half>半)|(?P<minute>\d{1,2})\s*分?)?",
     ),
-    pm=("下午", "晚上", "中午"),
-    am=("早上", "上午"),
-    noon=(r"中午12点", r"中午"),
-    tonight=(r"今晚", r"今天晚上"),
+    meridiems={"中午": NOON},
+    day_parts=(
+        DayPart(r"今晚|今天晚上", EVENING, today=True),
+        DayPart(r"今早|今天早上|今天上午", MORNING, today=True),
+        DayPart(r"今天下午", AFTERNOON, today=True),
+        DayPart(r"凌晨", SMALL_HOURS),
+        DayPart(r"早上|早晨|上午", MORNING),
+        DayPart(r"下午", AFTERNOON),
+        DayPart(r"傍晚", DUSK),
+        DayPart(r"晚上", EVENING),
+    ),
+    noon=(r"中午", r"正午"),
+    midnight=(r"午夜", r"零点"),
+    durations=(rf"{_DURATION}\s*(?:以后|之后|后)", rf"过\s*{_DURATION}"),
+    units=UNITS,
+    amounts=AMOUNTS,
     relative=r"分钟|小时|\d+\s*天后",
+    unsure=(
+        r"(?<![\d.])\d+\s*(?:以后|之后|后)",  # "5后": 5 what?
+        r"\d{1,2}\s*[点點:：]\s*(?:半|\d{1,2}\s*分?)?\s*(?:以后|之后|后|以前|之前|前|左右)",
+        r"(?:几|若干)\s*个?\s*(?:分钟|小时|钟头|天)",
+        r"(?:一会|待会|等会)儿?",
+    ),
     every=(
         (r"每个?工作日", "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"),
         (r"每天", "FREQ=DAILY"),
@@ -27,7 +68,7 @@ LANGUAGE = Language(
         (r"每(\d+)个?小时", "FREQ=HOURLY;INTERVAL={0}"),
         (r"每小时", "FREQ=HOURLY;INTERVAL=1"),
     ),
-    links=("以后", "之后", "后", "在", "，", ","),
+    links=("以后", "之后", "后", "在", "，", ",", "一下"),
     time_words=(
         "今天",
         "明天",
@@ -37,6 +78,9 @@ LANGUAGE = Language(
         "晚上",
         "下午",
         "上午",
+        "凌晨",
+        "中午",
+        "傍晚",
         "分钟",
         "小时",
         "点",

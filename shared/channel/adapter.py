@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from botbuilder.core import CloudAdapterBase, TurnContext
+from botbuilder.schema import Activity, ErrorResponseException, ResourceResponse
 from botframework.connector.auth import BotFrameworkAuthentication
 
 from shared.channel.typing_indicator import TypingWhileSlow
@@ -18,8 +19,30 @@ TYPING_DELAY_SECONDS = 0.5
 TYPING_PERIOD_SECONDS = 2.0
 
 
+class ChannelAdapter(CloudAdapterBase):
+    """CloudAdapterBase, taking a channel's empty 204 to a reply as sent.
+
+    botbuilder's ConnectorClient expects 200, 201 or 202 and reads a 204 as an error, so the
+    turn would fail and the person get an apology for a reply that reached them. Local channels
+    (Direct Line emulators) answer 204; proactive sends take any 2xx already (see connector).
+    """
+
+    async def send_activities(
+        self, context: TurnContext, activities: list[Activity]
+    ) -> list[ResourceResponse]:
+        responses: list[ResourceResponse] = []
+        for activity in activities:
+            try:
+                responses += await super().send_activities(context, [activity])
+            except ErrorResponseException as error:
+                if getattr(error.response, "status_code", None) != 204:
+                    raise
+                responses.append(ResourceResponse(id=""))
+        return responses
+
+
 def create_adapter(authentication: BotFrameworkAuthentication) -> CloudAdapterBase:
-    adapter = CloudAdapterBase(authentication)
+    adapter = ChannelAdapter(authentication)
     adapter.use(TypingWhileSlow(delay=TYPING_DELAY_SECONDS, period=TYPING_PERIOD_SECONDS))
     adapter.on_turn_error = _on_turn_error
     return adapter

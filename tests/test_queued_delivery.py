@@ -198,6 +198,29 @@ async def test_cancel_stops_new_sends_and_keeps_what_was_sent(queued_app, channe
     assert last_start <= cancelled_at + CHECK_EVERY_SECONDS + 0.2
 
 
+@pytest.mark.parametrize("windows_split_before", [0, 1])
+async def test_what_a_cancel_leaves_unsplit_is_recorded_cancelled_and_counted(
+    queued_app, channel, windows_split_before
+):
+    ids = [f"c{n:04d}" for n in range(2500)]  # three pages of the audience: two windows
+    await store_conversations(queued_app, channel.url, ids)
+    notification_id = (await post_notify({"text": "never mind"})).body["id"]
+    await run_expansion_only(queued_app, windows=windows_split_before)
+
+    cancelled = await cancel(notification_id)
+    await run_queued_work(queued_app)
+
+    assert cancelled.status == 200
+    status = (await get_status(notification_id)).body
+    assert status["state"] == "cancelled"
+    assert status["counts"]["matched"] == status["counts"]["cancelled"] == 2500
+    assert status["counts"]["pending"] == 0
+    assert channel.received == []
+    rows = await all_targets(notification_id)
+    assert sorted(r["conversationId"] for r in rows) == ids
+    assert {r["outcome"] for r in rows} == {"cancelled"}
+
+
 async def test_cancelling_what_is_done_is_a_409_and_an_unknown_id_a_404(queued_app, channel):
     await store_conversations(queued_app, channel.url, ["c1"])
     response = await post_notify({"text": "inline"})

@@ -163,13 +163,15 @@ class NotificationStore:
         return None if entity is None else Notification._from_entity(entity)
 
     async def to_split(
-        self, notification_id: str, page: int, redelivered: bool
+        self, notification_id: str, page: int, redelivered: bool, cancelled_too: bool = False
     ) -> Notification | None:
         """The record, if page `page` of its audience is still to be split into work: it is
-        queued, and the page is not counted yet (a redelivered item runs again, since the run
-        before it may have died mid-way). None otherwise, saying why in the log."""
+        queued (or, `cancelled_too`, cancelled: its targets are then recorded as such), and the
+        page is not counted yet (a redelivered item runs again, since the run before it may have
+        died mid-way). None otherwise, saying why in the log."""
         notification = await self.get(notification_id)
-        if notification is None or notification.state is not State.QUEUED:
+        splittable = (State.QUEUED, State.CANCELLED) if cancelled_too else (State.QUEUED,)
+        if notification is None or notification.state not in splittable:
             why = "no such record" if notification is None else notification.state
             logger.info("Not splitting page %d of notification %s: %s", page, notification_id, why)
             return None

@@ -20,6 +20,7 @@ from datetime import timedelta
 from functools import partial
 
 from shared.delivery.clocks import CLOCK_SKEW_SECONDS
+from shared.delivery.outcomes import Outcome, TargetResult
 from shared.notifications.lifecycle import State
 from shared.notifications.notification_store import Notification
 from shared.notifications.progress import queued_state
@@ -28,12 +29,14 @@ from shared.sending.cancellation import CHECK_EVERY_SECONDS
 from shared.sending.context import WorkContext
 from shared.sending.work_items import (
     TARGETS_PER_PAGE,
+    ChunkItem,
     ExpandItem,
     chunk_items,
     first_team_item,
     pages_in_window,
     spread_by_tenant,
 )
+from shared.storage.keys import decode_key
 from shared.storage.reference_store import TargetKey
 
 logger = logging.getLogger(__name__)
@@ -68,16 +71,21 @@ class AudienceExpansion:
     async def run(self, item: ExpandItem, redelivered: bool) -> None:
         started = self._clock()  # before any chunk of the window is on the queue
         notification = await self._notifications.to_split(
-            item.notification_id, item.page, redelivered
+            item.notification_id, item.page, redelivered, cancelled_too=True
         )
         if notification is None:
             return
+        cancelled = notification.state is State.CANCELLED
         revised = notification.revises
+        if cancelled and revised:
+            return  # an update or recall cancelled: the messages it would change stay as they are
         if revised and item.page == 0 and not await self._sends_over(revised):
             # Looked at again later: the host's queue is the wait, not this run.
             await self._queue.put(item.to_json(), delay_seconds=SETTLE_POLL_SECONDS)
             return
         teams = None if revised else parse_notify_request(notification.request).teams
+        if teams is not None and cancelled:
+            return  # a team's members are found by asking Teams: none is asked once cancelled
         if teams is not None:
             # A team's members or channels are found by asking Teams, a team at a time.
             first = first_team_item(item.notification_id, teams.channels is not None)
@@ -88,7 +96,12 @@ class AudienceExpansion:
         )
         tenant_of = {(k.partition_key, k.row_key): k.tenant_id for k in keys}
         chunks = spread_by_tenant(chunk_items(item.notification_id, item.page, keys), tenant_of)
-        work = [chunk.to_json() for chunk in chunks]
+        work = [] if cancelled else [chunk.to_json() for chunk in chunks]
+        if cancelled:
+            # Cancelled while its audience was being split: the rest is never sent, and each of
+            # its targets is recorded `cancelled`, so the status and the export show all of it.
+            for chunk in chunks:
+                await self._cancel_chunk(chunk)
         if continuation is not None:
             work.append(ExpandItem(item.notification_id, item.page + 1, continuation).to_json())
         for start in range(0, len(work), PUTS_AT_ONCE):
@@ -115,6 +128,19 @@ class AudienceExpansion:
             f"page {item.page + 1} of the audience could not be read (work item poisoned); "
             "targets before it are sent and counted, later ones were never matched",
         )
+
+    async def _cancel_chunk(self, chunk: ChunkItem) -> None:
+        claim = await self._outcomes.claim_chunk(
+            chunk.notification_id, chunk.chunk, self._clock(), take_over=False
+        )
+        if claim is None:
+            return  # its chunk item ran, or runs: it records the chunk's targets itself
+        channel_id = decode_key(chunk.partition_key)
+        results = [
+            (position, TargetResult(channel_id, decode_key(row_key), Outcome.CANCELLED))
+            for position, row_key in enumerate(chunk.row_keys)
+        ]
+        await self._outcomes.record(chunk.notification_id, claim, results, self._clock(), done=True)
 
     def _page_reader(self, notification: Notification) -> Callable[[Continuation], Awaitable[Page]]:
         """Where a notification's targets come from: the references its audience matches, or for

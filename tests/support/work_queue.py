@@ -101,9 +101,10 @@ async def run_queued_work(
             await listener.drain(5)
 
 
-async def run_expansion_only(app: App) -> int:
-    """Run the audience's expand items now and leave its chunk items waiting on the queue, as
-    if no instance had got to them yet; the number of chunk items left."""
+async def run_expansion_only(app: App, windows: int | None = None) -> int:
+    """Run the audience's expand items now (the first `windows` of them, if given) and leave
+    its chunk items, and any expand item past those, waiting on the queue, as if no instance had
+    got to them yet; the number of chunk items left."""
     client = QueueClient.from_connection_string(
         app.settings.storage_connection_string,
         app.settings.notify_queue,
@@ -115,7 +116,8 @@ async def run_expansion_only(app: App) -> int:
             hidden, expanded = [], False
             async for message in client.receive_messages(max_messages=32, visibility_timeout=5):
                 body = message.content.encode("utf-8")
-                if json.loads(body)["kind"] == "expand":
+                if json.loads(body)["kind"] == "expand" and windows != 0:
+                    windows = None if windows is None else windows - 1
                     await notify_queue.main(QueueMessage(id=message.id, body=body, dequeue_count=1))
                     await client.delete_message(message)
                     expanded = True

@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 LINT_VENV := .venv-lint
 APP_DEPS := $(VENV)/.installed node_modules/.installed
 
-.PHONY: deps runtime-deps run test lint format bench clean
+.PHONY: deps runtime-deps run test lint format bench package clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -80,15 +80,23 @@ $(LINT_VENV)/.installed: requirements-lint.txt
 	$(LINT_VENV)/bin/python -m pip install --quiet -r requirements-lint.txt
 	touch $@
 
-# infra/ is checked statically (it parses; checkov fails no check), never deployed.
-lint: $(VENV)/.installed $(LINT_VENV)/.installed
+# infra/ is checked statically (it parses; checkov fails no check), never deployed; the Teams app
+# package template is built with example ids and checked against Microsoft's manifest schema.
+lint: $(APP_DEPS) $(LINT_VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(LINT_VENV)/bin/python tools/check_bicep.py
+	$(PY) tools/app_package.py check
+
+# The Teams app package: make package BOT_ID=<the bot's app id> [BOT_DOMAIN=<its host>]
+# [APP_NAME_SUFFIX=" (local)"] writes appPackage/build/appPackage.zip (tools/app_package.py says
+# every value). Standard library Python, and Node.js for the schema check.
+package: node_modules/.installed
+	$(PYTHON) tools/app_package.py build
 
 format: $(VENV)/.installed
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
 clean:
-	rm -rf $(VENV) $(VENV313) $(LINT_VENV) node_modules .azurite .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(VENV313) $(LINT_VENV) node_modules .azurite .pytest_cache .ruff_cache appPackage/build

@@ -1,5 +1,11 @@
-// Everything the app runs on, keyless: one user-assigned identity is the Function App's storage
-// and monitoring identity and, as MicrosoftAppType=UserAssignedMSI, the bot's own identity.
+// Everything the app runs on, keyless: one user-assigned identity is the Function App's storage,
+// monitoring and Key Vault identity and, as MicrosoftAppType=UserAssignedMSI, the bot's own.
+//
+// Role assignments take minutes to reach every Azure front end. All of them are made before the
+// Function App, which depends on them; azd deploys the code only after provisioning ends; and a
+// first start that still meets a missing role fails closed and recovers: the host and the app
+// retry storage, and the app refuses an unresolved Key Vault reference (NOTIFY_WEBHOOK_SECRET)
+// instead of taking it for the secret, until the platform resolves it (a restart does it at once).
 param location string
 param tags object
 param resourceToken string
@@ -11,19 +17,21 @@ param notifyTimerText string
 param broadcastSchedule string
 @secure()
 param notifyWebhookSecret string
-param outputNotifyKey bool
+param welcomeText string
 
 // The work queue's name is needed twice: the app setting the host resolves %NOTIFY_QUEUE% from,
 // and the queues created below so that the host has them before the first notification.
 var notifyQueue = 'notify-work'
 var deploymentContainer = 'app-package'
 var functionAppName = 'func-${resourceToken}'
+var webhookSecretName = 'notify-webhook-secret'
 
 // Built-in role definitions (ids are the same in every tenant).
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
 var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
+var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
   name: 'id-${resourceToken}'
@@ -160,6 +168,54 @@ resource telemetryRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
+// The webhook secret lives here, not in the app's settings: the app setting is a Key Vault
+// reference, resolved by the platform with the identity, which may only read secrets.
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  // checkov:skip=CKV_AZURE_109: no virtual network here: the Functions platform resolves Key Vault references over the vault's public endpoint, and the vault takes Entra tokens only (RBAC, no access policies)
+  // checkov:skip=CKV_AZURE_189: same reason: public network access stays on, authorization is Entra RBAC only
+  // checkov:skip=CKV_AZURE_110: purge protection would keep a deleted vault's name for 90 days, so `azd down --purge` and a new `azd up` of the same environment could not work; it holds one secret the deployer sets again
+  // checkov:skip=CKV_AZURE_42: same reason: soft delete stays on (7 days), purge protection is off
+  name: 'kv-${resourceToken}'
+  location: location
+  tags: tags
+  properties: {
+    tenantId: tenant().tenantId
+    sku: {
+      family: 'A'
+      name: 'standard'
+    }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: 7
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      defaultAction: 'Allow'
+      bypass: 'AzureServices'
+    }
+  }
+}
+
+resource webhookSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(notifyWebhookSecret)) {
+  // checkov:skip=CKV_AZURE_114: contentType is set below; checkov reads no property of a conditional (`if`) resource
+  // checkov:skip=CKV_AZURE_41: an expiry date would turn every signed request away the day it passes; the secret is rotated by setting a new one (azd provision), which callers must be given anyway
+  parent: vault
+  name: webhookSecretName
+  properties: {
+    value: notifyWebhookSecret
+    contentType: 'text/plain'
+  }
+}
+
+resource vaultRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: vault
+  name: guid(vault.id, identity.id, keyVaultSecretsUser)
+  properties: {
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUser)
+  }
+}
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   // checkov:skip=CKV_AZURE_225: not every Flex Consumption region has availability zones, and with zone redundancy always-ready instances (paid while idle) come in twos at least; turn it on per deployment where wanted
   name: 'plan-${resourceToken}'
@@ -197,6 +253,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // Key Vault references are resolved as this identity (a site has no system identity here).
+    keyVaultReferenceIdentity: identity.id
     functionAppConfig: {
       deployment: {
         storage: {
@@ -318,8 +376,9 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           value: '30'
         }
         {
+          // Versionless: a new secret version reaches the app within a day, or at its restart.
           name: 'NOTIFY_WEBHOOK_SECRET'
-          value: notifyWebhookSecret
+          value: empty(notifyWebhookSecret) ? '' : '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${webhookSecretName}/)'
         }
         {
           name: 'NOTIFY_INLINE_MAX_TARGETS'
@@ -333,6 +392,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           name: 'ALLOWED_SERVICE_URLS'
           value: ''
         }
+        {
+          name: 'WELCOME_TEXT'
+          value: welcomeText
+        }
       ]
     }
   }
@@ -342,6 +405,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     queueRole
     tableRole
     telemetryRole
+    vaultRole
+    webhookSecret
     packageContainer
     workQueue
     poisonQueue
@@ -380,10 +445,8 @@ resource teams 'Microsoft.BotService/botServices/channels@2022-09-15' = {
 }
 
 output functionAppName string = functionApp.name
+output defaultHostName string = functionApp.properties.defaultHostName
 output messagingEndpoint string = bot.properties.endpoint
 output botAppId string = identity.properties.clientId
 output notifyUrl string = 'https://${functionApp.properties.defaultHostName}/api/notify'
-// The host's default function key: it opens notify_http and its status, targets and cancel
-// endpoints. Read only when asked (the ternary keeps listKeys from running otherwise): reading
-// keys needs a running host, which a first provision, before any code is deployed, lacks.
-output notifyFunctionKey string = outputNotifyKey ? listKeys('${functionApp.id}/host/default', '2024-04-01').functionKeys.default : ''
+output keyVaultName string = vault.name

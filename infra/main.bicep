@@ -20,8 +20,8 @@ param location string
 ])
 param pythonVersion string = '3.12'
 
-@description('Most instances Flex Consumption scales the app out to.')
-@minValue(1)
+@description('Most instances Flex Consumption scales the app out to: 40 to 1000, the range Flex Consumption takes.')
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 100
 
@@ -41,11 +41,12 @@ param notifyTimerText string = ''
 param broadcastSchedule string = ''
 
 @secure()
-@description('NOTIFY_WEBHOOK_SECRET: when set, /api/notify requires an HMAC-SHA256 signature.')
+@description('NOTIFY_WEBHOOK_SECRET: when set, /api/notify requires an HMAC-SHA256 signature. Kept in the Key Vault; the app reads it through a Key Vault reference.')
 param notifyWebhookSecret string = ''
 
-@description('Put the notify endpoint key in the outputs (NOTIFY_KEY_OUTPUT). Leave it off for the first `azd up`: reading keys needs the host running deployed code, and azd provisions before it deploys.')
-param outputNotifyKey bool = false
+// The same text as shared/settings.py's DEFAULT_WELCOME_TEXT (tests/test_infra.py holds them equal).
+@description('WELCOME_TEXT: what a conversation is told when the app is installed there. azd passes an empty WELCOME_TEXT as this default; set the app setting to nothing in the portal for no greeting.')
+param welcomeText string = 'Hi! I\'m here to send you notifications in this conversation. You\'re subscribed; say "stop" any time to unsubscribe.'
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -71,7 +72,7 @@ module app 'app.bicep' = {
     notifyTimerText: notifyTimerText
     broadcastSchedule: broadcastSchedule
     notifyWebhookSecret: notifyWebhookSecret
-    outputNotifyKey: outputNotifyKey
+    welcomeText: welcomeText
   }
 }
 
@@ -81,5 +82,9 @@ output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = app.outputs.functionAppName
 output BOT_MESSAGING_ENDPOINT string = app.outputs.messagingEndpoint
 output BOT_APP_ID string = app.outputs.botAppId
+// The messaging endpoint's host: the Teams app package's validDomains (azure.yaml's hook).
+output BOT_DOMAIN string = app.outputs.defaultHostName
 output NOTIFY_URL string = app.outputs.notifyUrl
-output NOTIFY_FUNCTION_KEY string = app.outputs.notifyFunctionKey
+output AZURE_KEY_VAULT_NAME string = app.outputs.keyVaultName
+// No key here: outputs are readable by anyone who can read the deployment. azure.yaml's
+// postdeploy hook reads the notify key with the deployer's own sign-in instead.

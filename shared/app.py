@@ -328,6 +328,7 @@ class BuiltOnFirstUse:
         from shared.chat.reminders.book import ReminderBook
         from shared.chat.reminders.dialog import ReminderDialog
         from shared.chat.reminders.questions import ReminderQuestions
+        from shared.chat.welcome import Welcome
         from shared.functions.activities import ActivitiesEndpoint
 
         clock, prompts = self.context.clock, self.context.prompts
@@ -342,6 +343,7 @@ class BuiltOnFirstUse:
             dialog,
             PromptReplies(prompts, self.context.notifications, clock),
             self.chats,
+            Welcome(self.settings.welcome_text, self.storage.notifications, clock),
             clock,
         )
         adapter = create_adapter(self.authentication)

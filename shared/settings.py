@@ -23,6 +23,13 @@ _QUEUE_NAME = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]")
 
 APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
 
+# What a conversation is told when the app is installed there, unless WELCOME_TEXT says otherwise
+# (set and empty: nothing). infra/main.bicep deploys the same text (tests/test_infra.py checks).
+DEFAULT_WELCOME_TEXT = (
+    "Hi! I'm here to send you notifications in this conversation. "
+    'You\'re subscribed; say "stop" any time to unsubscribe.'
+)
+
 
 # BotBuilder's own names for its authentication endpoints. Empty in the public cloud; set them all
 # for a private cloud (and the tests point them at a loopback identity server).
@@ -34,6 +41,17 @@ AUTH_ENDPOINT_SETTINGS = {
     "to_bot_from_channel_open_id_metadata_url": "ToBotFromChannelOpenIdMetadataUrl",
     "to_bot_from_emulator_open_id_metadata_url": "ToBotFromEmulatorOpenIdMetadataUrl",
 }
+
+
+# A Key Vault reference the platform could not resolve reaches the app as itself: taken for the
+# value, a webhook secret would be the reference's text. Most often the identity's role on the
+# vault has not reached Key Vault yet, minutes after `azd up`; the platform resolves references
+# again when the app restarts.
+UNRESOLVED_KEY_VAULT_REFERENCE = "@Microsoft.KeyVault("
+UNRESOLVED_PROBLEM = (
+    "is a Key Vault reference the platform could not resolve: the app's identity cannot read the "
+    "secret (yet: a new role takes minutes to apply); restart the app once it can"
+)
 
 
 # The storage connection's name; `<name>__accountName` etc. are the keyless (identity) forms the
@@ -139,6 +157,7 @@ class Settings:
     # after this many sends in a row spanning this many days (Teams' 404s are often passing).
     unreachable_delete_after_failures: int = 3
     unreachable_delete_after_days: int = 7
+    welcome_text: str = DEFAULT_WELCOME_TEXT
 
     @property
     def storage_connection_string(self) -> str:
@@ -155,7 +174,10 @@ class Settings:
         env = os.environ if env is None else env
 
         def get(name: str, default: str = "") -> str:
-            return env.get(name, default).strip()
+            value = env.get(name, default).strip()
+            if value.startswith(UNRESOLVED_KEY_VAULT_REFERENCE):
+                raise SettingsError(name, UNRESOLVED_PROBLEM)
+            return value
 
         def get_int(name: str, default: int, minimum: int) -> int:
             raw = get(name)
@@ -171,13 +193,15 @@ class Settings:
 
         storage = StorageAccount.from_env(get)
 
-        app_type = get("MicrosoftAppType") or "MultiTenant"
+        app_id = get("MicrosoftAppId")
+        tenant_id = get("MicrosoftAppTenantId")
+        # Azure has created only single-tenant and managed-identity bots since 31 July 2025: a
+        # tenant without a type is a single-tenant bot's; neither, a multi-tenant bot from before.
+        app_type = get("MicrosoftAppType") or ("SingleTenant" if tenant_id else "MultiTenant")
         if app_type not in APP_TYPES:
             raise SettingsError(
                 "MicrosoftAppType", f"must be one of {', '.join(APP_TYPES)}, got {app_type!r}"
             )
-        app_id = get("MicrosoftAppId")
-        tenant_id = get("MicrosoftAppTenantId")
         if app_id and app_type == "SingleTenant" and not tenant_id:
             raise SettingsError(
                 "MicrosoftAppTenantId", "is required when MicrosoftAppType is SingleTenant"
@@ -236,6 +260,8 @@ class Settings:
                 "UNREACHABLE_DELETE_AFTER_FAILURES", 3, minimum=1
             ),
             unreachable_delete_after_days=get_int("UNREACHABLE_DELETE_AFTER_DAYS", 7, minimum=0),
+            # Unset is the default greeting; set, even to nothing, is what to say.
+            welcome_text=get("WELCOME_TEXT", DEFAULT_WELCOME_TEXT),
         )
 
     def __repr__(self) -> str:

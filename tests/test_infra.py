@@ -1,6 +1,6 @@
-"""infra/ sets every app setting the README lists, and is checked statically:
-tools/check_bicep.py fails on Bicep that does not parse, on a failed checkov check and on a skip
-without a reason, and passes on infra/ as it is.
+"""infra/ sets every app setting the README lists, keeps secrets out of deployment outputs and
+app settings, and is checked statically: tools/check_bicep.py fails on Bicep that does not parse,
+on a failed checkov check and on a skip without a reason, and passes on infra/ as it is.
 
 checkov lives in the lint venv (its pins conflict with requirements-dev.txt), so the checker
 tests run it there as `make lint` does; `make lint` creates it, and CI runs it before the tests.
@@ -14,6 +14,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
+from shared.app import reset_app
+from shared.settings import DEFAULT_WELCOME_TEXT
+from tests.support.functions import post_notify
 
 APP_ROOT = Path(__file__).resolve().parent.parent
 LINT_PYTHON = APP_ROOT / ".venv-lint" / "bin" / "python"
@@ -51,10 +55,22 @@ def readme_settings() -> set[str]:
     return names
 
 
+def bicep(name: str) -> str:
+    return (APP_ROOT / "infra" / name).read_text(encoding="utf-8")
+
+
+def app_settings_block() -> str:
+    return bicep("app.bicep").split("appSettings: [", 1)[1].split("\n      ]", 1)[0]
+
+
 def deployed_settings() -> set[str]:
-    bicep = (APP_ROOT / "infra" / "app.bicep").read_text(encoding="utf-8")
-    block = bicep.split("appSettings: [", 1)[1].split("\n      ]", 1)[0]
-    return set(re.findall(r"name: '([^']+)'", block))
+    return set(re.findall(r"name: '([^']+)'", app_settings_block()))
+
+
+def deployed_value(setting: str) -> str:
+    """The Bicep expression an app setting is given."""
+    block = app_settings_block().split(f"name: '{setting}'", 1)[1]
+    return re.search(r"value: (.+)", block).group(1)
 
 
 def test_the_deployment_sets_every_setting_the_readme_lists():
@@ -65,6 +81,62 @@ def test_the_deployment_sets_every_setting_the_readme_lists():
 
 def test_the_settings_it_leaves_unset_are_still_in_the_readme():
     assert set(NOT_DEPLOYED) <= readme_settings()
+
+
+def test_the_deployed_greeting_is_the_apps_own_default():
+    default = re.search(r"param welcomeText string = '((?:[^'\\]|\\.)*)'", bicep("main.bicep"))
+
+    assert re.sub(r"\\(.)", r"\1", default.group(1)) == DEFAULT_WELCOME_TEXT
+
+
+def test_the_instance_limit_is_bounded_as_flex_consumption_allows():
+    declaration = bicep("main.bicep").split("param maximumInstanceCount", 1)[0].rsplit("\n\n", 1)[1]
+
+    assert "@minValue(40)" in declaration
+    assert "@maxValue(1000)" in declaration
+
+
+def test_no_deployment_output_reads_a_key_or_a_secure_parameter():
+    for name in ("main.bicep", "app.bicep"):
+        text = bicep(name)
+        secure = re.findall(r"@secure\(\)\s*(?:@description\(.*\)\s*)?param (\w+)", text)
+        outputs = [line for line in text.splitlines() if line.startswith("output ")]
+        assert outputs, name
+        for line in outputs:
+            assert not re.search(r"\blist\w*\(", line), line  # listKeys, listSecrets, ...
+            assert not any(re.search(rf"\b{param}\b", line) for param in secure), line
+
+
+def test_the_webhook_secret_is_read_from_key_vault_by_the_apps_identity():
+    app = bicep("app.bicep")
+
+    assert "@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/" in deployed_value(
+        "NOTIFY_WEBHOOK_SECRET"
+    )
+    assert "enableRbacAuthorization: true" in app
+    assert "keyVaultReferenceIdentity: identity.id" in app
+    role = app.split("resource vaultRole ", 1)[1].split("\n}\n", 1)[0]
+    assert "scope: vault" in role
+    assert "keyVaultSecretsUser" in role
+    assert "identity.properties.principalId" in role
+    assert "vaultRole" in app.split("resource functionApp ", 1)[1].split("dependsOn: [", 1)[1]
+
+
+async def test_a_key_vault_reference_the_platform_did_not_resolve_is_refused_naming_the_setting(
+    app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+):
+    # What the app sees before the identity's role on the vault applies, minutes after `azd up`.
+    reference = "@Microsoft.KeyVault(SecretUri=https://kv-abc.vault.azure.net/secrets/s/)"
+    monkeypatch.setenv("NOTIFY_WEBHOOK_SECRET", reference)
+    await reset_app()
+    try:
+        response = await post_notify({"text": "unsigned"})
+    finally:
+        await reset_app()
+
+    assert response.status == 500
+    assert response.body["setting"] == "NOTIFY_WEBHOOK_SECRET"
+    assert "Key Vault reference" in response.body["detail"]
 
 
 def check(directory: Path) -> subprocess.CompletedProcess[str]:

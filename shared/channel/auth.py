@@ -11,10 +11,14 @@ from botframework.connector.auth import (
     BotFrameworkAuthentication,
     BotFrameworkAuthenticationFactory,
     ClaimsIdentity,
+    GovernmentConstants,
     ManagedIdentityServiceClientCredentialsFactory,
+    MicrosoftAppCredentials,
     PasswordServiceClientCredentialFactory,
     ServiceClientCredentialsFactory,
 )
+from msal import ConfidentialClientApplication
+from msrest.authentication import Authentication
 
 from shared.settings import Settings
 
@@ -35,9 +39,47 @@ def _credential_factory(settings: Settings) -> ServiceClientCredentialsFactory:
     if settings.app_type == "UserAssignedMSI":
         return ManagedIdentityServiceClientCredentialsFactory(settings.app_id)
     tenant = settings.app_tenant_id if settings.app_type == "SingleTenant" else None
-    return PasswordServiceClientCredentialFactory(
-        settings.app_id, settings.app_password, tenant_id=tenant
-    )
+    return _PasswordCredentialFactory(settings.app_id, settings.app_password, tenant_id=tenant)
+
+
+class _PasswordCredentialFactory(PasswordServiceClientCredentialFactory):
+    """botbuilder's, except that a private cloud's authority (ToChannelFromBotLoginUrl, which names
+    the tenant for a single-tenant bot) is checked with Microsoft only when validate_authority
+    asks it, as BotBuilder .NET does: botbuilder-python drops the flag, and MSAL then asks
+    login.microsoftonline.com about every host it does not know."""
+
+    async def create_credentials(
+        self, app_id: str, oauth_scope: str, login_endpoint: str, validate_authority: bool
+    ) -> Authentication:
+        endpoint = (login_endpoint or "").lower()
+        known = (
+            AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX,
+            GovernmentConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX,
+        )
+        if validate_authority or not self.app_id or not endpoint or endpoint.startswith(known):
+            return await super().create_credentials(
+                app_id, oauth_scope, login_endpoint, validate_authority
+            )
+        if not await self.is_valid_app_id(app_id):
+            raise ValueError("Invalid app_id")
+        return _PrivateCloudCredentials(app_id, self.password, oauth_scope, login_endpoint)
+
+
+class _PrivateCloudCredentials(MicrosoftAppCredentials):
+    def __init__(self, app_id: str, password: str, oauth_scope: str, authority: str) -> None:
+        super().__init__(app_id, password, oauth_scope=oauth_scope)
+        self.oauth_endpoint = authority
+
+    def get_access_token(self, force_refresh: bool = False) -> str:
+        if self.app is None:
+            # Built on first use, as botbuilder's are: MSAL reads the authority's metadata.
+            self.app = ConfidentialClientApplication(
+                client_id=self.microsoft_app_id,
+                client_credential=self.microsoft_app_password,
+                authority=self.oauth_endpoint,
+                validate_authority=False,
+            )
+        return super().get_access_token(force_refresh)
 
 
 def bot_claims(app_id: str) -> ClaimsIdentity:

@@ -19,6 +19,7 @@ from shared.cards.questions import (
 from shared.chat import teams_events
 from shared.chat.prompt_replies import PromptReplies
 from shared.chat.reminders.dialog import ReminderDialog
+from shared.chat.welcome import Welcome
 from shared.notifications.reply_text import normalized
 from shared.storage.keys import InvalidKeyError
 from shared.storage.personal_chats import PersonalChatIndex
@@ -28,10 +29,6 @@ from shared.teams import PERSONAL, TEAMS, member_ids
 
 logger = logging.getLogger(__name__)
 
-WELCOME = (
-    "Hi! I'm here to send you notifications in this conversation. "
-    'You\'re subscribed; say "stop" any time to unsubscribe.'
-)
 SUBSCRIBED = (
     "Got it. You're subscribed: I'll message you here when there's news. "
     'Say "stop" to unsubscribe, or "remind me in 10 minutes to stretch".'
@@ -51,12 +48,14 @@ class ProactiveBot(ActivityHandler):
         reminders: ReminderDialog,
         prompt_replies: PromptReplies,
         personal_chats: PersonalChatIndex,
+        welcome: Welcome,
         clock: Callable[[], datetime],
     ) -> None:
         self._store = store
         self._reminders = reminders
         self._prompt_replies = prompt_replies
         self._personal_chats = personal_chats
+        self._welcome = welcome
         self._clock = clock
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
@@ -106,7 +105,7 @@ class ProactiveBot(ActivityHandler):
             await self._forget_with_team(activity, "bot removed")
         elif _includes_bot(activity.members_added, activity):
             await self._remember(activity)
-            await turn_context.send_activity(WELCOME)
+            await self._welcome.greet_once(turn_context)
         # Anything else (a channel created, renamed or restored, a team renamed or archived,
         # other members coming and going) changes nothing we keep, and says nothing.
 
@@ -114,8 +113,11 @@ class ProactiveBot(ActivityHandler):
         activity = turn_context.activity
         action = teams_events.installation_action(activity)
         if action in teams_events.INSTALLED:
-            # Teams also sends conversationUpdate with the bot added; that one says welcome.
             await self._remember(activity)
+            # In a team or group chat the conversationUpdate with the bot added says welcome; a
+            # personal install may come without one.
+            if action == teams_events.NEW_INSTALL and teams_events.in_personal_scope(activity):
+                await self._welcome.greet_once(turn_context)
         elif action in teams_events.UNINSTALLED:
             await self._forget_with_team(activity, f"app uninstalled ({action})")
 
@@ -173,11 +175,13 @@ class ProactiveBot(ActivityHandler):
         channel chosen at install. References stored before they kept their team id stay until a
         send there is refused as gone."""
         await self._forget(activity, reason)
+        await self._welcome.forget(activity.channel_id, activity_conversation_id(activity))
         team = teams_events.team_id(activity)
         if team is None:
             return
         if team != activity_conversation_id(activity):
             await self._forget_id(activity.channel_id, team, reason)
+            await self._welcome.forget(activity.channel_id, team)
         for conversation_id in await self._store.delete_team(activity.channel_id, team):
             logger.info("Removed reference %s/%s: %s", activity.channel_id, conversation_id, reason)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from botbuilder.schema import Activity
 
-from shared.teams import TEAMS
+from shared.teams import PERSONAL, TEAMS
 
 # conversationUpdate channelData.eventType. Archiving is not here: an archived team comes back
 # with teamUnarchived, which names only the team, so forgetting its channels' references on
@@ -23,6 +23,8 @@ CHANNEL_DELETED = "channeldeleted"
 # installationUpdate action; "-upgrade" when an app update adds or drops the bot.
 INSTALLED = frozenset({"add", "add-upgrade"})
 UNINSTALLED = frozenset({"remove", "remove-upgrade"})
+# An install itself, which is greeted, not an update of one that is already there.
+NEW_INSTALL = "add"
 
 
 def event_type(activity: Activity) -> str:
@@ -32,6 +34,12 @@ def event_type(activity: Activity) -> str:
 
 def installation_action(activity: Activity) -> str:
     return _lowered(activity.action)
+
+
+def in_personal_scope(activity: Activity) -> bool:
+    """Whether the activity comes from a user's 1:1 chat with the bot."""
+    conversation_type = getattr(activity.conversation, "conversation_type", None)
+    return activity.channel_id == TEAMS and _lowered(conversation_type) == PERSONAL
 
 
 def team_id(activity: Activity) -> str | None:

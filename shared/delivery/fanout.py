@@ -206,14 +206,7 @@ class Delivery:
                 return TargetResult.of(target, Outcome.CANCELLED, attempts=failed_attempts)
             if target.unreachable is not None:
                 await self._found_again(target)
-            return TargetResult.of(
-                target,
-                Outcome.SENT,
-                status=sent.status,
-                attempts=failed_attempts + 1,
-                activity_id=sent.activity_id,
-                sent_in=sent.conversation_id,
-            )
+            return _sent(target, sent, failed_attempts + 1)
 
     async def _conversation_not_found(
         self,
@@ -283,15 +276,7 @@ class Delivery:
         if sent is None:
             return TargetResult.of(target, Outcome.CANCELLED, attempts=attempts)
         logger.info("Reopened 1:1 %s as %s", target.conversation_id, reached.conversation_id)
-        return TargetResult.of(
-            target,
-            Outcome.SENT,
-            status=sent.status,
-            attempts=attempts + 1,
-            activity_id=sent.activity_id,
-            sent_in=sent.conversation_id,
-            reopened=True,
-        )
+        return _sent(target, sent, attempts + 1, reopened=True)
 
     async def _found_again(self, target: StoredReference) -> None:
         try:
@@ -408,6 +393,20 @@ async def _streamed(
     else:
         for target in targets:
             yield target
+
+
+def _sent(
+    target: StoredReference, sent: Sent, attempts: int, reopened: bool = False
+) -> TargetResult:
+    return TargetResult.of(
+        target,
+        Outcome.SENT,
+        status=sent.status,
+        attempts=attempts,
+        activity_id=sent.activity_id,
+        sent_in=sent.conversation_id,
+        reopened=reopened,
+    )
 
 
 def _failed(target: StoredReference, status: int | None, error: str, attempts: int) -> TargetResult:

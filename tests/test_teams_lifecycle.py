@@ -16,6 +16,7 @@ import pytest
 from azure.data.tables.aio import TableClient
 
 from testbed.activities import BOT_ID
+from tests.support import teams
 from tests.support.functions import post_activity
 from tests.support.references import stored_references
 
@@ -85,32 +86,9 @@ def installation_update(
     service_url: str, action: str, conversation: str = CHANNEL, team: str = TEAM
 ) -> dict[str, Any]:
     """As in the installationUpdate example: the conversation is the channel chosen at install."""
-    return {
-        "type": "installationUpdate",
-        "id": "f:816eb23d-bfa1-afa3-dfeb-d2aa338e9541",
-        "timestamp": "2021-11-09T04:47:30.91Z",
-        "serviceUrl": service_url,
-        "channelId": "msteams",
-        "from": {"id": USER, "aadObjectId": "eddfa9d4-346e-4cce-a18f-fa6261ad776b"},
-        "recipient": {"id": BOT_ID, "name": "Test Bot"},
-        "locale": "en-US",
-        "entities": [{"type": "clientInfo", "locale": "en-US"}],
-        "conversation": {
-            "isGroup": True,
-            "id": conversation,
-            "name": "2021 Test Channel",
-            "conversationType": "channel",
-            "tenantId": TENANT,
-        },
-        "channelData": {
-            "settings": {"selectedChannel": {"id": conversation}},
-            "channel": {"id": conversation},
-            "team": {"aadGroupId": "da849743-4259-475f-ae7a-4f4b0fb49943", "id": team},
-            "tenant": {"id": TENANT},
-            "source": {"name": "message"},
-        },
-        "action": action,
-    }
+    return teams.installation_update(
+        service_url, action, conversation=conversation, user=USER, tenant=TENANT, team=team
+    )
 
 
 async def post(body: dict[str, Any]) -> None:

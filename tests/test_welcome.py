@@ -16,6 +16,7 @@ import pytest
 from shared.settings import DEFAULT_WELCOME_TEXT
 from testbed.activities import BOT_ID
 from tests.support.functions import post_activity
+from tests.support.teams import installation_update
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 USER = "29:1wR7IdIRIoerMIWbewMi75JA3scaMuxvFon9eRQW2Nix5loMDo0362st2IaRVRirPZBv1WdXT8TIFWWmlQ"
@@ -25,19 +26,7 @@ GREETING = "Welcome! I'll post your team's alerts here."
 
 
 def personal_install(service_url: str, action: str = "add") -> dict[str, Any]:
-    return {
-        "type": "installationUpdate",
-        "id": "f:816eb23d-bfa1-afa3-dfeb-d2aa338e9541",
-        "timestamp": "2021-11-09T04:47:30.91Z",
-        "serviceUrl": service_url,
-        "channelId": "msteams",
-        "from": {"id": USER, "aadObjectId": "eddfa9d4-346e-4cce-a18f-fa6261ad776b"},
-        "recipient": {"id": BOT_ID, "name": "Test Bot"},
-        "locale": "en-US",
-        "conversation": {"conversationType": "personal", "tenantId": TENANT, "id": PERSONAL},
-        "channelData": {"tenant": {"id": TENANT}, "source": {"name": "message"}},
-        "action": action,
-    }
+    return installation_update(service_url, action, conversation=PERSONAL, user=USER, tenant=TENANT)
 
 
 def bot_joined_personal_chat(service_url: str) -> dict[str, Any]:

@@ -215,6 +215,7 @@ async def test_what_a_cancel_leaves_unsplit_is_recorded_cancelled_and_counted(
     assert status["state"] == "cancelled"
     assert status["counts"]["matched"] == status["counts"]["cancelled"] == 2500
     assert status["counts"]["pending"] == 0
+    assert status["startedAt"] <= status["finishedAt"]
     assert channel.received == []
     rows = await all_targets(notification_id)
     assert sorted(r["conversationId"] for r in rows) == ids

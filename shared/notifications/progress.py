@@ -43,7 +43,8 @@ def progress(notification: Notification, totals: Totals) -> dict[str, Any]:
     # instances whose clocks differ a little may stamp a chunk before the record.
     started_at = _earliest(notification.started_at, totals.started_at)
     if state is State.CANCELLED:
-        finished_at = notification.cancelled_at
+        # Its last outcome, the targets never split included, recorded `cancelled` after it.
+        finished_at = _latest(notification.cancelled_at, totals.last_at, started_at)
     elif state is State.DONE:
         # The last outcome recorded; an audience of nobody is done as it starts.
         finished_at = _latest(totals.last_at, started_at)

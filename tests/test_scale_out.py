@@ -317,3 +317,58 @@ def test_runners_on_one_queue_still_send_every_target(three_runners_on_one_queue
     ] * PARTS
     assert sorted({r.conversation_id for r in scenario.received}) == [*scenario.ids, THROTTLED]
     assert (scenario.throttled_report["sent"], scenario.throttled_report["failed"]) == (1, 0)
+
+
+async def test_two_runners_share_the_queue_and_one_is_killed_the_other_finishes_everything(
+    azurite, channel_stub: ChannelStub, tmp_path_factory
+):
+    """3,000 targets through the queue, two runners taking its items; one is killed with SIGKILL
+    mid-fan-out and never comes back. The survivor takes the dead one's items once their lease
+    runs out: nobody lost, one outcome each, every repeat flagged, and a status that converges."""
+    channel_stub.reset()
+    env = runner_env(
+        azurite.connection_string,
+        NOTIFY_MAX_RPS_PER_TENANT=0,
+        DEVHOST_QUEUE_LEASE_SECONDS=LEASE_SECONDS,
+    )
+    audiences = {t: [f"{t}-pair-{n:04d}" for n in range(KILL_PER_TENANT)] for t in KILL_TENANTS}
+    ids = [c for tenant_ids in audiences.values() for c in tenant_ids]
+    await store_audience(env, channel_stub.url, audiences)
+    for conversation_id in ids:
+        channel_stub.answer(conversation_id, 201, delay_seconds=CHANNEL_LATENCY_SECONDS)
+
+    with Runners(env, tmp_path_factory.mktemp("pair")) as runners:
+        [victim] = runners.start()
+        status, body = await post(f"{victim.url}/api/notify", {"text": "To all 3,000"})
+        assert status == 202, body
+        await wait_until(
+            lambda: len(channel_stub.received) >= KILL_AFTER_SHARE * len(ids),
+            timeout=30,
+            what=f"{KILL_AFTER_SHARE:.0%} of the sends arrive\n{runners.tails()}",
+        )
+        # The second takes items beside the first; the first dies holding a chunk part-recorded.
+        [survivor] = runners.start()
+        deadline = time.monotonic() + 30
+        while not await partly_recorded_chunks(env, body["id"]):
+            assert time.monotonic() < deadline, f"no chunk partly recorded\n{runners.tails()}"
+            await asyncio.sleep(0.05)
+        sent_before_kill = {r.conversation_id for r in channel_stub.received}
+        recorded_at_kill = await recorded_conversations(env, body["id"])
+        victim.kill()
+        settled = await status_when_settled(survivor.url, body["id"], timeout=90)
+        exported = await exported_targets(survivor.url, body["id"])
+
+    deliveries = Counter(r.conversation_id for r in channel_stub.received if r.status < 300)
+    repeated = {c for c, n in deliveries.items() if n > 1}
+    flagged = {r["conversationId"] for r in exported if r["possibleDuplicate"]}
+    assert set(deliveries) == set(ids)  # nobody lost
+    assert sorted(r["conversationId"] for r in exported) == sorted(ids)  # one outcome each
+    assert settled["state"] == "done"
+    assert (settled["counts"]["sent"], settled["counts"]["pending"]) == (3000, 0)
+    assert max(deliveries.values()) <= 2
+    assert repeated <= flagged
+    assert len(repeated) <= REPEATS_BOUND  # what one dead instance can hold
+    print(
+        f"\ntwo runners, one killed: {len(sent_before_kill - recorded_at_kill)} sent but not "
+        f"recorded at the kill, {len(repeated)} repeated, {len(flagged)} flagged"
+    )

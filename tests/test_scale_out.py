@@ -81,21 +81,41 @@ class KilledMidFanOut:
         return Counter({c: n - 1 for c, n in counts.items() if n > 1})
 
 
-@pytest.fixture(scope="module")
-async def killed_mid_fan_out(azurite, channel_stub: ChannelStub, tmp_path_factory):
-    """3,000 targets in 3 tenants through the queue; the runner is killed with SIGKILL once 30 %
-    of the sends arrived, and a new one (short lease) finishes the notification."""
+async def slow_audience(
+    azurite, channel_stub: ChannelStub, name: str
+) -> tuple[dict[str, str], list[str]]:
+    """The runners' settings (short lease, no rate limit) and 3,000 stored conversations in 3
+    tenants, each answered after CHANNEL_LATENCY_SECONDS: a fan-out long enough to kill mid-way."""
     channel_stub.reset()
     env = runner_env(
         azurite.connection_string,
         NOTIFY_MAX_RPS_PER_TENANT=0,
         DEVHOST_QUEUE_LEASE_SECONDS=LEASE_SECONDS,
     )
-    audiences = {t: [f"{t}-conv-{n:04d}" for n in range(KILL_PER_TENANT)] for t in KILL_TENANTS}
+    audiences = {t: [f"{t}-{name}-{n:04d}" for n in range(KILL_PER_TENANT)] for t in KILL_TENANTS}
     ids = [c for tenant_ids in audiences.values() for c in tenant_ids]
     await store_audience(env, channel_stub.url, audiences)
     for conversation_id in ids:
         channel_stub.answer(conversation_id, 201, delay_seconds=CHANNEL_LATENCY_SECONDS)
+    return env, ids
+
+
+async def some_chunk_partly_recorded(
+    env: dict[str, str], notification_id: str, runners: Runners
+) -> list[int]:
+    """Wait until a chunk has part of its outcomes written; how many each such chunk has."""
+    deadline = time.monotonic() + 30
+    while not (partly_recorded := await partly_recorded_chunks(env, notification_id)):
+        assert time.monotonic() < deadline, f"no chunk partly recorded\n{runners.tails()}"
+        await asyncio.sleep(0.05)
+    return partly_recorded
+
+
+@pytest.fixture(scope="module")
+async def killed_mid_fan_out(azurite, channel_stub: ChannelStub, tmp_path_factory):
+    """3,000 targets in 3 tenants through the queue; the runner is killed with SIGKILL once 30 %
+    of the sends arrived, and a new one (short lease) finishes the notification."""
+    env, ids = await slow_audience(azurite, channel_stub, "conv")
 
     with Runners(env, tmp_path_factory.mktemp("killed")) as runners:
         [first] = runners.start()
@@ -108,10 +128,7 @@ async def killed_mid_fan_out(azurite, channel_stub: ChannelStub, tmp_path_factor
         )
         # Killed while it holds a chunk with part of its outcomes written, so its successor
         # has recorded targets to skip (not only chunks it starts afresh).
-        deadline = time.monotonic() + 30
-        while not (partly_recorded := await partly_recorded_chunks(env, body["id"])):
-            assert time.monotonic() < deadline, f"no chunk partly recorded\n{runners.tails()}"
-            await asyncio.sleep(0.05)
+        partly_recorded = await some_chunk_partly_recorded(env, body["id"], runners)
         first.kill()
         # Requests already on the wire reach the stub; then nothing more comes from the dead.
         await asyncio.sleep(0.5)
@@ -325,17 +342,7 @@ async def test_two_runners_share_the_queue_and_one_is_killed_the_other_finishes_
     """3,000 targets through the queue, two runners taking its items; one is killed with SIGKILL
     mid-fan-out and never comes back. The survivor takes the dead one's items once their lease
     runs out: nobody lost, one outcome each, every repeat flagged, and a status that converges."""
-    channel_stub.reset()
-    env = runner_env(
-        azurite.connection_string,
-        NOTIFY_MAX_RPS_PER_TENANT=0,
-        DEVHOST_QUEUE_LEASE_SECONDS=LEASE_SECONDS,
-    )
-    audiences = {t: [f"{t}-pair-{n:04d}" for n in range(KILL_PER_TENANT)] for t in KILL_TENANTS}
-    ids = [c for tenant_ids in audiences.values() for c in tenant_ids]
-    await store_audience(env, channel_stub.url, audiences)
-    for conversation_id in ids:
-        channel_stub.answer(conversation_id, 201, delay_seconds=CHANNEL_LATENCY_SECONDS)
+    env, ids = await slow_audience(azurite, channel_stub, "pair")
 
     with Runners(env, tmp_path_factory.mktemp("pair")) as runners:
         [victim] = runners.start()
@@ -348,10 +355,7 @@ async def test_two_runners_share_the_queue_and_one_is_killed_the_other_finishes_
         )
         # The second takes items beside the first; the first dies holding a chunk part-recorded.
         [survivor] = runners.start()
-        deadline = time.monotonic() + 30
-        while not await partly_recorded_chunks(env, body["id"]):
-            assert time.monotonic() < deadline, f"no chunk partly recorded\n{runners.tails()}"
-            await asyncio.sleep(0.05)
+        await some_chunk_partly_recorded(env, body["id"], runners)
         sent_before_kill = {r.conversation_id for r in channel_stub.received}
         recorded_at_kill = await recorded_conversations(env, body["id"])
         victim.kill()

@@ -35,6 +35,7 @@ from shared.notifications.broadcast_schedule import BroadcastSchedule
 from shared.notifications.idempotency_store import IdempotencyStore
 from shared.notifications.notification_store import NotificationStore
 from shared.notifications.outcome_store import OutcomeStore
+from shared.notifications.outcome_writer import OutcomeWriter
 from shared.notifications.prompt_store import PromptStore
 from shared.sending.cancellation import CancelWatch
 from shared.sending.chunk_delivery import ChunkDelivery
@@ -142,9 +143,11 @@ class App:
         )
         notifications = NotificationStore(storage.notifications)
         prompt_expiry = timedelta(hours=settings.prompt_expiry_hours)
+        outcomes = OutcomeStore(storage.notifications)
         context = WorkContext(
             notifications=notifications,
-            outcomes=OutcomeStore(storage.notifications),
+            outcomes=outcomes,
+            outcome_writer=OutcomeWriter(outcomes, clock),
             prompts=PromptStore(storage.notifications, clock, prompt_expiry),
             references=references,
             queue=storage.queue,

@@ -10,17 +10,14 @@ the figures they measure.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections import Counter
 from dataclasses import dataclass
 
 import pytest
 
-from devhost.queues import read_queue_options
-from shared.notifications.outcome_store import TARGETS_PER_CHUNK
+from shared.notifications.outcome_writer import UNRECORDED_LIMIT
 from testbed.channel_stub import ChannelStub, Received
-from tests.support.devhost_process import REPO_ROOT
 from tests.support.http_client import post
 from tests.support.runners import (
     Runner,
@@ -34,16 +31,16 @@ from tests.support.runners import (
     wait_until,
 )
 
-_QUEUES = read_queue_options(json.loads((REPO_ROOT / "host.json").read_text()), {})
-# What one instance holds at most: a batch, plus a new batch fetched once the work in flight
-# drops to the threshold; each item a chunk.
-ITEMS_HELD_PER_RUNNER = _QUEUES.batch_size + _QUEUES.new_batch_threshold
-REPEATS_BOUND = ITEMS_HELD_PER_RUNNER * TARGETS_PER_CHUNK
+CONCURRENCY = 32  # NOTIFY_CONCURRENCY of the runners killed
+# What an instance that dies leaves its successor to send again, however many chunks it held:
+# its sends in flight and the outcomes it had learned and not yet written (see
+# shared/notifications/outcome_writer.py).
+REPEATS_BOUND = CONCURRENCY + UNRECORDED_LIMIT
 
 KILL_TENANTS = ("tenant-a", "tenant-b", "tenant-c")
 KILL_PER_TENANT = 1000
 KILL_AFTER_SHARE = 0.3
-CHANNEL_LATENCY_SECONDS = 0.1  # 32 sends in flight per runner: about 300 a second
+CHANNEL_LATENCY_SECONDS = 0.1  # CONCURRENCY sends in flight per runner: about 300 a second
 LEASE_SECONDS = 3  # how soon a dead runner's queue messages come back (devhost test knob)
 
 TENANT = "tenant-busy"
@@ -90,6 +87,7 @@ async def slow_audience(
     env = runner_env(
         azurite.connection_string,
         NOTIFY_MAX_RPS_PER_TENANT=0,
+        NOTIFY_CONCURRENCY=CONCURRENCY,
         DEVHOST_QUEUE_LEASE_SECONDS=LEASE_SECONDS,
     )
     audiences = {t: [f"{t}-{name}-{n:04d}" for n in range(KILL_PER_TENANT)] for t in KILL_TENANTS}
@@ -208,8 +206,8 @@ def test_after_a_kill_only_sends_without_a_recorded_outcome_repeat(killed_mid_fa
     repeats = scenario.repeats
     print(
         f"\nrepeated sends after kill -9: {sum(repeats.values())} "
-        f"(to {len(repeats)} conversations; bound {ITEMS_HELD_PER_RUNNER} items x "
-        f"{TARGETS_PER_CHUNK} targets = {REPEATS_BOUND})"
+        f"(to {len(repeats)} conversations; bound: {CONCURRENCY} in flight + "
+        f"{UNRECORDED_LIMIT} unwritten = {REPEATS_BOUND})"
     )
 
     assert sum(repeats.values()) <= REPEATS_BOUND

@@ -100,10 +100,24 @@ class Delivery:
         failures: list[BaseException] = []
         out: set[asyncio.Task] = set()  # tasks whose request has left
 
+        def abandon(error: BaseException) -> None:
+            if not failures:
+                for waiting in in_flight - out - {asyncio.current_task()}:
+                    waiting.cancel()
+            failures.append(error)
+
         async def stop_check() -> bool:
             if failures:
                 raise _Abandoned
-            return stopped is not None and await stopped()
+            if stopped is None:
+                return False
+            try:
+                return await stopped()
+            except Exception as error:
+                # The caller's own step failed (writing outcomes, say): as a failing step after
+                # a send, it fails the delivery, not this target.
+                abandon(error)
+                raise _Abandoned from error
 
         async def deliver(target: StoredReference) -> None:
             try:
@@ -120,10 +134,7 @@ class Delivery:
             in_flight.discard(task)
             open_targets.release()
             if not task.cancelled() and task.exception() is not None:
-                if not failures:
-                    for waiting in in_flight - out:
-                        waiting.cancel()
-                failures.append(task.exception())
+                abandon(task.exception())
 
         # Targets waiting on a rate limit or a retry hold no request slot, so a few more than
         # `concurrency` are kept open; the bound keeps memory flat however many targets stream in.

@@ -4,6 +4,7 @@ lifecycle           the state names and how long a claim may last
 request             the POST /api/notify body, validated
 notification_store  notification records in Table Storage: ids, states, claims, reports
 outcome_store       each target's one outcome, in transactions, with claim rows to add up
+outcome_writer      the process's outcomes not yet written, written together, bounding repeats
 prompt_store        questions with choices, and the answers recorded against them
 idempotency_store   Idempotency-Key claims and replays
 broadcast_schedule  the scheduled broadcast's own NCRONTAB slots, claimed once each

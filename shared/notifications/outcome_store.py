@@ -16,7 +16,7 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -73,6 +73,16 @@ class ChunkClaim:
     # again, so each message this run sends may be someone's second.
     taken_over: bool = False
     possible_duplicates: int = 0
+
+
+@dataclass(frozen=True)
+class ChunkWrite:
+    """Outcomes for positions of a claimed chunk (none recorded before), to write with its
+    claim row; `done` marks the chunk done."""
+
+    claim: ChunkClaim
+    results: Sequence[tuple[int, TargetResult]]
+    done: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,85 +163,106 @@ class OutcomeStore:
         pending = [(p, r) for p, r in results if p not in claim.recorded]
         while True:
             part, pending = pending[:OUTCOMES_PER_TRANSACTION], pending[OUTCOMES_PER_TRANSACTION:]
-            claim = await self._record_transaction(
-                notification_id, claim, part, now, done and not pending
+            [written] = await self.write_together(
+                notification_id, [ChunkWrite(claim, part, done and not pending)], now
             )
-            if claim is None or not pending:
-                return claim
+            if written is None or not pending:
+                return written
+            claim = written
 
-    async def _record_transaction(
-        self,
-        notification_id: str,
-        claim: ChunkClaim,
-        results: list[tuple[int, TargetResult]],
-        now: datetime,
-        done: bool,
-    ) -> ChunkClaim | None:
+    async def write_together(
+        self, notification_id: str, writes: Sequence[ChunkWrite], now: datetime
+    ) -> list[ChunkClaim | None]:
+        """One transaction: the outcomes of one or more claimed chunks of a notification, and
+        each chunk's claim row updated with them (at most MAX_TRANSACTION_OPERATIONS in all).
+        Each claim as it now stands, in order; None for a chunk taken over (it records nothing).
+        A target that already has an outcome keeps it and is not counted again.
+        """
         pk = partition(notification_id)
-        kept_out: set[int] = set()  # positions whose target had an outcome already
-        # Names this write in the claim row: a try made again after a lost answer reads it to
+        kept_out: set[tuple[str, int]] = set()  # (chunk, position): the target had an outcome
+        lost: set[str] = set()  # chunks taken over
+        # Names this write in the claim rows: a try made again after a lost answer reads it to
         # tell "my first try landed" from "someone else's write".
         write = uuid.uuid4().hex
         tries = 0
         while True:
-            writing = [(p, r) for p, r in results if p not in kept_out]
-            recorded = claim.recorded | {p for p, _ in results}
-            counts = dict(claim.counts)
-            for _, result in writing:
-                counts[result.outcome] += 1
-            duplicates = claim.possible_duplicates + sum(r.possible_duplicate for _, r in writing)
-            claim_row = {
-                "PartitionKey": pk,
-                "RowKey": CLAIM_PREFIX + claim.chunk,
-                "Done": done,
-                "Recorded": _bitmap(recorded),
-                "At": now,
-                "Write": write,
-                POSSIBLE_DUPLICATES: duplicates,
-                **{_count_property(o): n for o, n in counts.items()},
-            }
-            operations: list[Operation] = [Insert(_outcome_entity(pk, r, now)) for _, r in writing]
-            operations.append(MergeIfUnchanged(claim_row, claim.etag))
+            live = [w for w in writes if w.claim.chunk not in lost]
+            if not live:
+                return [None for _ in writes]
+            operations: list[Operation] = []
+            owners: list[tuple[str, int | None]] = []  # each operation's chunk and position
+            after: dict[str, ChunkClaim] = {}  # each claim as it stands once this lands
+            for chunk_write in live:
+                claim = chunk_write.claim
+                writing = [
+                    (p, r) for p, r in chunk_write.results if (claim.chunk, p) not in kept_out
+                ]
+                after[claim.chunk] = updated = _claim_after(claim, chunk_write.results, writing)
+                for position, result in writing:
+                    operations.append(Insert(_outcome_entity(pk, result, now)))
+                    owners.append((claim.chunk, position))
+                claim_row = _claim_row(pk, updated, chunk_write.done, now, write)
+                operations.append(MergeIfUnchanged(claim_row, claim.etag))
+                owners.append((claim.chunk, None))
             try:
                 etags = await transactions.submit(self._table, operations)
+                claim_etags = [e for e, (_, p) in zip(etags, owners, strict=True) if p is None]
             except StorageHiccupError as error:
                 if tries == len(RETRY_DELAYS):
                     raise
-                logger.warning("Recording outcomes of chunk %s: %s; again", claim.chunk, error)
+                logger.warning("Recording outcomes of %s: %s; again", notification_id, error)
                 await asyncio.sleep(RETRY_DELAYS[tries])
                 tries += 1
                 continue
             except TransactionRejected as error:
-                if tries and (etag := await self._landed(pk, claim.chunk, write)):
-                    return replace(
-                        claim,
-                        etag=etag,
-                        recorded=recorded,
-                        counts=counts,
-                        possible_duplicates=duplicates,
-                    )
-                if (
-                    error.status_code == 409
-                    and error.index is not None
-                    and error.index < len(writing)
-                ):
-                    kept_out.add(writing[error.index][0])
+                landed = await self._landed(pk, list(after), write) if tries else None
+                if landed is None:
+                    lost |= await self._refused(pk, error, owners, kept_out, live)
                     continue
-                if error.status_code in (404, 412):
-                    return None  # taken over: the taker records these targets
-                raise
-            return replace(
-                claim,
-                etag=etags[-1],
-                recorded=recorded,
-                counts=counts,
-                possible_duplicates=duplicates,
-            )
+                claim_etags = landed
+            stands = {
+                chunk: replace(claim, etag=etag)
+                for (chunk, claim), etag in zip(after.items(), claim_etags, strict=True)
+            }
+            return [stands.get(w.claim.chunk) for w in writes]
 
-    async def _landed(self, pk: str, chunk: str, write: str) -> str | None:
-        """The claim row's ETag if `write` is the last write it took (a lost answer's try)."""
-        row = await self._table.get(pk, CLAIM_PREFIX + chunk, select=["Write"])
-        return etag_of(row) if row is not None and row.get("Write") == write else None
+    async def _refused(
+        self,
+        pk: str,
+        error: TransactionRejected,
+        owners: list[tuple[str, int | None]],
+        kept_out: set[tuple[str, int]],
+        live: list[ChunkWrite],
+    ) -> set[str]:
+        """Why the transaction was refused, so the next try leaves it out: a target that had an
+        outcome already (added to `kept_out`), or the chunks taken over (returned). Raises if
+        it was neither."""
+        if error.index is not None and error.index < len(owners):
+            chunk, position = owners[error.index]
+            if error.status_code == 409 and position is not None:
+                kept_out.add((chunk, position))
+                return set()
+            if error.status_code in (404, 412) and position is None:
+                return {chunk}
+        elif error.status_code in (404, 412):
+            # The service did not say which: the claims that changed since were taken over.
+            stale = set()
+            for chunk_write in live:
+                claim = chunk_write.claim
+                row = await self._table.get(pk, CLAIM_PREFIX + claim.chunk, select=["Done"])
+                if row is None or etag_of(row) != claim.etag:
+                    stale.add(claim.chunk)
+            if stale:
+                return stale
+        raise error
+
+    async def _landed(self, pk: str, chunks: list[str], write: str) -> list[str] | None:
+        """The claim rows' ETags, in order, if `write` is the last write they took (a lost
+        answer's try landed)."""
+        rows = [await self._table.get(pk, CLAIM_PREFIX + c, select=["Write"]) for c in chunks]
+        if not all(row is not None and row.get("Write") == write for row in rows):
+            return None
+        return [etag_of(row) for row in rows if row is not None]
 
     async def totals(self, notification_id: str) -> Totals:
         query = "PartitionKey eq @p and RowKey ge @from and RowKey lt @to"
@@ -346,98 +377,6 @@ def _sent_message(row: dict[str, str]) -> StoredReference:
     )
 
 
-class OutcomeRecorder:
-    """Outcomes of one claimed chunk, written a transaction at a time as they come in; the
-    transaction with the last of them also marks the chunk done.
-
-    An outcome leaves `pending` only once its transaction landed: a write that fails keeps them
-    for the next write (or the run's `flush` on its way out), and the chunk is marked done only by
-    a run that recorded every one of its outcomes.
-    """
-
-    def __init__(
-        self,
-        outcomes: OutcomeStore,
-        notification_id: str,
-        claim: ChunkClaim,
-        expected: int,
-        clock: Callable[[], datetime],
-    ) -> None:
-        self._outcomes = outcomes
-        self._notification_id = notification_id
-        self._claim: ChunkClaim | None = claim
-        self._expected = expected  # outcomes this run records: then the chunk is done
-        self._clock = clock
-        self._pending: list[tuple[int, TargetResult]] = []
-        self._added = 0
-        self._done = False
-        self._writing = asyncio.Lock()
-        self._written = asyncio.Condition()
-        # A write failed even when tried again: later outcomes only wait, for `flush`. Each
-        # send still out would otherwise spend another round of tries before the run ends.
-        self._failed = False
-
-    @property
-    def lost(self) -> bool:
-        return self._claim is None
-
-    async def add(self, position: int, result: TargetResult) -> None:
-        self._pending.append((position, result))
-        self._added += 1
-        if self._added >= self._expected or len(self._pending) >= OUTCOMES_PER_TRANSACTION:
-            await self._write(whole_parts_only=self._added < self._expected)
-
-    async def room(self) -> None:
-        """Return once fewer than two transactions' worth of outcomes wait to be written."""
-        if len(self._pending) < 2 * OUTCOMES_PER_TRANSACTION:
-            return
-        async with self._written:
-            await self._written.wait_for(
-                lambda: len(self._pending) < 2 * OUTCOMES_PER_TRANSACTION or self.lost
-            )
-
-    async def finish(self) -> None:
-        """Write what is left and mark the chunk done (every outcome is in: nothing to send,
-        say, or the last one was written with the others)."""
-        await self._write(whole_parts_only=False)
-
-    async def flush(self) -> None:
-        """Write what is pending without marking the chunk done: a run on its way out after a
-        failure keeps what its sends learned, so the rerun sends only what has no outcome."""
-        async with self._writing:
-            await self._write_parts(whole_parts_only=False, may_finish=False)
-
-    async def _write(self, whole_parts_only: bool) -> None:
-        async with self._writing:
-            if self._failed:
-                return
-            try:
-                await self._write_parts(whole_parts_only, may_finish=True)
-            except BaseException:
-                self._failed = True
-                raise
-
-    async def _write_parts(self, whole_parts_only: bool, may_finish: bool) -> None:
-        while self._claim is not None and not self._done:
-            part = self._pending[:OUTCOMES_PER_TRANSACTION]
-            if whole_parts_only and len(part) < OUTCOMES_PER_TRANSACTION:
-                return  # another add wrote them meanwhile, or a part is still filling
-            last = len(part) == len(self._pending)
-            done = may_finish and last and self._added >= self._expected
-            if not part and not done:
-                return
-            self._claim = await self._outcomes.record(
-                self._notification_id, self._claim, part, self._clock(), done=done
-            )
-            # Appends only ever land at the end, so the part written is still at the front.
-            del self._pending[: len(part)]
-            self._done = done
-            async with self._written:
-                self._written.notify_all()
-            if last:
-                return
-
-
 class InvalidContinuationError(ValueError):
     """A continuation token this API did not hand out."""
 
@@ -468,6 +407,37 @@ def _count_property(outcome: Outcome) -> str:
 
 def _counts(row: dict[str, Any]) -> dict[Outcome, int]:
     return {o: int(row.get(_count_property(o)) or 0) for o in Outcome}
+
+
+def _claim_after(
+    claim: ChunkClaim,
+    results: Sequence[tuple[int, TargetResult]],
+    writing: Sequence[tuple[int, TargetResult]],
+) -> ChunkClaim:
+    """The claim once `writing` (of `results`; the rest had outcomes already) is recorded."""
+    counts = dict(claim.counts)
+    for _, result in writing:
+        counts[result.outcome] += 1
+    return replace(
+        claim,
+        recorded=claim.recorded | {p for p, _ in results},
+        counts=counts,
+        possible_duplicates=claim.possible_duplicates
+        + sum(r.possible_duplicate for _, r in writing),
+    )
+
+
+def _claim_row(pk: str, claim: ChunkClaim, done: bool, now: datetime, write: str) -> dict:
+    return {
+        "PartitionKey": pk,
+        "RowKey": CLAIM_PREFIX + claim.chunk,
+        "Done": done,
+        "Recorded": _bitmap(claim.recorded),
+        "At": now,
+        "Write": write,
+        POSSIBLE_DUPLICATES: claim.possible_duplicates,
+        **{_count_property(o): n for o, n in claim.counts.items()},
+    }
 
 
 def _bitmap(positions: Iterable[int]) -> bytes:

@@ -20,7 +20,8 @@ from shared.delivery.actions import ChannelAction, RecallMessage, SendMessage, U
 from shared.delivery.fanout import Delivery
 from shared.delivery.outcomes import REFERENCE_GONE, Outcome, TargetResult
 from shared.notifications.notification_store import RECALL, UPDATE, Notification
-from shared.notifications.outcome_store import ChunkClaim, OutcomeRecorder
+from shared.notifications.outcome_store import ChunkClaim
+from shared.notifications.outcome_writer import OutcomeRecorder
 from shared.notifications.request import parse_notify_request
 from shared.sending.context import WorkContext
 from shared.sending.work_items import ChunkItem
@@ -42,6 +43,7 @@ class ChunkDelivery:
     ) -> None:
         self._notifications = context.notifications
         self._outcomes = context.outcomes
+        self._outcome_writer = context.outcome_writer
         self._store = context.references
         self._delivery = delivery
         self._prompts = context.prompts
@@ -59,12 +61,8 @@ class ChunkDelivery:
         )
         if claim is None:
             return  # done already, or another copy holds it
-        recorder = OutcomeRecorder(
-            self._outcomes,
-            item.notification_id,
-            claim,
-            len(item.row_keys) - len(claim.recorded),
-            self._clock,
+        recorder = self._outcome_writer.recorder(
+            item.notification_id, claim, len(item.row_keys) - len(claim.recorded)
         )
         read_at = self._clock()
         found = await self._read_targets(work, item, _pending_keys(item, claim))
@@ -86,8 +84,8 @@ class ChunkDelivery:
             await recorder.add(positions[(result.channel_id, result.conversation_id)], result)
 
         async def stopped() -> bool:
-            # No send starts while outcomes already learned wait to be written: a run that then
-            # fails leaves its rerun little to send twice.
+            # No send starts while too many outcomes learned in this process wait to be written:
+            # an instance that dies leaves its successor little to send twice.
             await recorder.room()
             return recorder.lost or await self._cancel_watch.cancelled(item.notification_id)
 

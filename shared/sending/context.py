@@ -10,6 +10,7 @@ from shared.channel.connector import BotConnector
 from shared.channel.service_urls import ServiceUrlPolicy
 from shared.notifications.notification_store import NotificationStore
 from shared.notifications.outcome_store import OutcomeStore
+from shared.notifications.outcome_writer import OutcomeWriter
 from shared.notifications.prompt_store import PromptStore
 from shared.sending.cancellation import CancelWatch
 from shared.storage.queues import WorkQueue
@@ -23,6 +24,7 @@ class WorkContext:
 
     notifications: NotificationStore
     outcomes: OutcomeStore
+    outcome_writer: OutcomeWriter  # the process's one: see outcome_writer
     prompts: PromptStore
     references: ReferenceStore
     queue: WorkQueue

@@ -18,7 +18,6 @@ from shared.delivery.fanout import Delivery
 from shared.delivery.outcomes import DeliveryReport, TargetResult
 from shared.notifications.lifecycle import State
 from shared.notifications.notification_store import Notification
-from shared.notifications.outcome_store import OutcomeRecorder
 from shared.notifications.request import NotifyRequest
 from shared.sending.context import WorkContext
 from shared.sending.expansion import AudienceExpansion
@@ -43,6 +42,7 @@ class Notifier:
         self._delivery = delivery
         self._notifications = context.notifications
         self._outcomes = context.outcomes
+        self._outcome_writer = context.outcome_writer
         self._prompts = context.prompts
         self._expansion = expansion
         self._inline_max_targets = inline_max_targets
@@ -167,9 +167,7 @@ class Notifier:
         )
         if claim is None:
             raise RuntimeError(f"notification {notification.id} is new, yet its chunk is claimed")
-        recorder = OutcomeRecorder(
-            self._outcomes, notification.id, claim, len(targets), self._clock
-        )
+        recorder = self._outcome_writer.recorder(notification.id, claim, len(targets))
         positions = {(t.channel_id, t.conversation_id): p for p, t in enumerate(targets)}
 
         async def on_result(result: TargetResult) -> None:

@@ -30,6 +30,7 @@ import time
 import uuid
 
 from bench import recognizers
+from bench.latency import post_to_last_delivery
 from bench.measure import ROOT, run_path
 from bench.queued import (
     QueuedBench,
@@ -82,6 +83,12 @@ def parse_args() -> argparse.Namespace:
         "--skip-queue", action="store_true", help="skip queue vs inline and its Table operations"
     )
     queued.add_argument("--skip-scale-out", action="store_true")
+    queued.add_argument(
+        "--skip-latency", action="store_true", help="skip POST-to-last-delivery against the floor"
+    )
+    queued.add_argument(
+        "--latency-ns", default="1000,5000", help="audiences timed from the POST to the last send"
+    )
     queued.add_argument("--skip-one-tenant", action="store_true")
     queued.add_argument("--skip-tenants-in-parallel", action="store_true")
     queued.add_argument("--scale-n", type=int, default=20000, help="scale-out audience (20000)")
@@ -298,6 +305,7 @@ async def main() -> None:
             targets = []
             if not (
                 args.skip_queue
+                and args.skip_latency
                 and args.skip_memory
                 and args.skip_scale_out
                 and args.skip_one_tenant
@@ -306,6 +314,8 @@ async def main() -> None:
                 with QueuedBench(azurite, stub) as bench:
                     if not args.skip_queue:
                         targets += await queue_vs_inline(args, bench)
+                    if not args.skip_latency:
+                        targets += await post_to_last_delivery(args, bench)
                     if not args.skip_memory:
                         targets += await queue_memory(args, bench)
                     if not args.skip_scale_out:

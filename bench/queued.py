@@ -335,7 +335,9 @@ def _row(*cells: object) -> str:
     return "  ".join(str(c).rjust(w) for c, w in zip(cells, widths, strict=True))
 
 
-def _check(figure: str, value: float, shown: str, target: str, met: Callable[[float], bool]):
+def checked_target(
+    figure: str, value: float, shown: str, target: str, met: Callable[[float], bool]
+):
     return Target(figure, shown, target, met(value))
 
 
@@ -425,14 +427,14 @@ async def queue_vs_inline(args, bench: QueuedBench) -> list[Target]:
     )
     print(f"  peak RSS of the worker process: {queued.peak_rss_mb:.0f} MB")
     return [
-        _check(
+        checked_target(
             f"queue / inline msg/s, N={n}",
             ratio,
             f"{ratio:.3f}x",
             ">= 0.8x",
             lambda v: v >= 0.8,
         ),
-        _check(
+        checked_target(
             "Table operations per target, queue path",
             total / n,
             f"{total / n:.4f}",
@@ -463,7 +465,7 @@ async def queue_memory(args, bench: QueuedBench) -> list[Target]:
     growth = peaks[-1] - peaks[0]
     print(f"  growth N={ns[0]} -> N={ns[-1]}: {growth:+.1f} MB   (target < 50 MB)")
     return [
-        _check(
+        checked_target(
             f"queue path memory growth, N={ns[0]} -> {ns[-1]}",
             growth,
             f"{growth:+.1f} MB",
@@ -531,7 +533,7 @@ async def scale_out(args, bench: QueuedBench) -> list[Target]:
         ratio = runs[4].rate / runs[1].rate
         print(f"  4 workers / 1 worker = {ratio:.2f}x   (target >= 3.2x)")
         targets.append(
-            _check(
+            checked_target(
                 f"scale-out msg/s, 4 workers / 1 (N={args.scale_n})",
                 ratio,
                 f"{ratio:.3f}x",
@@ -541,7 +543,7 @@ async def scale_out(args, bench: QueuedBench) -> list[Target]:
         )
     print(f"  most sends to one tenant in any 1 s, any run: {peak}   (target <= {args.tenant_rps})")
     targets.append(
-        _check(
+        checked_target(
             "scale-out: most to one tenant in any 1 s",
             peak,
             str(peak),
@@ -581,7 +583,7 @@ async def tenants_in_parallel(args, bench: QueuedBench) -> list[Target]:
         f"of {os.cpu_count()} cores"
     )
     return [
-        _check(
+        checked_target(
             f"tenants in parallel, 1 worker / min(floor, {tenants}x{rps}/s)",
             ratio,
             f"{ratio:.2f}x",
@@ -611,14 +613,14 @@ async def one_tenant(args, bench: QueuedBench) -> list[Target]:
         f"last send; worker peak RSS {run.peak_rss_mb:.0f} MB"
     )
     return [
-        _check(
+        checked_target(
             f"one tenant msg/s (N={n}, {workers} workers)",
             run.rate,
             f"{run.rate:.1f}",
             f">= {0.9 * rps:g}",
             lambda v: v >= 0.9 * rps,
         ),
-        _check(
+        checked_target(
             "one tenant: most in any 1 s",
             run.tenant_peak,
             str(run.tenant_peak),

@@ -27,7 +27,9 @@ from botbuilder.schema import Activity
 import notify_poison
 import notify_queue
 from devhost.azurite import Azurite
+from devhost.functions import parse_function_json
 from devhost.host import read_host_json
+from devhost.outputs import QueueWriter, called_with_outputs, waking
 from devhost.queues import QueueListener, poison_queue_name, read_queue_options
 from shared.app import App, get_app, reset_app
 from shared.storage.references import StoredReference
@@ -64,17 +66,23 @@ async def install_in_team(app: App, stub: ChannelStub) -> None:
 
 
 def listeners(app: App) -> list[QueueListener]:
+    """The queue functions' listeners, and what they set on their queue bindings written (and
+    waking them) as the host does."""
     options = read_queue_options(read_host_json(ROOT, os.environ), os.environ)
     queue = app.settings.notify_queue
     connection = app.settings.storage_connection_string
+    found: list[QueueListener] = []
+    writer = QueueWriter(os.environ, options.message_encoding, waking(found))
 
     def invoke(main):
+        outputs = parse_function_json(ROOT / main.__module__).queue_outputs
+
         async def run(message, _details: str) -> None:
-            await main(message)
+            await called_with_outputs(outputs, writer, lambda **bound: main(message, **bound))
 
         return run
 
-    return [
+    found += [
         QueueListener("notify_queue", queue, connection, options, invoke(notify_queue.main)),
         QueueListener(
             "notify_poison",
@@ -84,6 +92,7 @@ def listeners(app: App) -> list[QueueListener]:
             invoke(notify_poison.main),
         ),
     ]
+    return found
 
 
 async def timed_notification(stub: ChannelStub, text: str) -> tuple[float, float, dict]:

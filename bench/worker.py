@@ -25,7 +25,9 @@ import azure.functions as func
 import notify_poison
 import notify_queue
 from bench.measure import cpu_seconds, peak_rss_mb
+from devhost.functions import parse_function_json
 from devhost.host import read_host_json
+from devhost.outputs import QueueWriter, called_with_outputs, waking
 from devhost.queues import QueueListener, poison_queue_name, read_queue_options
 from shared.app import get_app, reset_app
 
@@ -36,11 +38,14 @@ logger = logging.getLogger("bench.worker")
 
 
 def _invoker(
-    name: str, main: Callable[[func.QueueMessage], Awaitable[None]]
+    name: str, main: Callable[..., Awaitable[None]], writer: QueueWriter
 ) -> Callable[[func.QueueMessage, str], Awaitable[None]]:
+    outputs = parse_function_json(ROOT / name).queue_outputs
+
     async def invoke(message: func.QueueMessage, details: str) -> None:
         try:
-            await main(message)
+            # As the host: what it sets on its queue bindings is written once it returns.
+            await called_with_outputs(outputs, writer, lambda **bound: main(message, **bound))
         except Exception:
             # The listener only hands the message back; the host logs why, so this does.
             logger.exception("Executed '%s' (Failed): %s", name, details)
@@ -68,16 +73,23 @@ async def main() -> None:
     options = read_queue_options(read_host_json(ROOT, os.environ), os.environ)
     queue = app.settings.notify_queue
     connection = app.settings.storage_connection_string
-    listeners = [
+    listeners: list[QueueListener] = []
+
+    writer = QueueWriter(os.environ, options.message_encoding, waking(listeners))
+    listeners += [
         QueueListener(
-            "notify_queue", queue, connection, options, _invoker("notify_queue", notify_queue.main)
+            "notify_queue",
+            queue,
+            connection,
+            options,
+            _invoker("notify_queue", notify_queue.main, writer),
         ),
         QueueListener(
             "notify_poison",
             poison_queue_name(queue) or queue,
             connection,
             options,
-            _invoker("notify_poison", notify_poison.main),
+            _invoker("notify_poison", notify_poison.main, writer),
         ),
     ]
     lines = _stdin_lines(asyncio.get_running_loop())
@@ -93,6 +105,7 @@ async def main() -> None:
     await asyncio.gather(*polling, return_exceptions=True)
     for listener in listeners:
         await listener.drain(DRAIN_SECONDS)
+    await writer.close()
     await reset_app()
     print(json.dumps({"cpu_seconds": cpu_seconds() - started, "peak_rss_mb": peak_rss_mb()}))
 

@@ -44,6 +44,16 @@ class FunctionLoadError(Exception):
 
 
 @dataclass(frozen=True)
+class QueueOutput:
+    """A `queue` output binding of one function, as function.json declares it."""
+
+    name: str  # the function's
+    binding: str  # the parameter's
+    queue_name: str | None  # as written, maybe with %setting% references
+    connection: str | None = None
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     """What function.json says about one function."""
 
@@ -63,6 +73,7 @@ class FunctionSpec:
     queue_name: str | None = None
     # The app setting with the storage connection string; None means the host's default.
     connection: str | None = None
+    queue_outputs: tuple[QueueOutput, ...] = ()
 
     @property
     def is_http(self) -> bool:
@@ -104,15 +115,26 @@ def parse_function_json(directory: Path) -> FunctionSpec:
             f"{path}: trigger type {trigger['type']!r} is not supported by devhost "
             f"(supported: {', '.join(SUPPORTED_TRIGGERS)})"
         )
+    queue_outputs = []
     for binding in bindings:
-        # The only other binding the runner understands is the HTTP response as return value.
-        if binding is not trigger and not (
-            binding.get("type") == "http" and binding.get("name") == "$return"
-        ):
-            raise FunctionLoadError(
-                f"{path}: binding {binding.get('name')!r} of type {binding.get('type')!r} "
-                "is not supported by devhost"
+        http_return = binding.get("type") == "http" and binding.get("name") == "$return"
+        if binding is trigger or http_return:
+            continue
+        if binding.get("type") == "queue" and binding.get("direction") == "out":
+            queue_outputs.append(
+                QueueOutput(
+                    directory.name,
+                    binding["name"],
+                    binding.get("queueName"),
+                    binding.get("connection"),
+                )
             )
+            continue
+        # Besides the trigger: the HTTP response as return value, and queue outputs.
+        raise FunctionLoadError(
+            f"{path}: binding {binding.get('name')!r} of type {binding.get('type')!r} "
+            "is not supported by devhost"
+        )
     methods = trigger.get("methods")
     return FunctionSpec(
         name=directory.name,
@@ -129,6 +151,7 @@ def parse_function_json(directory: Path) -> FunctionSpec:
         run_on_startup=bool(trigger.get("runOnStartup", False)),
         queue_name=trigger.get("queueName"),
         connection=trigger.get("connection"),
+        queue_outputs=tuple(queue_outputs),
     )
 
 
@@ -253,6 +276,22 @@ def check_annotations(spec: FunctionSpec, main: Callable[..., Any]) -> None:
             f"Function '{spec.name}': the {CONTEXT_PARAMETER!r} parameter is expected to be of "
             f"type azure.functions.Context, got {context!r}"
         )
+    for output in spec.queue_outputs:
+        annotation = hints.get(output.binding)
+        if annotation is None:
+            continue
+        inner = typing.get_args(annotation)
+        if typing.get_origin(annotation) is not func.Out:
+            raise FunctionLoadError(
+                f"Function '{spec.name}': binding {output.binding} is declared to have the "
+                '"out" direction, but its annotation in Python is not a subclass of '
+                "azure.functions.Out"
+            )
+        if inner and not registry.get("queue").check_output_type_annotation(inner[0]):
+            raise FunctionLoadError(
+                f"Function '{spec.name}': type of {output.binding} binding in function.json "
+                f"'queue' does not match its Python annotation {inner[0]!r}"
+            )
     returned = hints.get("return")
     http_out = registry.get("http")
     checked = "$return" in spec.binding_names and returned is not None

@@ -27,6 +27,7 @@ from azure.functions import QueueMessage
 from devhost.functions import LoadedFunction, discover_functions, load_function
 from devhost.httpbinding import to_function_request, to_web_response
 from devhost.invoke import HOST_API_REASON, Invoker
+from devhost.outputs import QueueWriter
 from devhost.queues import (
     QueueListener,
     QueueOptions,
@@ -126,7 +127,8 @@ class DevHost:
         # Sync mains run in this pool; the worker sizes it from the same app setting.
         threads = int(self._environ.get("PYTHON_THREADPOOL_THREAD_COUNT") or 0) or None
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="devhost-sync")
-        self._invoker = Invoker(self._executor)
+        self._outputs = QueueWriter(self._environ, "base64", self._wake_listeners)
+        self._invoker = Invoker(self._executor, self._outputs)
         self._functions: dict[str, LoadedFunction] = {}
         self._routes: list[tuple[RouteTemplate, LoadedFunction]] = []
         self._schedules: dict[str, str] = {}
@@ -188,6 +190,7 @@ class DevHost:
             self._invoker.drain(self.shutdown_grace),
             *(listener.drain(self.shutdown_grace) for listener in self._listeners.values()),
         )
+        await self._outputs.close()
         if self._runner is not None:
             await self._runner.cleanup()
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -265,7 +268,16 @@ class DevHost:
             elif spec.is_queue:
                 queue_options = queue_options or read_queue_options(host_config, self._environ)
                 self._listeners[spec.name] = self._queue_listener(function, queue_options, lease)
+            if spec.queue_outputs:
+                # Output bindings encode as the extension's messageEncoding says, as triggers read.
+                queue_options = queue_options or read_queue_options(host_config, self._environ)
+                self._outputs.encoding = queue_options.message_encoding
         self._routes.sort(key=lambda entry: entry[0].precedence)
+
+    def _wake_listeners(self, queue_name: str) -> None:
+        for listener in self._listeners.values():
+            if listener.queue_name == queue_name:
+                listener.notify()
 
     def _queue_listener(
         self, function: LoadedFunction, options: QueueOptions, lease: dt.timedelta

@@ -21,6 +21,7 @@ from typing import Any
 import azure.functions as func
 
 from devhost.functions import CONTEXT_PARAMETER, LoadedFunction
+from devhost.outputs import OutputValue, QueueWriter
 
 logger = logging.getLogger("devhost.host")
 
@@ -80,8 +81,9 @@ class InvocationContext(func.Context):
 class Invoker:
     """Runs invocations on the current loop and keeps track of the ones in flight."""
 
-    def __init__(self, executor: ThreadPoolExecutor) -> None:
+    def __init__(self, executor: ThreadPoolExecutor, outputs: QueueWriter | None = None) -> None:
         self._executor = executor
+        self._outputs = outputs
         self._in_flight: set[asyncio.Task[Any]] = set()
 
     async def invoke(
@@ -130,6 +132,8 @@ class Invoker:
         spec = function.spec
         invocation_id = str(uuid.uuid4())
         kwargs: dict[str, Any] = {spec.trigger_name: trigger_value}
+        outputs = {output: OutputValue() for output in spec.queue_outputs}
+        kwargs.update((output.binding, box) for output, box in outputs.items())
         if function.wants_context:
             kwargs[CONTEXT_PARAMETER] = InvocationContext(
                 invocation_id, spec.name, str(spec.directory)
@@ -156,6 +160,11 @@ class Invoker:
                 )
             if convert is not None:
                 result = convert(result)
+            for output, box in outputs.items():
+                if self._outputs is None:
+                    raise RuntimeError(f"no queue writer for {spec.name}'s {output.binding!r}")
+                # Within the invocation, as the host writes them: a failed write fails it.
+                await self._outputs.write(output, box.get())
             outcome = "Succeeded"
             return result
         except Exception:

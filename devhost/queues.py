@@ -26,7 +26,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 from azure.functions.queue import QueueMessage as FunctionMessage
@@ -34,7 +34,6 @@ from azure.storage.queue import QueueMessage
 from azure.storage.queue.aio import QueueServiceClient
 
 from devhost.azurite import explicit_connection_string, is_local_dev_storage
-from devhost.functions import FunctionSpec
 from devhost.settings import resolve_setting_references
 
 logger = logging.getLogger("devhost.host")
@@ -158,10 +157,21 @@ def read_lease(environ: Mapping[str, str]) -> dt.timedelta:
     return dt.timedelta(seconds=int(text))
 
 
-def resolve_queue_name(spec: FunctionSpec, environ: Mapping[str, str]) -> str:
+class QueueBinding(Protocol):
+    """A queue trigger (FunctionSpec) or output binding (QueueOutput) of a function."""
+
+    @property
+    def name(self) -> str: ...  # the function's
+    @property
+    def queue_name(self) -> str | None: ...
+    @property
+    def connection(self) -> str | None: ...
+
+
+def resolve_queue_name(spec: QueueBinding, environ: Mapping[str, str]) -> str:
     """The trigger's queue name: app settings substituted, lower-cased and checked like the host."""
     if not spec.queue_name:
-        raise QueueTriggerError(f"Function '{spec.name}': queueTrigger has no queueName")
+        raise QueueTriggerError(f"Function '{spec.name}': its queue binding has no queueName")
     where = f"Function '{spec.name}': queueName"
     name = resolve_setting_references(spec.queue_name, environ, where).lower()
     if not 3 <= len(name) <= 63 or not _QUEUE_NAME.fullmatch(name):
@@ -179,8 +189,8 @@ def poison_queue_name(queue_name: str) -> str | None:
     return queue_name + POISON_SUFFIX
 
 
-def storage_connection_string(spec: FunctionSpec, environ: Mapping[str, str]) -> str:
-    """The connection string the trigger's `connection` names, looked up like the host.
+def storage_connection_string(spec: QueueBinding, environ: Mapping[str, str]) -> str:
+    """The connection string the binding's `connection` names, looked up like the host.
 
     The host tries `AzureWebJobs<connection>` first, then `<connection>`; no connection means
     "Storage", so AzureWebJobsStorage.
@@ -277,6 +287,7 @@ class QueueListener:
         self._poison = None if poison_name is None else self._service.get_queue_client(poison_name)
         self._processing: set[asyncio.Task[None]] = set()
         self._queue_missing = False
+        self._waiting: asyncio.Future[None] | None = None  # a back-off wait under way
 
     async def run(self) -> None:
         """Receive and dispatch messages until cancelled."""
@@ -284,7 +295,7 @@ class QueueListener:
         while True:
             batch = await self._receive()
             if not batch:
-                await asyncio.sleep(next(delays))
+                await self._back_off(next(delays))
                 continue
             delays = polling_delays(self.options.max_polling_interval)
             for message in batch:
@@ -293,6 +304,20 @@ class QueueListener:
                 task.add_done_callback(self._processing.discard)
             while len(self._processing) > self.options.new_batch_threshold:
                 await asyncio.wait(set(self._processing), return_when=asyncio.FIRST_COMPLETED)
+
+    def notify(self) -> None:
+        """A function on this host wrote to the queue through an output binding: a back-off wait
+        under way ends now (the host's SharedQueueWatcher). A poll under way is left alone."""
+        if self._waiting is not None and not self._waiting.done():
+            self._waiting.set_result(None)
+
+    async def _back_off(self, seconds: float) -> None:
+        self._waiting = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait({self._waiting}, timeout=seconds)
+        finally:
+            self._waiting.cancel()
+            self._waiting = None
 
     async def drain(self, timeout: float) -> None:
         """After `run` is cancelled: wait up to `timeout` s for messages in flight, then close.

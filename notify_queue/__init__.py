@@ -1,9 +1,13 @@
-"""Queue trigger (%NOTIFY_QUEUE%): one work item of a queued notification, on any instance."""
+"""Queue trigger (%NOTIFY_QUEUE%): one work item of a queued notification, on any instance.
+
+`work` is a queue output binding to the same queue: a run that put work there (chunks, the next
+window) writes a WakeItem through it, and the host wakes its own listener at once for it.
+"""
 
 import azure.functions as func
 
 from shared.app import get_app
 
 
-async def main(msg: func.QueueMessage) -> None:
-    await get_app().work.handle(msg.get_body(), msg.dequeue_count or 0)
+async def main(msg: func.QueueMessage, work: func.Out[str]) -> None:
+    await get_app().work.handle(msg.get_body(), msg.dequeue_count or 0, work.set)

@@ -11,6 +11,7 @@ import azure.functions as func
 import pytest
 
 import notify_http
+from devhost.outputs import OutputValue
 from shared.http import MAX_BODY_BYTES, parse_json_object
 from shared.notifications.lifecycle import State
 from shared.notifications.notification_store import Notification
@@ -157,7 +158,7 @@ async def test_a_notify_without_a_content_type_is_a_415(app, channel):
         method="POST", url="http://127.0.0.1:7071/api/notify", headers={}, body=b'{"text": "t"}'
     )
 
-    response = await notify_http.main(request)
+    response = await notify_http.main(request, OutputValue())
 
     assert response.status_code == 415
     assert json.loads(response.get_body())["error"] == "Content-Type must be application/json"

@@ -35,7 +35,7 @@ pytest.importorskip("google.protobuf", reason="the FunctionRpc messages need pro
 
 import azure.functions as func
 from azure.data.tables.aio import TableClient
-from azure.storage.queue import TextBase64EncodePolicy
+from azure.storage.queue import TextBase64DecodePolicy, TextBase64EncodePolicy
 from azure.storage.queue.aio import QueueClient
 from azure_functions_runtime_v1.bindings.meta import from_incoming_proto
 
@@ -48,6 +48,7 @@ from testbed.activities import activity, bot_added
 from testbed.channel_stub import ChannelStub, Received
 from tests.support.devhost_process import REPO_ROOT, devhost_argv, start_devhost
 from tests.support.function_rpc import protos
+from tests.support.functions import post_notify
 from tests.support.runners import Runners, runner_env
 from tests.support.runtime_worker import (
     HttpAnswer,
@@ -380,6 +381,37 @@ async def test_a_queued_notify_is_answered_alike_and_its_work_items_complete_und
     assert texts(azure_sent).count("Queued hello") == texts(local_sent).count("Queued hello")
 
 
+async def test_a_queued_notify_sets_its_work_binding_under_the_runtime_as_devhost_writes_it(
+    worker, azure_app, channel
+):
+    for conversation in ("rt-w1", "rt-w2"):
+        activity_body = json.dumps(activity(channel.url, conversation)).encode()
+        await worker.http("POST", "/api/messages", JSON, activity_body)
+    body = {"text": "Wake up", "to": {"conversationIds": ["rt-w1", "rt-w2"]}}
+
+    accepted = await worker.http("POST", "/api/notify", JSON, json.dumps(body).encode())
+
+    assert accepted.status == 202
+    [notification_id] = ids_in(accepted)
+    # The worker hands the host the value set on notify_http's queue binding, as a string...
+    work = worker.last_outputs["work"]
+    assert work.WhichOneof("data") == "string"
+    wake = {"kind": "wake", "notification": notification_id}
+    assert json.loads(work.string) == wake
+    # ...which the host writes to the work queue; devhost writes the same from the same call.
+    queued = await post_notify(body)
+    assert queued.status == 202
+    client = QueueClient.from_connection_string(
+        azure_app.settings.storage_connection_string,
+        azure_app.settings.notify_queue,
+        message_decode_policy=TextBase64DecodePolicy(),
+    )
+    async with client:
+        messages = [json.loads(m.content) for m in await client.peek_messages(max_messages=32)]
+    assert {"kind": "wake", "notification": queued.body["id"]} in messages
+    await drain_through_the_runtime(worker, azure_app)
+
+
 async def test_a_poisoned_work_item_is_recorded_under_the_runtime(worker, azure_app, channel):
     for conversation in ("rt-p1", "rt-p2"):
         body = json.dumps(activity(channel.url, conversation)).encode()
@@ -405,10 +437,15 @@ async def test_a_poisoned_work_item_is_recorded_under_the_runtime(worker, azure_
 
     await drain_through_the_runtime(worker, azure_app)
 
+    # The request split the audience's first window: what was poisoned is its chunk.
     status = (await worker.http("GET", f"/api/notify/{notification_id}")).json()
-    assert status["state"] == "failed"
-    assert "work item poisoned" in status["error"]
-    assert status["counts"]["pending"] == 0
+    assert (status["state"], status["counts"]["failed"], status["counts"]["pending"]) == (
+        "done",
+        2,
+        0,
+    )
+    targets = (await worker.http("GET", f"/api/notify/{notification_id}/targets")).json()
+    assert {t["error"].split(":")[0] for t in targets["targets"]} == {"WorkItemPoisoned"}
     assert channel.received == []
 
 

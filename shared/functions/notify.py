@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -22,6 +23,7 @@ from shared.notifications.idempotency_store import IdempotencyStore
 from shared.notifications.request import NotifyRequest, parse_notify_request
 from shared.request_errors import RequestError
 from shared.sending.notifier import Notifier
+from shared.sending.work_items import WakeItem
 from shared.storage.tables import StorageUnavailableError
 
 if TYPE_CHECKING:
@@ -46,7 +48,14 @@ class NotifyEndpoint:
         self._signatures = WebhookSignatures(webhook_secret, clock)
         self._clock = clock
 
-    async def handle(self, body: bytes, headers: Mapping[str, str]) -> HttpResult:
+    async def handle(
+        self,
+        body: bytes,
+        headers: Mapping[str, str],
+        wake: Callable[[str], None] | None = None,
+    ) -> HttpResult:
+        """The answer to a POST. `wake` is the function's queue output binding: a queued
+        notification's WakeItem goes there, so this instance's listener takes its chunks at once."""
         try:
             check_body_size(body)
             # The signature is checked before the body is parsed: unsigned input gets no further.
@@ -54,20 +63,26 @@ class NotifyEndpoint:
             check_content_type(headers)
             request = parse_notify_request(parse_json_object(body), now=self._clock())
             key = idempotency_key(headers)
-            return await self._once.answer(key, body, lambda: self._notify(request))
+            return await self._once.answer(key, body, lambda: self._notify(request, wake))
         except RequestError as error:
             return error_result(error)
         except StorageUnavailableError as error:
             logger.error("Notify failed: %s", error)
             return STORAGE_UNAVAILABLE
 
-    async def _notify(self, request: NotifyRequest) -> HttpResult:
+    async def _notify(
+        self, request: NotifyRequest, wake: Callable[[str], None] | None
+    ) -> HttpResult:
         if self._named_members is not None and request.audience.user_ids:
             request = await self._named_members().resolved(request)
         if request.send_at is not None:
             return _accepted(await self._notifier.schedule(request))
         inline, body = await self._notifier.send_now(request)
-        return HttpResult(200, body) if inline else _accepted(body)
+        if inline:
+            return HttpResult(200, body)
+        if wake is not None:
+            wake(json.dumps(WakeItem(body["id"]).to_json()))
+        return _accepted(body)
 
 
 def _accepted(status: dict[str, Any]) -> HttpResult:

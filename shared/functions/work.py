@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 
 from shared.sending.handlers import WorkHandlers
-from shared.sending.work_items import MalformedItemError, WorkItem, parse_work_item
+from shared.sending.work_items import (
+    HANDS_ON_WORK,
+    MalformedItemError,
+    WakeItem,
+    WorkItem,
+    parse_work_item,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -15,11 +22,17 @@ class WorkRunner:
     def __init__(self, handlers: WorkHandlers) -> None:
         self._handlers = handlers
 
-    async def handle(self, body: bytes, dequeue_count: int) -> None:
-        """Run one work item; raising hands it back to the host (see WorkHandler.run)."""
+    async def handle(
+        self, body: bytes, dequeue_count: int, wake: Callable[[str], None] | None = None
+    ) -> None:
+        """Run one work item; raising hands it back to the host (see WorkHandler.run). `wake` is
+        the function's queue output binding: once a run put work on the queue, a WakeItem there
+        has this instance's listener take it at once."""
         item = _parse(body)
         # The host redelivers only after a run failed or died; 0 is an admin-API invocation.
         await self._handlers.of(item).run(item, redelivered=dequeue_count > 1)
+        if wake is not None and isinstance(item, HANDS_ON_WORK):
+            wake(json.dumps(WakeItem(item.notification_id).to_json()))
 
     async def handle_poisoned(self, body: bytes) -> None:
         try:

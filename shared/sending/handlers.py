@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from shared.sending.work_items import ChannelsItem, ChunkItem, ExpandItem, RosterItem, WorkItem
+from shared.sending.work_items import (
+    ChannelsItem,
+    ChunkItem,
+    ExpandItem,
+    RosterItem,
+    WakeItem,
+    WorkItem,
+)
 
 
 class WorkHandler(Protocol):
@@ -36,7 +43,18 @@ class WorkHandlers:
             ChunkItem: chunk,
             RosterItem: roster,
             ChannelsItem: channels,
+            WakeItem: _Awake,
         }
 
     def of(self, item: WorkItem) -> WorkHandler:
         return self._by_kind[type(item)]()
+
+
+class _Awake:
+    """A WakeItem's handler: being run was its whole purpose."""
+
+    async def run(self, item: WakeItem, redelivered: bool) -> None:
+        pass
+
+    async def give_up(self, item: WakeItem) -> None:
+        pass

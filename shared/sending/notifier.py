@@ -2,7 +2,8 @@
 
 A small audience is sent within the request (the caller gets the full report). A larger one, a
 scheduled notification that has come due, a reminder and the scheduled broadcast go on the work
-queue, where queue-triggered runs on any number of instances send them (see `expansion`).
+queue, where queue-triggered runs on any number of instances send them (see `expansion`); a
+larger one's first window is split within the request, so its chunks are there at once.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from shared.notifications.notification_store import Notification
 from shared.notifications.request import NotifyRequest
 from shared.sending.context import WorkContext
 from shared.sending.expansion import AudienceExpansion
+from shared.sending.work_items import ExpandItem
 from shared.storage.references import StoredReference
 from shared.storage.tables import RowExistsError, StorageUnavailableError
 
@@ -60,9 +62,18 @@ class Notifier:
         return True, await self._send_inline(request, first, read_at)
 
     async def queue(self, request: NotifyRequest) -> dict[str, Any]:
-        """Record it and put its first work item on the queue; the status to answer with."""
+        """Record it and split its first window into work on the queue here, so that sending
+        starts as soon as a listener takes a chunk; the status to answer with."""
         notification = await self._claimed_record(request, State.QUEUED)
-        await self._start_or_fail(notification)
+        try:
+            await self._expansion.run(ExpandItem(notification.id), redelivered=False)
+        except StorageUnavailableError as error:
+            # The queue's own run splits it instead (chunks are named by their keys and
+            # claimed once: any put here already is not sent twice).
+            logger.warning(
+                "Notification %s: first window left to the queue: %s", notification.id, error
+            )
+            await self._start_or_fail(notification)
         logger.info("Queued notification %s", notification.id)
         return notification.to_status()
 
@@ -108,7 +119,8 @@ class Notifier:
     async def _first_targets(self, request: NotifyRequest) -> list[StoredReference] | None:
         """The whole audience if it is small enough to send inline, else None (read no further)."""
         first: list[StoredReference] = []
-        async for target in self._store.find(request.audience):
+        # Pages no larger than it takes to tell: a large audience costs one small read here.
+        async for target in self._store.find(request.audience, self._inline_max_targets + 1):
             if len(first) == self._inline_max_targets:
                 return None
             first.append(target)

@@ -19,7 +19,7 @@ from typing import Any
 from shared.notifications.outcome_store import TARGETS_PER_CHUNK
 from shared.storage.queues import MAX_MESSAGE_JSON_BYTES
 
-EXPAND, CHUNK, ROSTER, CHANNELS = "expand", "chunk", "roster", "channels"
+EXPAND, CHUNK, ROSTER, CHANNELS, WAKE = "expand", "chunk", "roster", "channels", "wake"
 # A page of the audience is read as whole chunks (within Table Storage's 1000 a page), so a page
 # of a large audience leaves no small chunk behind to cost a claim, a read and a write of its own.
 TARGETS_PER_PAGE = (1000 // TARGETS_PER_CHUNK) * TARGETS_PER_CHUNK
@@ -109,7 +109,22 @@ class ChannelsItem:
         return {"kind": CHANNELS, "notification": self.notification_id, "team": self.team}
 
 
-WorkItem = ExpandItem | ChunkItem | RosterItem | ChannelsItem
+@dataclass(frozen=True)
+class WakeItem:
+    """No work: written through a function's queue output binding once a run put work on the
+    queue (the POST its first window, an expand item the next), because the host wakes its own
+    queue listener at once for a message written through a binding (and for no other); that
+    listener then takes the new chunks instead of waiting out its polling back-off."""
+
+    notification_id: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": WAKE, "notification": self.notification_id}
+
+
+WorkItem = ExpandItem | ChunkItem | RosterItem | ChannelsItem | WakeItem
+# The kinds whose run puts more work on the queue (chunks, the next window or roster page).
+HANDS_ON_WORK = (ExpandItem, RosterItem, ChannelsItem)
 
 
 def first_team_item(notification_id: str, posts_in_channels: bool) -> RosterItem | ChannelsItem:
@@ -147,6 +162,8 @@ def parse_work_item(payload: Any) -> WorkItem:
             )
         if kind == CHANNELS:
             return ChannelsItem(notification_id, int(payload["team"]))
+        if kind == WAKE:
+            return WakeItem(notification_id)
     except (KeyError, TypeError, ValueError) as error:
         raise MalformedItemError(f"not a work item: {error}") from None
     raise MalformedItemError(f"unknown work item kind {kind!r}")

@@ -19,7 +19,7 @@ from shared.storage.deletion_log import DeletionLog
 from shared.storage.keys import encode_key
 from shared.storage.recent_writes import RecentWrites
 from shared.storage.references import StoredReference, Unreachable
-from shared.storage.string_queries import quoted, string_rows
+from shared.storage.string_queries import quoted, string_page, string_rows
 from shared.storage.tables import PAGE_SIZE, Table, storage_errors
 
 logger = logging.getLogger(__name__)
@@ -192,15 +192,18 @@ class ReferenceStore:
                         break
         return list(found.values())
 
-    async def find(self, audience: Audience) -> AsyncIterator[StoredReference]:
+    async def find(
+        self, audience: Audience, page_size: int = PAGE_SIZE
+    ) -> AsyncIterator[StoredReference]:
         """Stream the matching references page by page; memory stays flat however many there are.
+        A caller that wants only the first few reads smaller pages.
 
         Rows come without `last_seen` (see FAN_OUT_COLUMNS).
         """
         if audience.is_nobody:
             return
         with storage_errors():
-            async for entity in await self._query(audience, FAN_OUT_COLUMNS):
+            async for entity in await self._query(audience, FAN_OUT_COLUMNS, page_size):
                 stored = _parse(entity)
                 if stored is not None and audience.matches(stored):
                     yield stored
@@ -218,18 +221,16 @@ class ReferenceStore:
         """
         if audience.is_nobody:
             return [], None
-        rows = await self._query(audience, KEY_COLUMNS, page_size)
-        pages = rows.by_page(continuation_token=continuation)
-        keys: list[TargetKey] = []
-        with storage_errors():
-            async for page in pages:
-                keys = [
-                    TargetKey(entity["PartitionKey"], entity["RowKey"], entity.get("TenantId", ""))
-                    async for entity in page
-                    if audience.matches_row(entity)
-                ]
-                break
-        return keys, pages.continuation_token
+        # Every key column is a string: plain JSON rows, no SDK entity conversion.
+        rows, following = await string_page(
+            self._table, _literal_filter(audience), KEY_COLUMNS, continuation, page_size
+        )
+        keys = [
+            TargetKey(row["PartitionKey"], row["RowKey"], row.get("TenantId", ""))
+            for row in rows
+            if audience.matches_row(row)
+        ]
+        return keys, following
 
     async def get_many(self, partition_key: str, row_keys: Sequence[str]) -> list[StoredReference]:
         """The references with these keys in one partition that still exist, in one range query."""
@@ -265,6 +266,18 @@ class ReferenceStore:
         return table.query_entities(
             query, parameters=parameters, results_per_page=page_size, select=list(columns)
         )
+
+
+def _literal_filter(audience: Audience) -> str | None:
+    """The audience's server-side filter with its values written in (None: every row)."""
+    server_filter = audience.table_filter()
+    if server_filter is None:
+        return None
+    query, parameters = server_filter
+    # Longest names first: @p1 must not eat the start of @p10.
+    for name in sorted(parameters, key=len, reverse=True):
+        query = query.replace(f"@{name}", quoted(parameters[name]))
+    return query
 
 
 def _key(stored: StoredReference) -> tuple[str, str]:

@@ -31,29 +31,51 @@ async def string_rows(
 ) -> AsyncIterator[dict[str, str]]:
     """Every row matching `query_filter`, page by page, with only `columns` (all strings: a
     column of another type would come back as its JSON value, untyped)."""
-    client = await table._client_ready()
-    params = {"$filter": query_filter, "$select": ",".join(columns), "$top": str(PAGE_SIZE)}
-    url = f"{client.scheme}://{client._primary_hostname}/{client.table_name}()"
+    continuation: dict[str, str] | None = None
     while True:
-        request = HttpRequest(
-            "GET",
-            url,
-            params=params,
-            headers={"Accept": "application/json;odata=nometadata", "DataServiceVersion": "3.0"},
-        )
-        with storage_errors():
-            # Streamed, as the SDK's own requests: the pipeline leaves the body to be read here.
-            response = await client._client.send_request(request, stream=True)
-            await response.read()
-            if response.status_code != 200:
-                raise HttpResponseError(response=response)
-        for row in json.loads(response.content)["value"]:
-            # Azure answers a selected column a row lacks with null; Azurite leaves it out.
-            yield {name: value for name, value in row.items() if value is not None}
-        next_partition = response.headers.get(NEXT_PARTITION_KEY)
-        if next_partition is None:
+        rows, continuation = await string_page(table, query_filter, columns, continuation)
+        for row in rows:
+            yield row
+        if continuation is None:
             return
-        params = {**params, "NextPartitionKey": next_partition}
-        params.pop("NextRowKey", None)
-        if (next_row := response.headers.get(NEXT_ROW_KEY)) is not None:
-            params["NextRowKey"] = next_row
+
+
+async def string_page(
+    table: Table,
+    query_filter: str | None,
+    columns: Sequence[str],
+    continuation: dict[str, str] | None = None,
+    size: int = PAGE_SIZE,
+) -> tuple[list[dict[str, str]], dict[str, str] | None]:
+    """One page of the rows matching `query_filter` (None: every row) with only `columns`, and
+    where the next page starts (None after the last), as the SDK's by_page tokens say it:
+    {"PartitionKey": …, "RowKey": …}, so a token from either reads on with the other."""
+    client = await table._client_ready()
+    params = {"$select": ",".join(columns), "$top": str(size)}
+    if query_filter is not None:
+        params["$filter"] = query_filter
+    if continuation:
+        params["NextPartitionKey"] = continuation["PartitionKey"]
+        if continuation.get("RowKey") is not None:
+            params["NextRowKey"] = continuation["RowKey"]
+    request = HttpRequest(
+        "GET",
+        f"{client.scheme}://{client._primary_hostname}/{client.table_name}()",
+        params=params,
+        headers={"Accept": "application/json;odata=nometadata", "DataServiceVersion": "3.0"},
+    )
+    with storage_errors():
+        # Streamed, as the SDK's own requests: the pipeline leaves the body to be read here.
+        response = await client._client.send_request(request, stream=True)
+        await response.read()
+        if response.status_code != 200:
+            raise HttpResponseError(response=response)
+    # Azure answers a selected column a row lacks with null; Azurite leaves it out.
+    rows = [
+        {name: value for name, value in row.items() if value is not None}
+        for row in json.loads(response.content)["value"]
+    ]
+    next_partition = response.headers.get(NEXT_PARTITION_KEY)
+    if next_partition is None:
+        return rows, None
+    return rows, {"PartitionKey": next_partition, "RowKey": response.headers.get(NEXT_ROW_KEY)}

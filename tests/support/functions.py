@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,13 @@ import notify_revise
 import notify_status
 import notify_targets
 import notify_timer
+from devhost.functions import parse_function_json
+from devhost.host import read_host_json
+from devhost.outputs import OutputValue, QueueWriter
+from devhost.queues import read_queue_options
+from tests.support.devhost_process import REPO_ROOT
+
+_QUEUE_OPTIONS = read_queue_options(read_host_json(REPO_ROOT, {}), {})
 
 
 @dataclass(frozen=True)
@@ -56,7 +64,17 @@ async def post_activity(body: Any, headers: dict | None = None) -> Response:
 
 
 async def post_notify(body: Any, headers: dict | None = None) -> Response:
-    return _response(await notify_http.main(_request("notify", body, headers)))
+    """POST /api/notify; what the function sets on its queue output binding is then written to
+    the queue as the host writes it (devhost's QueueWriter), once the function returned."""
+    work = OutputValue()
+    response = await notify_http.main(_request("notify", body, headers), work)
+    [output] = parse_function_json(REPO_ROOT / "notify_http").queue_outputs
+    writer = QueueWriter(os.environ, _QUEUE_OPTIONS.message_encoding)
+    try:
+        await writer.write(output, work.get())
+    finally:
+        await writer.close()
+    return _response(response)
 
 
 async def run_timer(past_due: bool = False) -> None:

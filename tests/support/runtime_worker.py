@@ -99,6 +99,8 @@ class RuntimeWorker:
     app_root: Path
     functions: dict[str, LoadedFunction] = field(default_factory=dict)
     capabilities: dict[str, str] = field(default_factory=dict)
+    # The output bindings the last HTTP invocation set (the host writes them; this does not).
+    last_outputs: dict[str, Any] = field(default_factory=dict)
 
     async def start(self) -> None:
         """Init the worker, ask for metadata, load every function.json, as the host does."""
@@ -224,6 +226,7 @@ class RuntimeWorker:
             except WorkerError as error:
                 logger.error("%s", error)  # the host logs it and answers a bare 500
                 return HttpAnswer(500, {}, b"")
+            self.last_outputs = {b.name: b.data for b in response.output_data}
             return host_http_answer(response.return_value)
         return HttpAnswer(405 if allowed else 404, {}, b"")
 

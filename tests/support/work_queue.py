@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 
@@ -22,6 +23,8 @@ from azure.storage.queue.aio import QueueClient
 
 import notify_poison
 import notify_queue
+from devhost.functions import parse_function_json
+from devhost.outputs import OutputValue, QueueWriter, called_with_outputs, waking
 from devhost.queues import QueueListener, QueueOptions, read_queue_options
 from shared.app import App
 from tests.support.devhost_process import REPO_ROOT
@@ -50,17 +53,26 @@ async def queued_messages(app: App, queue_name: str | None = None) -> int:
 async def run_queued_work(
     app: App,
     timeout: float = 60.0,
-    work: Callable[[QueueMessage], Awaitable[None]] = notify_queue.main,
+    work: Callable[..., Awaitable[None]] = notify_queue.main,
     **options: object,
 ) -> None:
-    """Run both queue functions until their queues are empty and nothing is in flight."""
+    """Run both queue functions until their queues are empty and nothing is in flight. `work`
+    stands in for notify_queue's main (it takes the message and notify_queue's output bindings);
+    what they set is written as the host writes it, waking the listener on its queue."""
     queue = app.settings.notify_queue
     poison = f"{queue}-poison"
+    listeners: list[QueueListener] = []
 
-    def run(function: Callable[[QueueMessage], Awaitable[None]]):
+    writer = QueueWriter(os.environ, _options().message_encoding, waking(listeners))
+
+    def run(function: Callable[..., Awaitable[None]], name: str):
+        outputs = parse_function_json(REPO_ROOT / name).queue_outputs
+
         async def invoke(message: QueueMessage, _details: str) -> None:
             try:
-                await function(message)
+                await called_with_outputs(
+                    outputs, writer, lambda **bound: function(message, **bound)
+                )
             except Exception:
                 # As the host's invoker does: a failing run is logged, not only retried.
                 logging.getLogger(__name__).exception("%s failed", function.__module__)
@@ -68,13 +80,13 @@ async def run_queued_work(
 
         return invoke
 
-    listeners = [
+    listeners += [
         QueueListener(
             "notify_queue",
             queue,
             app.settings.storage_connection_string,
             _options(**options),
-            run(work),
+            run(work, "notify_queue"),
             lease=dt.timedelta(seconds=30),
         ),
         QueueListener(
@@ -82,7 +94,7 @@ async def run_queued_work(
             poison,
             app.settings.storage_connection_string,
             _options(),
-            run(notify_poison.main),
+            run(notify_poison.main, "notify_poison"),
         ),
     ]
     polling = [asyncio.create_task(listener.run()) for listener in listeners]
@@ -99,12 +111,14 @@ async def run_queued_work(
         await asyncio.gather(*polling, return_exceptions=True)
         for listener in listeners:
             await listener.drain(5)
+        await writer.close()
 
 
 async def run_expansion_only(app: App, windows: int | None = None) -> int:
-    """Run the audience's expand items now (the first `windows` of them, if given) and leave
-    its chunk items, and any expand item past those, waiting on the queue, as if no instance had
-    got to them yet; the number of chunk items left."""
+    """Run the audience's expand items now (the first `windows` of them, if given; the first
+    window was split within the request) and leave its chunk items, and any expand item past
+    those, waiting on the queue, as if no instance had got to them yet; the number of chunk items
+    left."""
     client = QueueClient.from_connection_string(
         app.settings.storage_connection_string,
         app.settings.notify_queue,
@@ -116,13 +130,17 @@ async def run_expansion_only(app: App, windows: int | None = None) -> int:
             hidden, expanded = [], False
             async for message in client.receive_messages(max_messages=32, visibility_timeout=5):
                 body = message.content.encode("utf-8")
-                if json.loads(body)["kind"] == "expand" and windows != 0:
+                kind = json.loads(body)["kind"]
+                if kind == "expand" and windows != 0:
                     windows = None if windows is None else windows - 1
-                    await notify_queue.main(QueueMessage(id=message.id, body=body, dequeue_count=1))
+                    # No host writes its WakeItem: nothing is meant to take the chunks yet.
+                    item = QueueMessage(id=message.id, body=body, dequeue_count=1)
+                    await notify_queue.main(item, OutputValue())
                     await client.delete_message(message)
                     expanded = True
                 else:
-                    chunks.add(message.id)
+                    if kind == "chunk":
+                        chunks.add(message.id)
                     hidden.append(message)
             for message in hidden:
                 await client.update_message(message.id, message.pop_receipt, visibility_timeout=0)

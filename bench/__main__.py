@@ -30,6 +30,7 @@ import time
 import uuid
 
 from bench import recognizers
+from bench.chaos import run_chaos
 from bench.latency import post_to_last_delivery
 from bench.measure import ROOT, run_path
 from bench.queued import (
@@ -83,6 +84,11 @@ def parse_args() -> argparse.Namespace:
         "--skip-queue", action="store_true", help="skip queue vs inline and its Table operations"
     )
     queued.add_argument("--skip-scale-out", action="store_true")
+    queued.add_argument(
+        "--chaos",
+        action="store_true",
+        help="also break things mid-send: a killed instance, Table outages, a 429 storm",
+    )
     queued.add_argument(
         "--skip-latency", action="store_true", help="skip POST-to-last-delivery against the floor"
     )
@@ -305,6 +311,7 @@ async def main() -> None:
             targets = []
             if not (
                 args.skip_queue
+                and not args.chaos
                 and args.skip_latency
                 and args.skip_memory
                 and args.skip_scale_out
@@ -316,6 +323,8 @@ async def main() -> None:
                         targets += await queue_vs_inline(args, bench)
                     if not args.skip_latency:
                         targets += await post_to_last_delivery(args, bench)
+                    if args.chaos:
+                        targets += await run_chaos(args, bench)
                     if not args.skip_memory:
                         targets += await queue_memory(args, bench)
                     if not args.skip_scale_out:

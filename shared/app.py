@@ -190,7 +190,7 @@ class App:
                 clock,
                 lambda: later.named_members,
             ),
-            status=StatusEndpoint(notifications, context.outcomes, context.prompts),
+            status=StatusEndpoint(notifications, context.outcomes, context.prompts, clock),
             targets=TargetsEndpoint(notifications, context.outcomes),
             cancel=CancelEndpoint(notifications, context.outcomes, clock),
             work=WorkRunner(

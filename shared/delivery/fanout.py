@@ -150,6 +150,11 @@ class Delivery:
                 task = asyncio.create_task(deliver(target))
                 in_flight.add(task)
                 task.add_done_callback(settled)
+        except BaseException as error:
+            # Cut off (the host cancels an invocation it gives up on) or the targets could not
+            # be read: as after a failed step, no new request starts.
+            abandon(error)
+            raise
         finally:
             # Even when reading targets fails, what was started is finished and counted.
             if in_flight:

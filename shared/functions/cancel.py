@@ -46,7 +46,7 @@ class CancelEndpoint:
             return _too_late(cancelled, cancelled.state.value)
         # The counts read a moment ago still hold: a cancel records no outcome of its own.
         logger.info("Notification %s cancelled", notification_id)
-        return HttpResult(200, progress(cancelled, totals))
+        return HttpResult(200, progress(cancelled, totals, self._clock()))
 
 
 def _too_late(notification: Notification, state: str) -> HttpResult:

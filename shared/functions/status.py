@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from shared.functions.lookup import answer_about, existing
 from shared.http import HttpResult
 from shared.notifications.notification_store import NotificationStore
@@ -12,16 +15,22 @@ from shared.notifications.prompt_store import PromptStore, answer_summary
 
 class StatusEndpoint:
     def __init__(
-        self, notifications: NotificationStore, outcomes: OutcomeStore, prompts: PromptStore
+        self,
+        notifications: NotificationStore,
+        outcomes: OutcomeStore,
+        prompts: PromptStore,
+        clock: Callable[[], datetime],
     ) -> None:
         self._notifications = notifications
         self._outcomes = outcomes
         self._prompts = prompts
+        self._clock = clock
 
     async def handle(self, notification_id: str) -> HttpResult:
         async def status() -> HttpResult:
             notification = await existing(self._notifications, notification_id)
-            answer = progress(notification, await self._outcomes.totals(notification_id))
+            totals = await self._outcomes.totals(notification_id)
+            answer = progress(notification, totals, self._clock())
             choices = notification.request.get("choices")
             if choices:
                 answers = await self._prompts.answers(notification.id)

@@ -46,6 +46,9 @@ OUTCOMES_PER_TRANSACTION = MAX_TRANSACTION_OPERATIONS - 1
 # Two transactions per chunk: with the claim and the read of the chunk's references, four Table
 # operations per 198 targets (0.02 each), and a dead run repeats at most one transaction's worth.
 TARGETS_PER_CHUNK = 2 * OUTCOMES_PER_TRANSACTION
+# A run that holds a chunk writes its claim row at least this often, outcomes or not, so a
+# chunk quiet for longer (QUIET_AFTER) is held by an instance that died.
+HEARTBEAT_SECONDS = 30
 # Target rows are hex digests; claim rows sort after them.
 CLAIM_PREFIX = "~chunk-"
 POSSIBLE_DUPLICATES = "PossibleDuplicates"  # a claim row's count of them
@@ -95,6 +98,10 @@ class Totals:
     started_at: datetime | None = None
     last_at: datetime | None = None
     possible_duplicates: int = 0
+    # When each chunk that is claimed and not done was last written (its claim or its last
+    # outcomes; a live run writes it at least every HEARTBEAT_SECONDS): one held by an instance
+    # that died goes quiet until the host gives its item to another.
+    unfinished_last_written: tuple[datetime, ...] = ()
 
     @property
     def recorded(self) -> int:
@@ -281,15 +288,18 @@ class OutcomeStore:
         counts = dict.fromkeys(Outcome, 0)
         claimed = done = duplicates = 0
         started_at = last_at = None
+        unfinished: list[datetime] = []
         async for row in self._table.query(query, parameters=parameters, select=columns):
             claimed += 1
             done += bool(row.get("Done"))
+            if not row.get("Done") and (written := _latest(row.get("ClaimedAt"), row.get("At"))):
+                unfinished.append(written)
             duplicates += int(row.get(POSSIBLE_DUPLICATES) or 0)
             for outcome, n in _counts(row).items():
                 counts[outcome] += n
             started_at = _earliest(started_at, row.get("ClaimedAt"))
             last_at = _latest(last_at, row.get("At"))
-        return Totals(counts, claimed, done, started_at, last_at, duplicates)
+        return Totals(counts, claimed, done, started_at, last_at, duplicates, tuple(unfinished))
 
     async def page(
         self,

@@ -91,6 +91,7 @@ class OutcomeWriter:
         for (recorder, write), claim in zip(writes, claims, strict=True):
             recorder.claim = claim
             recorder.done = claim is not None and write.done
+            recorder.beating = False  # any write of its claim row says it is alive
             if claim is None:  # taken over: the taker records the rest
                 partition.withdraw(recorder)
             elif recorder.done:
@@ -137,7 +138,8 @@ class _Partition:
             by_recorder.setdefault(entry.recorder, []).append(entry)
         waiting = {e.recorder for e in self.entries[len(taken) :]}
         for recorder in self.recorders:
-            if recorder.finishing and recorder not in waiting and recorder not in by_recorder:
+            finishing = recorder.finishing and recorder not in waiting
+            if (finishing or recorder.beating) and recorder not in by_recorder:
                 if len(taken) + len(by_recorder) + 1 > MAX_TRANSACTION_OPERATIONS:
                     break
                 by_recorder[recorder] = []
@@ -174,6 +176,7 @@ class OutcomeRecorder:
         self._added = 0
         self.finishing = False  # its run says every outcome is in
         self.done = False
+        self.beating = False  # its run asks for its claim row to be written, outcomes or not
         # A write failed even when tried again: later outcomes only wait, for `flush`. Each
         # send still out would otherwise spend another round of tries before the run ends.
         self._failed = False
@@ -212,11 +215,23 @@ class OutcomeRecorder:
             self._failed = True
             raise
 
+    async def keep_alive(self) -> None:
+        """Write the chunk's claim row (with any outcomes waiting): a run still at work says so,
+        however long its sends wait (see HEARTBEAT_SECONDS)."""
+        self.beating = True
+        await self._writer.write_until(self._partition, lambda: not self.beating or self.lost)
+
     async def finish(self) -> None:
         """Write what is left and mark the chunk done once every outcome it owes is in."""
         self.finishing = self._added >= self._expected
         await self._writer.write_until(self._partition, self._finished)
         if not self.done:  # stopped short (taken over): nothing more comes from this run
+            self._partition.withdraw(self)
+            self._writer.forget_if_idle(self._partition)
+
+    def abandon(self) -> None:
+        """Its run was cut off (cancelled): what it learned leaves unwritten, with the run."""
+        if not self.done:
             self._partition.withdraw(self)
             self._writer.forget_if_idle(self._partition)
 
@@ -227,5 +242,4 @@ class OutcomeRecorder:
         try:
             await self._writer.write_until(self._partition, self._nothing_waits)
         finally:
-            self._partition.withdraw(self)
-            self._writer.forget_if_idle(self._partition)
+            self.abandon()

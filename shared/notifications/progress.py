@@ -3,18 +3,26 @@
 A queued notification's record holds how much of the audience was matched; its claim rows hold
 the outcomes. It is `queued` until a chunk is claimed, `sending` until every matched target has
 an outcome, then `done`; `cancelled` and `failed` come from the record. An inline notification
-has its report on the record instead.
+has its report on the record instead. Chunks held by an instance that died show as `stalled`,
+with by when the host gives their items to another.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.delivery.outcomes import Outcome
 from shared.notifications.lifecycle import State
 from shared.notifications.notification_store import Notification
-from shared.notifications.outcome_store import Totals
+from shared.notifications.outcome_store import HEARTBEAT_SECONDS, Totals
+
+# The host hides a queue message while a run holds it, renewing that at half-time: the item of an
+# instance that died comes back at most this long after it last renewed.
+HOST_LEASE = timedelta(minutes=10)
+HEARTBEAT = timedelta(seconds=HEARTBEAT_SECONDS)
+# A chunk whose claim row was not written for this long is held by an instance that died.
+QUIET_AFTER = 2 * HEARTBEAT
 
 
 def queued_state(notification: Notification, totals: Totals) -> State:
@@ -28,8 +36,11 @@ def queued_state(notification: Notification, totals: Totals) -> State:
     return State.SENDING
 
 
-def progress(notification: Notification, totals: Totals) -> dict[str, Any]:
-    """The status body: the record's own fields, plus state, counts and times."""
+def progress(
+    notification: Notification, totals: Totals, now: datetime | None = None
+) -> dict[str, Any]:
+    """The status body: the record's own fields, plus state, counts and times; and, seen at
+    `now`, the chunks held by an instance that died, and by when the host hands them on."""
     status = notification.to_status()
     if notification.report is not None:
         return {**status, **_inline(notification)}
@@ -56,6 +67,15 @@ def progress(notification: Notification, totals: Totals) -> dict[str, Any]:
         startedAt=_iso(started_at),
         finishedAt=_iso(finished_at),
     )
+    quiet = [t for t in totals.unfinished_last_written if now and now - t > QUIET_AFTER]
+    if quiet and state in (State.SENDING, State.CANCELLED):
+        # Each came back at the latest a host lease after its instance died, and it died
+        # within a heartbeat of its last write.
+        status["stalled"] = {
+            "chunks": len(quiet),
+            "quietSince": _iso(min(quiet)),
+            "resumesBy": _iso(max(quiet) + HEARTBEAT + HOST_LEASE),
+        }
     return status
 
 

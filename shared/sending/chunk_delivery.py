@@ -10,9 +10,11 @@ gathered since, never more than the chunk — per chunk the dead instance held.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -20,7 +22,7 @@ from shared.delivery.actions import ChannelAction, RecallMessage, SendMessage, U
 from shared.delivery.fanout import Delivery
 from shared.delivery.outcomes import REFERENCE_GONE, Outcome, TargetResult
 from shared.notifications.notification_store import RECALL, UPDATE, Notification
-from shared.notifications.outcome_store import ChunkClaim
+from shared.notifications.outcome_store import HEARTBEAT_SECONDS, ChunkClaim
 from shared.notifications.outcome_writer import OutcomeRecorder
 from shared.notifications.request import parse_notify_request
 from shared.sending.context import WorkContext
@@ -89,6 +91,9 @@ class ChunkDelivery:
             await recorder.room()
             return recorder.lost or await self._cancel_watch.cancelled(item.notification_id)
 
+        # Owned by this run and ended with it: the claim row says the chunk is worked on, so a
+        # status can tell it from one held by an instance that died.
+        heartbeat = asyncio.create_task(_beat(recorder, item))
         try:
             await self._delivery.send(
                 work.action,
@@ -100,8 +105,14 @@ class ChunkDelivery:
                 read_at=None if work.revises else read_at,
             )
         except Exception:
+            await _stopped(heartbeat)
             await _keep_what_was_learned(recorder, item)
             raise  # the host runs the item again: it sends only what has no outcome
+        except BaseException:
+            recorder.abandon()  # cut off (cancelled): nothing of this run is written after it
+            raise
+        finally:
+            await _stopped(heartbeat)  # however the run ends
         await recorder.finish()
         if recorder.lost:
             logger.warning("Chunk %s was taken over; its taker records the rest", item.chunk)
@@ -224,6 +235,21 @@ def _gone(work: _Work, item: ChunkItem, row_key: str) -> TargetResult:
 
 def _pending_keys(item: ChunkItem, claim: ChunkClaim) -> list[str]:
     return [k for p, k in enumerate(item.row_keys) if p not in claim.recorded]
+
+
+async def _beat(recorder: OutcomeRecorder, item: ChunkItem) -> None:
+    while not recorder.lost:
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+        try:
+            await recorder.keep_alive()
+        except Exception as error:  # the sends' own writes fail the run if storage stays down
+            logger.warning("Chunk %s: heartbeat not written: %s", item.chunk, error)
+
+
+async def _stopped(task: asyncio.Task) -> None:
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
 
 
 async def _keep_what_was_learned(recorder: OutcomeRecorder, item: ChunkItem) -> None:

@@ -1,0 +1,242 @@
+"""`python -m bench --chaos`: the queue path under the faults a large send meets, end to end.
+
+Each scenario runs the app as Functions instances run it (devhost processes sharing one queue,
+one Azurite and the loopback channel), POSTs one notification and breaks something mid-send: an
+instance killed with SIGKILL while a second shares the queue, Table Storage answering 503 for a
+while, `$batch` connections dropped after the write landed, the channel answering 429 to every
+first send. It prints, per scenario: people never reached (lost), messages beyond the first
+(repeats) against the bound (NOTIFY_CONCURRENCY + 99 per instance that dies; 0 otherwise), rows
+in the export (one per target), targets flagged `possibleDuplicate`, and how long until the
+status said `done`: from the fault for the faults, from the kill for the kill (the dead
+instance's items come back after DEVHOST_QUEUE_LEASE_SECONDS here, 10 minutes on Azure).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+from bench.measure import ROOT
+from bench.queued import QueuedBench, Target, checked_target
+from bench.seed import conversation_id
+from devhost.azurite import free_port
+from shared.notifications.outcome_writer import UNRECORDED_LIMIT
+
+CONCURRENCY = 32
+LEASE_SECONDS = 5  # how soon a dead instance's items come back (devhost's test knob)
+TENANTS = 3
+
+
+@dataclass(frozen=True)
+class Outcome:
+    scenario: str
+    targets: int
+    lost: int
+    repeats: int
+    bound: int
+    exported: int
+    flagged: int
+    recovery_seconds: float
+
+
+class Instance:
+    """One devhost process: a Functions instance serving the app and polling its queue."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._env = env
+        self._log = log_dir / f"instance-{uuid.uuid4().hex[:8]}.log"
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self, session: aiohttp.ClientSession) -> Instance:
+        command = [
+            *("-m", "devhost", "--app-root", str(ROOT), "--no-azurite", "--no-local-settings"),
+            *("--port", str(self.port)),
+        ]
+        with self._log.open("wb") as sink:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                *command,
+                cwd=ROOT,
+                env=self._env,
+                stdout=sink,
+                stderr=sink,
+            )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                async with session.get(f"{self.url}/api/notify/{'0' * 32}") as warm_up:
+                    await warm_up.read()  # serving, and the app built
+                    return self
+            except aiohttp.ClientConnectionError:
+                if self.process.returncode is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"an instance did not start:\n{self.tail()}") from None
+                await asyncio.sleep(0.05)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGKILL)
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.terminate()
+            await asyncio.wait_for(self.process.wait(), 30)
+
+    def tail(self) -> str:
+        return self._log.read_text(errors="replace")[-3000:]
+
+
+async def run_chaos(args, bench: QueuedBench) -> list[Target]:
+    print(
+        f"\nChaos: one notification each, through devhost instances, {CONCURRENCY} in flight per "
+        f"instance, channel latency {args.latency_ms:g} ms, rate limits off, lease "
+        f"{LEASE_SECONDS} s"
+    )
+    print(
+        f"  {'scenario':<44} {'targets':>7} {'lost':>5} {'repeats':>7} {'bound':>5} "
+        f"{'export':>6} {'flagged':>7} {'recovered in':>12}"
+    )
+    outcomes = [
+        await _scenario(bench, "kill -9 of one of two instances mid-fan-out", 3000, _kill),
+        await _scenario(bench, "Table Storage $batch answers 503 for 6 s", 1000, _outage),
+        await _scenario(bench, "$batch answers lost after landing (x5)", 1000, _lost_answers),
+        await _scenario(bench, "every first send answered 429 Retry-After 1", 1000, _storm),
+    ]
+    targets = []
+    for o in outcomes:
+        print(
+            f"  {o.scenario:<44} {o.targets:>7} {o.lost:>5} {o.repeats:>7} {o.bound:>5} "
+            f"{o.exported:>6} {o.flagged:>7} {o.recovery_seconds:>10.1f} s"
+        )
+        met = o.lost == 0 and o.repeats <= o.bound and o.exported == o.targets
+        targets.append(
+            checked_target(
+                f"chaos: {o.scenario}",
+                float(met),
+                f"{o.lost} lost, {o.repeats} rep.",
+                f"0 lost, <= {o.bound}",
+                bool,
+            )
+        )
+    return targets
+
+
+async def _scenario(bench: QueuedBench, name: str, n: int, fault) -> Outcome:
+    references = await bench.references(n, TENANTS, mixed=True)
+    counted = fault is not _kill  # the Table faults need the proxy in front of the tables
+    env = bench.env(
+        references,
+        CONCURRENCY,
+        0,
+        counted=counted,
+        NOTIFY_SCHEDULE="0 0 0 1 1 *",
+        DEVHOST_QUEUE_LEASE_SECONDS=str(LEASE_SECONDS),
+    )
+    bench.stub.reset()
+    bench.proxy.reset()
+    if fault is _storm:
+        _429_to_every_first_send(bench, n)
+    instances: list[Instance] = []
+    try:
+        async with aiohttp.ClientSession() as session:
+            instances.append(await Instance(env, bench.log_dir).start(session))
+            async with session.post(f"{instances[0].url}/api/notify", json={"text": name}) as r:
+                if r.status != 202:
+                    raise SystemExit(f"{name}: POST answered {r.status}: {await r.text()}")
+                notification_id = (await r.json())["id"]
+            survivor, bound, fault_at = await fault(bench, session, env, instances, n)
+            status = await _settled(session, survivor.url, notification_id, instances)
+            recovered = time.monotonic() - fault_at
+            exported = await _exported(session, survivor.url, notification_id)
+    finally:
+        for instance in instances:
+            await instance.stop()
+    deliveries = Counter(r.conversation_id for r in bench.stub.received if 200 <= r.status < 300)
+    await bench.drop([references, env["NOTIFICATIONS_TABLE"]], env["NOTIFY_QUEUE"])
+    if status["state"] != "done":
+        raise SystemExit(f"{name}: the status did not converge: {status}")
+    return Outcome(
+        scenario=name,
+        targets=n,
+        lost=n - len(deliveries),
+        repeats=sum(deliveries.values()) - len(deliveries),
+        bound=bound,
+        exported=len({row["conversationId"] for row in exported}) if exported else 0,
+        flagged=sum(1 for row in exported if row["possibleDuplicate"]),
+        recovery_seconds=recovered,
+    )
+
+
+async def _kill(bench, session, env, instances, n):
+    instances.append(await Instance(env, bench.log_dir).start(session))
+    await _until(lambda: len(bench.stub.received) >= 0.3 * n, "30 % of the sends", instances)
+    instances[0].kill()
+    return instances[1], CONCURRENCY + UNRECORDED_LIMIT, time.monotonic()
+
+
+async def _outage(bench, session, env, instances, n):
+    await _until(lambda: len(bench.stub.received) >= 0.2 * n, "20 % of the sends", instances)
+    bench.proxy.fail("$batch", drop="", status=503, seconds=6)
+    return instances[0], 0, time.monotonic()
+
+
+async def _lost_answers(bench, session, env, instances, n):
+    await _until(lambda: len(bench.stub.received) >= 0.2 * n, "20 % of the sends", instances)
+    bench.proxy.fail("$batch", times=5, drop="after")
+    return instances[0], 0, time.monotonic()
+
+
+async def _storm(bench, session, env, instances, n):
+    # Scripted before the POST (see _scenario): here it is already raging.
+    return instances[0], 0, time.monotonic()
+
+
+def _429_to_every_first_send(bench: QueuedBench, n: int) -> None:
+    for index in range(n):
+        bench.stub.answer(
+            conversation_id(index, TENANTS, mixed=True),
+            429,
+            times=1,
+            headers={"Retry-After": "1"},
+        )
+
+
+async def _until(condition, what: str, instances: list[Instance], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"waited for {what}:\n" + "\n".join(i.tail() for i in instances))
+        await asyncio.sleep(0.02)
+
+
+async def _settled(session, url: str, notification_id: str, instances, timeout: float = 180):
+    deadline = time.monotonic() + timeout
+    while True:
+        async with session.get(f"{url}/api/notify/{notification_id}") as response:
+            status = await response.json()
+        if status["state"] in ("done", "failed", "cancelled"):
+            return status
+        if time.monotonic() > deadline:
+            tails = "\n".join(i.tail() for i in instances)
+            raise SystemExit(f"not settled after {timeout} s: {status}\n{tails}")
+        await asyncio.sleep(0.1)
+
+
+async def _exported(session, url: str, notification_id: str) -> list[dict]:
+    rows: list[dict] = []
+    target = f"{url}/api/notify/{notification_id}/targets?limit=1000"
+    while target:
+        async with session.get(target) as response:
+            page = await response.json()
+        rows += page["targets"]
+        target = f"{url}{page['next']}" if page.get("next") else ""
+    return rows

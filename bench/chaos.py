@@ -14,6 +14,7 @@ instance's items come back after DEVHOST_QUEUE_LEASE_SECONDS here, 10 minutes on
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sys
 import time
@@ -44,6 +45,7 @@ class Outcome:
     bound: int
     exported: int
     flagged: int
+    unflagged_repeats: int  # people who got it twice without `possibleDuplicate`: must be 0
     recovery_seconds: float
 
 
@@ -96,6 +98,8 @@ class Instance:
 
 
 async def run_chaos(args, bench: QueuedBench) -> list[Target]:
+    # The killed instance's half-sent requests reach the loopback channel cut off: expected here.
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
     print(
         f"\nChaos: one notification each, through devhost instances, {CONCURRENCY} in flight per "
         f"instance, channel latency {args.latency_ms:g} ms, rate limits off, lease "
@@ -103,21 +107,27 @@ async def run_chaos(args, bench: QueuedBench) -> list[Target]:
     )
     print(
         f"  {'scenario':<44} {'targets':>7} {'lost':>5} {'repeats':>7} {'bound':>5} "
-        f"{'export':>6} {'flagged':>7} {'recovered in':>12}"
+        f"{'export':>6} {'flagged':>7} {'unflagged':>9} {'recovered in':>12}"
     )
     outcomes = [
         await _scenario(bench, "kill -9 of one of two instances mid-fan-out", 3000, _kill),
-        await _scenario(bench, "Table Storage $batch answers 503 for 6 s", 1000, _outage),
-        await _scenario(bench, "$batch answers lost after landing (x5)", 1000, _lost_answers),
+        await _scenario(bench, "Table $batch answers 503 for 6 s (> retries)", 1000, _outage),
+        await _scenario(bench, "$batch answers lost after landing (x3)", 1000, _lost_answers),
         await _scenario(bench, "every first send answered 429 Retry-After 1", 1000, _storm),
     ]
     targets = []
     for o in outcomes:
         print(
             f"  {o.scenario:<44} {o.targets:>7} {o.lost:>5} {o.repeats:>7} {o.bound:>5} "
-            f"{o.exported:>6} {o.flagged:>7} {o.recovery_seconds:>10.1f} s"
+            f"{o.exported:>6} {o.flagged:>7} {o.unflagged_repeats:>9} "
+            f"{o.recovery_seconds:>10.1f} s"
         )
-        met = o.lost == 0 and o.repeats <= o.bound and o.exported == o.targets
+        met = (
+            o.lost == 0
+            and o.repeats <= o.bound
+            and o.exported == o.targets
+            and o.unflagged_repeats == 0
+        )
         targets.append(
             checked_target(
                 f"chaos: {o.scenario}",
@@ -162,6 +172,7 @@ async def _scenario(bench: QueuedBench, name: str, n: int, fault) -> Outcome:
             await instance.stop()
     deliveries = Counter(r.conversation_id for r in bench.stub.received if 200 <= r.status < 300)
     await bench.drop([references, env["NOTIFICATIONS_TABLE"]], env["NOTIFY_QUEUE"])
+    flagged = {row["conversationId"] for row in exported if row["possibleDuplicate"]}
     if status["state"] != "done":
         raise SystemExit(f"{name}: the status did not converge: {status}")
     return Outcome(
@@ -171,7 +182,8 @@ async def _scenario(bench: QueuedBench, name: str, n: int, fault) -> Outcome:
         repeats=sum(deliveries.values()) - len(deliveries),
         bound=bound,
         exported=len({row["conversationId"] for row in exported}) if exported else 0,
-        flagged=sum(1 for row in exported if row["possibleDuplicate"]),
+        flagged=len(flagged),
+        unflagged_repeats=len({c for c, k in deliveries.items() if k > 1} - flagged),
         recovery_seconds=recovered,
     )
 
@@ -186,12 +198,14 @@ async def _kill(bench, session, env, instances, n):
 async def _outage(bench, session, env, instances, n):
     await _until(lambda: len(bench.stub.received) >= 0.2 * n, "20 % of the sends", instances)
     bench.proxy.fail("$batch", drop="", status=503, seconds=6)
-    return instances[0], 0, time.monotonic()
+    # Longer than a run tries (about 3.5 s): it fails, and its rerun repeats what it had not
+    # written, as a run that died would.
+    return instances[0], CONCURRENCY + UNRECORDED_LIMIT, time.monotonic()
 
 
 async def _lost_answers(bench, session, env, instances, n):
     await _until(lambda: len(bench.stub.received) >= 0.2 * n, "20 % of the sends", instances)
-    bench.proxy.fail("$batch", times=5, drop="after")
+    bench.proxy.fail("$batch", times=3, drop="after")  # within a write's tries: nothing repeats
     return instances[0], 0, time.monotonic()
 
 

@@ -137,7 +137,7 @@ async def run_chaos(args, bench: QueuedBench) -> list[Target]:
                 bool,
             )
         )
-    return targets
+    return targets + await cancel_mid_send(bench)
 
 
 async def _scenario(bench: QueuedBench, name: str, n: int, fault) -> Outcome:
@@ -254,3 +254,68 @@ async def _exported(session, url: str, notification_id: str) -> list[dict]:
         rows += page["targets"]
         target = f"{url}{page['next']}" if page.get("next") else ""
     return rows
+
+
+async def cancel_mid_send(bench: QueuedBench, n: int = 6000, rps: int = 50) -> list[Target]:
+    """Two instances send to 3 tenants within their budget; the cancel is POSTed to one of them
+    once a fifth has gone out: how fast it answers, whether its counts and the final status say
+    what the channel received, and when the last send arrived."""
+    references = await bench.references(n, TENANTS, mixed=True)
+    env = bench.env(references, CONCURRENCY, rps, counted=False, NOTIFY_SCHEDULE="0 0 0 1 1 *")
+    bench.stub.reset()
+    instances: list[Instance] = []
+
+    def delivered() -> int:
+        return sum(1 for r in bench.stub.received if 200 <= r.status < 300)
+
+    try:
+        async with aiohttp.ClientSession() as session:
+            instances += [await Instance(env, bench.log_dir).start(session) for _ in range(2)]
+            async with session.post(f"{instances[0].url}/api/notify", json={"text": "x"}) as r:
+                notification_id = (await r.json())["id"]
+            await _until(lambda: delivered() >= n // 5, "a fifth of the sends", instances)
+            before, asked = delivered(), time.monotonic()
+            async with session.post(f"{instances[1].url}/api/notify/{notification_id}/cancel") as r:
+                answered, answer = time.monotonic() - asked, await r.json()
+            after = delivered()
+            status = await _settled_cancel(session, instances[1].url, notification_id, instances)
+    finally:
+        for instance in instances:
+            await instance.stop()
+    last_send = max(r.at for r in bench.stub.received) - asked
+    final = delivered()
+    await bench.drop([references, env["NOTIFICATIONS_TABLE"]], env["NOTIFY_QUEUE"])
+    counts = status["counts"]
+    print(
+        f"\nCancel mid-send: N={n} in {TENANTS} tenants, {rps}/s each, two instances\n"
+        f"  answered in {answered:.2f} s; its counts: sent {answer['counts']['sent']} while the "
+        f"channel had {before}..{after}\n"
+        f"  settled: sent {counts['sent']} (channel {final}), cancelled {counts['cancelled']}, "
+        f"matched {counts['matched']}, pending {counts['pending']}; last send "
+        f"{last_send:+.2f} s after the cancel"
+    )
+    return [
+        checked_target(
+            "cancel answered within 1 s", answered, f"{answered:.2f} s", "<= 1 s", lambda s: s <= 1
+        ),
+        checked_target(
+            "cancelled status: sent = channel, all matched",
+            float(counts["sent"] == final and counts["matched"] == n and counts["pending"] == 0),
+            f"{counts['sent']} / {final}",
+            "equal",
+            bool,
+        ),
+    ]
+
+
+async def _settled_cancel(session, url: str, notification_id: str, instances, timeout=120):
+    deadline = time.monotonic() + timeout
+    while True:
+        async with session.get(f"{url}/api/notify/{notification_id}") as response:
+            status = await response.json()
+        if status["state"] == "cancelled" and status["counts"]["pending"] == 0:
+            return status
+        if time.monotonic() > deadline:
+            tails = "\n".join(i.tail() for i in instances)
+            raise SystemExit(f"cancel did not settle: {status}\n{tails}")
+        await asyncio.sleep(0.2)

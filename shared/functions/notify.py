@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -81,7 +80,7 @@ class NotifyEndpoint:
         if inline:
             return HttpResult(200, body)
         if wake is not None:
-            wake(json.dumps(WakeItem(body["id"]).to_json()))
+            wake(WakeItem(body["id"]).message())
         return _accepted(body)
 
 

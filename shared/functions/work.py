@@ -32,7 +32,7 @@ class WorkRunner:
         # The host redelivers only after a run failed or died; 0 is an admin-API invocation.
         await self._handlers.of(item).run(item, redelivered=dequeue_count > 1)
         if wake is not None and isinstance(item, HANDS_ON_WORK):
-            wake(json.dumps(WakeItem(item.notification_id).to_json()))
+            wake(WakeItem(item.notification_id).message())
 
     async def handle_poisoned(self, body: bytes) -> None:
         try:

@@ -121,6 +121,10 @@ class WakeItem:
     def to_json(self) -> dict[str, Any]:
         return {"kind": WAKE, "notification": self.notification_id}
 
+    def message(self) -> str:
+        """The text for a queue output binding (the host writes it to the queue as it is)."""
+        return json.dumps(self.to_json())
+
 
 WorkItem = ExpandItem | ChunkItem | RosterItem | ChannelsItem | WakeItem
 # The kinds whose run puts more work on the queue (chunks, the next window or roster page).

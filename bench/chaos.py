@@ -137,7 +137,7 @@ async def run_chaos(args, bench: QueuedBench) -> list[Target]:
                 bool,
             )
         )
-    return targets + await cancel_mid_send(bench)
+    return targets + await cancel_mid_send(bench) + await cancel_mid_send(bench, 20000, 50, 20)
 
 
 async def _scenario(bench: QueuedBench, name: str, n: int, fault) -> Outcome:
@@ -256,11 +256,13 @@ async def _exported(session, url: str, notification_id: str) -> list[dict]:
     return rows
 
 
-async def cancel_mid_send(bench: QueuedBench, n: int = 6000, rps: int = 50) -> list[Target]:
+async def cancel_mid_send(
+    bench: QueuedBench, n: int = 6000, rps: int = 50, tenants: int = TENANTS
+) -> list[Target]:
     """Two instances send to 3 tenants within their budget; the cancel is POSTed to one of them
     once a fifth has gone out: how fast it answers, whether its counts and the final status say
     what the channel received, and when the last send arrived."""
-    references = await bench.references(n, TENANTS, mixed=True)
+    references = await bench.references(n, tenants, mixed=True)
     env = bench.env(references, CONCURRENCY, rps, counted=False, NOTIFY_SCHEDULE="0 0 0 1 1 *")
     bench.stub.reset()
     instances: list[Instance] = []
@@ -287,7 +289,7 @@ async def cancel_mid_send(bench: QueuedBench, n: int = 6000, rps: int = 50) -> l
     await bench.drop([references, env["NOTIFICATIONS_TABLE"]], env["NOTIFY_QUEUE"])
     counts = status["counts"]
     print(
-        f"\nCancel mid-send: N={n} in {TENANTS} tenants, {rps}/s each, two instances\n"
+        f"\nCancel mid-send: N={n} in {tenants} tenants, {rps}/s each, two instances\n"
         f"  answered in {answered:.2f} s; its counts: sent {answer['counts']['sent']} while the "
         f"channel had {before}..{after}\n"
         f"  settled: sent {counts['sent']} (channel {final}), cancelled {counts['cancelled']}, "

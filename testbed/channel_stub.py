@@ -54,6 +54,7 @@ class Received:
     at: float  # time.monotonic() on arrival
     activity_id: str = ""  # the id a success answer gives the activity, or the one changed
     status: int = 200  # what the stub answered: 200, an error status, 0 for a dropped connection
+    client_port: int = 0  # the sender's end of the connection: a new one, a new port
 
 
 @dataclass(frozen=True)
@@ -437,7 +438,13 @@ def _receipt(
         at=arrived,
         activity_id=activity_id,
         status=_outcome(answer),
+        client_port=_client_port(request),
     )
+
+
+def _client_port(request: web.Request) -> int:
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return peer[1] if peer else 0
 
 
 def _outcome(answer: Answer | None) -> int:

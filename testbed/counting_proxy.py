@@ -50,6 +50,7 @@ class Forwarded:
     status: int
     at: float  # time.monotonic() on arrival
     seconds: float  # until upstream's answer was read
+    client_port: int = 0  # the client's end of the connection: a new one, a new port
 
     @property
     def resource(self) -> str:
@@ -168,12 +169,18 @@ class CountingProxy(LoopbackServer):
             answer.status,
             arrived,
             time.monotonic() - arrived,
+            _client_port(request),
         )
         with self._lock:
             self._forwarded.append(record)
         if fault is not None:
             return _dropped(request)  # upstream took it; its answer never comes back
         return response
+
+
+def _client_port(request: web.Request) -> int:
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return peer[1] if peer else 0
 
 
 def _dropped(request: web.Request) -> web.Response:

@@ -19,7 +19,7 @@ SHARED = APP_ROOT / "shared"
 # Bottom to top: a module may import from its own layer and the layers below it, never above.
 # A nested package belongs to its top package's layer.
 LAYERS = (
-    ("shared.settings", "shared.http", "shared.teams", "shared.request_errors"),
+    ("shared.settings", "shared.http", "shared.teams", "shared.request_errors", "shared.pooling"),
     ("shared.cards",),
     ("shared.storage",),
     ("shared.channel",),

@@ -25,6 +25,7 @@ import aiohttp
 
 from shared.channel.auth import OutboundTokens
 from shared.channel.error_codes import Verdict, verdict
+from shared.pooling import POOLED_IDLE_SECONDS
 
 USER_AGENT = "proactive-bot-functions (BotBuilder Python/4.17.1)"
 
@@ -203,7 +204,11 @@ class BotConnector:
     def _get_session(self) -> aiohttp.ClientSession:
         # Created on first use, inside the running loop the session will live on.
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
+            self._session = aiohttp.ClientSession(
+                timeout=self._timeout,
+                # Not reused after the channel's server may have closed it (see pooling).
+                connector=aiohttp.TCPConnector(keepalive_timeout=POOLED_IDLE_SECONDS),
+            )
         return self._session
 
 

@@ -18,6 +18,7 @@ from shared.http import (
 )
 from shared.notifications.idempotency_store import IdempotencyStore
 from shared.sending.revisions import Revised, Revisions
+from shared.sending.work_items import WakeItem
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,11 @@ class ReviseEndpoint:
         self._signatures = WebhookSignatures(webhook_secret, clock)
 
     async def update(
-        self, notification_id: str, body: bytes, headers: Mapping[str, str]
+        self,
+        notification_id: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        wake: Callable[[str], None] | None = None,
     ) -> HttpResult:
         """PATCH: new text and/or attachments, signed like POST /api/notify (they reach people),
         and answered once per Idempotency-Key or webhook-id like it."""
@@ -51,25 +56,29 @@ class ReviseEndpoint:
             key = idempotency_key(headers, scope=f"PATCH {notification_id}")
 
             async def revise() -> HttpResult:
-                return _answer(await self._revisions.update(notification_id, change))
+                return _answer(await self._revisions.update(notification_id, change), wake)
 
             return await self._once.answer(key, body, revise)
 
         return await answer_about(notification_id, update)
 
-    async def recall(self, notification_id: str) -> HttpResult:
-        """DELETE: cancel what is pending, delete what was sent."""
+    async def recall(
+        self, notification_id: str, wake: Callable[[str], None] | None = None
+    ) -> HttpResult:
+        """DELETE: cancel what is pending, delete what was sent. `wake`: as for update."""
 
         async def recall() -> HttpResult:
-            return _answer(await self._revisions.recall(notification_id))
+            return _answer(await self._revisions.recall(notification_id), wake)
 
         return await answer_about(notification_id, recall)
 
 
-def _answer(revised: Revised) -> HttpResult:
-    """202 and where to follow a revision; 200 and the notification if it was changed before
-    anything was sent."""
+def _answer(revised: Revised, wake: Callable[[str], None] | None) -> HttpResult:
+    """202 and where to follow a revision (its work woken on this instance, see WakeItem); 200
+    and the notification if it was changed before anything was sent."""
     status = revised.record.to_status()
     if revised.queued:
+        if wake is not None:
+            wake(WakeItem(revised.record.id).message())
         return HttpResult(202, status, {"Location": status_path(revised.record.id)})
     return HttpResult(200, status)

@@ -15,6 +15,7 @@ from shared.delivery.outbound import OutboundMessage
 from shared.notifications.broadcast_schedule import BroadcastSchedule
 from shared.notifications.request import NotifyRequest
 from shared.sending.notifier import Notifier
+from shared.sending.work_items import WakeItem
 from shared.storage.audience import Audience
 from shared.storage.deletion_log import DeletionLog
 
@@ -36,31 +37,39 @@ class TimerJob:
         self._deletions = deletions
         self._clock = clock
 
-    async def run(self, past_due: bool) -> None:
+    async def run(self, past_due: bool, wake: Callable[[str], None] | None = None) -> None:
+        """`wake` is the function's queue output binding: once this run queued work, a WakeItem
+        there has this instance's listener take it at once."""
         if past_due:
             # The host missed a slot (restart, scale-in); this run catches up.
             logger.warning("Timer is past due; catching up now")
         queued = await self._notifier.queue_due()
-        broadcast = await self._broadcast()
-        logger.info("Timer run: queued %d due notification(s)/reminder(s); %s", queued, broadcast)
+        broadcast, broadcast_id = await self._broadcast()
+        logger.info(
+            "Timer run: queued %d due notification(s)/reminder(s); %s", len(queued), broadcast
+        )
+        woken_for = [*queued, *([broadcast_id] if broadcast_id else [])]
+        if wake is not None and woken_for:
+            wake(WakeItem(woken_for[0]).message())
         if dropped := await self._deletions.drop_expired():
             logger.info("Dropped %d expired row(s) of the deletion log", dropped)
 
-    async def _broadcast(self) -> str:
-        """Queue the scheduled broadcast if its slot is due; what became of it, for the log."""
+    async def _broadcast(self) -> tuple[str, str | None]:
+        """Queue the scheduled broadcast if its slot is due; what became of it, for the log, and
+        its id if it was queued."""
         if not self._broadcast_text:
-            return "no NOTIFY_TIMER_TEXT set: no broadcast"
+            return "no NOTIFY_TIMER_TEXT set: no broadcast", None
         now = self._clock()
         slot = await self._broadcast_schedule.claim_due_slot(now)
         if slot is None:
             due, following = self._broadcast_schedule.slots_around(now)
             if due is not None:
-                return f"broadcast already sent for slot {_utc(due)}"
-            return f"broadcast not due: next slot at {_utc(following)}"
+                return f"broadcast already sent for slot {_utc(due)}", None
+            return f"broadcast not due: next slot at {_utc(following)}", None
         text = self._broadcast_text
         request = NotifyRequest(OutboundMessage(text=text), Audience(), payload={"text": text})
         status = await self._notifier.queue(request)
-        return f"broadcast queued as {status['id']} for slot {_utc(slot)}"
+        return f"broadcast queued as {status['id']} for slot {_utc(slot)}", status["id"]
 
 
 def _utc(moment: datetime) -> str:

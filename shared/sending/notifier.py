@@ -90,10 +90,11 @@ class Notifier:
         logger.info("Scheduled notification %s for %s", notification.id, request.send_at)
         return notification.to_status()
 
-    async def queue_due(self) -> int:
-        """Queue every notification whose time has come; each is claimed by one run only."""
+    async def queue_due(self) -> list[str]:
+        """Queue every notification whose time has come, each claimed by one run only; the ids
+        this run queued."""
         now = self._clock()
-        queued = 0
+        queued: list[str] = []
         async for due in self._notifications.due(now):
             if due.rule and due.state is State.SCHEDULED:
                 await self._schedule_next(due)
@@ -103,7 +104,7 @@ class Notifier:
             if due.state is not State.SCHEDULED:
                 logger.warning("Re-queueing notification %s, abandoned as %s", due.id, due.state)
             await self._expansion.start(claimed.id)
-            queued += 1
+            queued.append(claimed.id)
         return queued
 
     async def _schedule_next(self, due: Notification) -> None:

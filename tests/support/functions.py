@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ import notify_targets
 import notify_timer
 from devhost.functions import parse_function_json
 from devhost.host import read_host_json
-from devhost.outputs import OutputValue, QueueWriter
+from devhost.outputs import QueueWriter, called_with_outputs
 from devhost.queues import read_queue_options
 from tests.support.devhost_process import REPO_ROOT
 
@@ -63,22 +64,27 @@ async def post_activity(body: Any, headers: dict | None = None) -> Response:
     return _response(await messages.main(_request("messages", body, headers)))
 
 
-async def post_notify(body: Any, headers: dict | None = None) -> Response:
-    """POST /api/notify; what the function sets on its queue output binding is then written to
-    the queue as the host writes it (devhost's QueueWriter), once the function returned."""
-    work = OutputValue()
-    response = await notify_http.main(_request("notify", body, headers), work)
-    [output] = parse_function_json(REPO_ROOT / "notify_http").queue_outputs
+async def _with_outputs(function: str, call: Callable[..., Awaitable[Any]]) -> Any:
+    """Call a function's main with its queue output bindings; what it sets on them is then
+    written to the queue as the host writes it (devhost's QueueWriter), once it returned."""
+    outputs = parse_function_json(REPO_ROOT / function).queue_outputs
     writer = QueueWriter(os.environ, _QUEUE_OPTIONS.message_encoding)
     try:
-        await writer.write(output, work.get())
+        return await called_with_outputs(outputs, writer, call)
     finally:
         await writer.close()
-    return _response(response)
+
+
+async def post_notify(body: Any, headers: dict | None = None) -> Response:
+    request = _request("notify", body, headers)
+    return _response(
+        await _with_outputs("notify_http", lambda **out: notify_http.main(request, **out))
+    )
 
 
 async def run_timer(past_due: bool = False) -> None:
-    await notify_timer.main(TimerRequest(past_due=past_due))
+    timer = TimerRequest(past_due=past_due)
+    await _with_outputs("notify_timer", lambda **out: notify_timer.main(timer, **out))
 
 
 def _on_notification(
@@ -138,8 +144,13 @@ async def patch_notification(
         headers={"Content-Type": "application/json", **(headers or {})},
         body=body,
     )
-    return _response(await notify_revise.main(request))
+    return _response(
+        await _with_outputs("notify_revise", lambda **out: notify_revise.main(request, **out))
+    )
 
 
 async def recall(notification_id: str) -> Response:
-    return _response(await notify_revise.main(_on_notification("DELETE", notification_id)))
+    request = _on_notification("DELETE", notification_id)
+    return _response(
+        await _with_outputs("notify_revise", lambda **out: notify_revise.main(request, **out))
+    )

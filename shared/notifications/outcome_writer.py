@@ -208,7 +208,7 @@ class OutcomeRecorder:
         if not self._failed:
             await self._failing_for_good(self._writer.room())
 
-    async def _failing_for_good(self, write: Awaitable[None]) -> None:
+    async def _failing_for_good(self, write: Awaitable[object]) -> None:
         try:
             await write
         except BaseException:
@@ -225,12 +225,11 @@ class OutcomeRecorder:
         """Write what is left and mark the chunk done once every outcome it owes is in."""
         self.finishing = self._added >= self._expected
         await self._writer.write_until(self._partition, self._finished)
-        if not self.done:  # stopped short (taken over): nothing more comes from this run
-            self._partition.withdraw(self)
-            self._writer.forget_if_idle(self._partition)
+        self.abandon()  # stopped short (taken over, or owing more): nothing more comes from it
 
     def abandon(self) -> None:
-        """Its run was cut off (cancelled): what it learned leaves unwritten, with the run."""
+        """Its run ends without the chunk done (cut off, failed, taken over): what it learned and
+        did not write leaves with the run."""
         if not self.done:
             self._partition.withdraw(self)
             self._writer.forget_if_idle(self._partition)

@@ -65,9 +65,9 @@ async def install_in_team(app: App, stub: ChannelStub) -> None:
     await app.store.save(StoredReference.from_activity(inbound, datetime.now(timezone.utc)))
 
 
-def listeners(app: App) -> list[QueueListener]:
-    """The queue functions' listeners, and what they set on their queue bindings written (and
-    waking them) as the host does."""
+def listeners(app: App) -> tuple[list[QueueListener], QueueWriter]:
+    """The queue functions' listeners, and the writer of what they set on their queue bindings
+    (waking them) as the host writes it."""
     options = read_queue_options(read_host_json(ROOT, os.environ), os.environ)
     queue = app.settings.notify_queue
     connection = app.settings.storage_connection_string
@@ -92,7 +92,7 @@ def listeners(app: App) -> list[QueueListener]:
             invoke(notify_poison.main),
         ),
     ]
-    return found
+    return found, writer
 
 
 async def timed_notification(stub: ChannelStub, text: str) -> tuple[float, float, dict]:
@@ -127,7 +127,7 @@ async def main() -> None:
         stub.set_roster(TEAM, [{"id": f"29:member-{n}", "name": f"Member {n}",
                                 "aadObjectId": str(uuid.UUID(int=n)), "tenantId": TENANT}
                                for n in range(args.members)])  # fmt: skip
-        listeners_ = listeners(app)
+        listeners_, writer = listeners(app)
         polling = [asyncio.create_task(listener.run()) for listener in listeners_]
         settings = app.settings
         print(
@@ -162,6 +162,7 @@ async def main() -> None:
         await asyncio.gather(*polling, return_exceptions=True)
         for listener in listeners_:
             await listener.drain(5)
+        await writer.close()
     finally:
         await reset_app()
         azurite.stop()

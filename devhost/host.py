@@ -272,6 +272,11 @@ class DevHost:
                 # Output bindings encode as the extension's messageEncoding says, as triggers read.
                 queue_options = queue_options or read_queue_options(host_config, self._environ)
                 self._outputs.encoding = queue_options.message_encoding
+            for output in spec.queue_outputs:
+                # As the host indexing the function: a queue name or connection setting that is
+                # missing stops startup, not the first invocation that writes.
+                resolve_queue_name(output, self._environ)
+                storage_connection_string(output, self._environ)
         self._routes.sort(key=lambda entry: entry[0].precedence)
 
     def _wake_listeners(self, queue_name: str) -> None:

@@ -18,8 +18,10 @@ from pathlib import Path
 import pytest
 from azure.storage.queue import QueueServiceClient
 
-from devhost.azurite import Azurite
+from devhost.azurite import Azurite, free_port
 from devhost.functions import FunctionLoadError, load_function, parse_function_json
+from devhost.host import DevHost
+from devhost.settings import MissingSettingError
 from tests.support.devhost_process import RunningHost, call, start_host, stop_host, wait_for
 
 # Long enough that an idle listener's back-off wait is seconds, not the 100 ms it starts at.
@@ -198,3 +200,18 @@ def test_an_out_binding_whose_parameter_is_not_an_out_is_refused_at_load(tmp_pat
 
     with pytest.raises(FunctionLoadError, match=r"not a subclass of azure\.functions\.Out"):
         load_function(parse_function_json(function), tmp_path)
+
+
+async def test_an_output_queue_named_by_a_missing_setting_stops_startup(
+    tmp_path: Path, azurite: Azurite
+) -> None:
+    function = tmp_path / "hand_on"
+    function.mkdir()
+    (function / "function.json").write_text(json.dumps(http_with_output("%NOWHERE%")))
+    (function / "__init__.py").write_text(HANDS_ON.lstrip())
+    host = DevHost(
+        tmp_path, port=free_port(), environ={"AzureWebJobsStorage": azurite.connection_string}
+    )
+
+    with pytest.raises(MissingSettingError, match="NOWHERE"):
+        await host.start()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.storage.references import StoredReference
+from shared.storage.string_queries import quoted
 from shared.storage.tables import MAX_FILTER_COMPARISONS
 
 _FIELDS = (
@@ -53,24 +54,21 @@ class Audience:
                 return False
         return True
 
-    def table_filter(self) -> tuple[str, dict[str, str]] | None:
-        """A parameterized OData filter that narrows the scan, or None to read every row."""
+    def table_filter(self) -> str | None:
+        """An OData filter that narrows the scan, or None to read every row."""
         if self.is_everyone:
             return None
         clauses: list[str] = []
-        parameters: dict[str, str] = {}
+        comparisons = 0
         for field, prop, _ in _FIELDS:
             wanted = getattr(self, field)
             if wanted is None:
                 continue
-            names = []
-            for value in sorted(wanted):
-                name = f"p{len(parameters)}"
-                parameters[name] = value
-                names.append(f"{prop} eq @{name}")
-            # The SDK substitutes @names between spaces, so parentheses stand apart from them.
-            clauses.append("( " + " or ".join(names) + " )")
+            comparisons += len(wanted)
+            clauses.append(
+                "(" + " or ".join(f"{prop} eq {quoted(v)}" for v in sorted(wanted)) + ")"
+            )
         # Past the limit the filters apply as the rows stream in.
-        if len(parameters) > MAX_FILTER_COMPARISONS:
+        if comparisons > MAX_FILTER_COMPARISONS:
             return None
-        return " and ".join(clauses), parameters
+        return " and ".join(clauses)

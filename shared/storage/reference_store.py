@@ -9,7 +9,6 @@ from contextlib import suppress
 from datetime import datetime
 from typing import NamedTuple
 
-from azure.core.async_paging import AsyncItemPaged
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 from msrest.exceptions import DeserializationError
@@ -202,11 +201,19 @@ class ReferenceStore:
         """
         if audience.is_nobody:
             return
-        with storage_errors():
-            async for entity in await self._query(audience, FAN_OUT_COLUMNS, page_size):
-                stored = _parse(entity)
+        query_filter = audience.table_filter()
+        continuation: dict[str, str] | None = None
+        while True:
+            # Every column read here is a string: plain JSON rows, no SDK entity conversion.
+            rows, continuation = await string_page(
+                self._table, query_filter, FAN_OUT_COLUMNS, continuation, page_size
+            )
+            for row in rows:
+                stored = _parse(row)
                 if stored is not None and audience.matches(stored):
                     yield stored
+            if continuation is None:
+                return
 
     async def find_page(
         self,
@@ -223,7 +230,7 @@ class ReferenceStore:
             return [], None
         # Every key column is a string: plain JSON rows, no SDK entity conversion.
         rows, following = await string_page(
-            self._table, _literal_filter(audience), KEY_COLUMNS, continuation, page_size
+            self._table, audience.table_filter(), KEY_COLUMNS, continuation, page_size
         )
         keys = [
             TargetKey(row["PartitionKey"], row["RowKey"], row.get("TenantId", ""))
@@ -254,30 +261,6 @@ class ReferenceStore:
         async for entity in string_rows(self._table, query_filter, columns):
             if entity["RowKey"] in wanted:
                 yield entity
-
-    async def _query(
-        self, audience: Audience, columns: Sequence[str], page_size: int = PAGE_SIZE
-    ) -> AsyncItemPaged:
-        table = await self._table._client_ready()
-        server_filter = audience.table_filter()
-        if server_filter is None:
-            return table.list_entities(results_per_page=page_size, select=list(columns))
-        query, parameters = server_filter
-        return table.query_entities(
-            query, parameters=parameters, results_per_page=page_size, select=list(columns)
-        )
-
-
-def _literal_filter(audience: Audience) -> str | None:
-    """The audience's server-side filter with its values written in (None: every row)."""
-    server_filter = audience.table_filter()
-    if server_filter is None:
-        return None
-    query, parameters = server_filter
-    # Longest names first: @p1 must not eat the start of @p10.
-    for name in sorted(parameters, key=len, reverse=True):
-        query = query.replace(f"@{name}", quoted(parameters[name]))
-    return query
 
 
 def _key(stored: StoredReference) -> tuple[str, str]:

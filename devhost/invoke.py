@@ -21,7 +21,7 @@ from typing import Any
 import azure.functions as func
 
 from devhost.functions import CONTEXT_PARAMETER, LoadedFunction
-from devhost.outputs import OutputValue, QueueWriter
+from devhost.outputs import QueueWriter, called_with_outputs
 
 logger = logging.getLogger("devhost.host")
 
@@ -132,8 +132,6 @@ class Invoker:
         spec = function.spec
         invocation_id = str(uuid.uuid4())
         kwargs: dict[str, Any] = {spec.trigger_name: trigger_value}
-        outputs = {output: OutputValue() for output in spec.queue_outputs}
-        kwargs.update((output.binding, box) for output, box in outputs.items())
         if function.wants_context:
             kwargs[CONTEXT_PARAMETER] = InvocationContext(
                 invocation_id, spec.name, str(spec.directory)
@@ -145,26 +143,26 @@ class Invoker:
             logger.info("Trigger Details: %s", details)
         started = time.perf_counter()
         outcome = "Failed"
-        try:
+
+        async def call(**outputs: Any) -> Any:
             if function.is_async:
-                result = await function.main(**kwargs)
+                result = await function.main(**kwargs, **outputs)
             else:
-                call = functools.partial(function.main, **kwargs)
+                run = functools.partial(function.main, **kwargs, **outputs)
                 result = await asyncio.get_running_loop().run_in_executor(
-                    self._executor, contextvars.copy_context().run, call
+                    self._executor, contextvars.copy_context().run, run
                 )
             if result is not None and "$return" not in spec.binding_names:
                 # As the worker does: a value with nowhere to go fails the invocation.
                 raise RuntimeError(
                     f"function {spec.name!r} without a $return binding returned a non-None value"
                 )
-            if convert is not None:
-                result = convert(result)
-            for output, box in outputs.items():
-                if self._outputs is None:
-                    raise RuntimeError(f"no queue writer for {spec.name}'s {output.binding!r}")
-                # Within the invocation, as the host writes them: a failed write fails it.
-                await self._outputs.write(output, box.get())
+            return result if convert is None else convert(result)
+
+        try:
+            # What the function set on its queue bindings is written within the invocation,
+            # once its result is checked, as the host writes it: a failed write fails it.
+            result = await called_with_outputs(spec.queue_outputs, self._outputs, call)
             outcome = "Succeeded"
             return result
         except Exception:

@@ -101,14 +101,16 @@ def _messages(output: QueueOutput, value: Any) -> list[str | bytes]:
 
 
 async def called_with_outputs(
-    outputs: Sequence[QueueOutput], writer: QueueWriter, call: Callable[..., Awaitable[T]]
+    outputs: Sequence[QueueOutput], writer: QueueWriter | None, call: Callable[..., Awaitable[T]]
 ) -> T:
     """Call a function's main with an `Out` for each of its queue bindings (`call` takes them
-    as keyword arguments), then write what it set, as the host does once it returns. For
-    callers that run a main themselves (tests, the bench) instead of through the Invoker."""
+    as keyword arguments), then write what it set, as the host does once it returns: the
+    Invoker's way, and for callers that run a main themselves (tests, the bench)."""
     boxes = {output: OutputValue() for output in outputs}
     result = await call(**{output.binding: box for output, box in boxes.items()})
     for output, box in boxes.items():
+        if writer is None:
+            raise RuntimeError(f"no queue writer for {output.name}'s {output.binding!r}")
         await writer.write(output, box.get())
     return result
 

@@ -15,6 +15,7 @@ from devhost.azurite import Azurite
 from shared.app import App, get_app, reset_app, use_app
 from shared.settings import Settings
 from testbed.channel_stub import ChannelStub
+from testbed.counting_proxy import CountingProxy
 from tests.support.app_settings import emulator_settings
 from tests.support.credentials import APP_ID, APP_PASSWORD
 from tests.support.devhost_process import start_devhost
@@ -25,6 +26,15 @@ from tests.support.identity_server import CHANNEL_ISSUER, IdentityServer
 def azurite() -> Iterator[Azurite]:
     with Azurite.all_services() as running:
         yield running
+
+
+@pytest.fixture
+def table_proxy(azurite: Azurite) -> Iterator[CountingProxy]:
+    """A counting proxy in front of Azurite's table service: it sees every Table request and,
+    on cue, fails some (see CountingProxy.fail)."""
+    proxy = CountingProxy(azurite.ports["table"]).start()
+    yield proxy
+    proxy.stop()
 
 
 @pytest.fixture(scope="session")

@@ -100,12 +100,6 @@ def write_app(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def azurite() -> Iterator[Azurite]:
-    with Azurite.all_services() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def queues(azurite: Azurite) -> QueueServiceClient:
     client = QueueServiceClient.from_connection_string(azurite.connection_string)
     client.create_queue("woken-items")

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from devhost.azurite import Azurite, connection_string
+from devhost.azurite import connection_string
 from shared.delivery.outcomes import Outcome, TargetResult
 from shared.notifications.outcome_store import OutcomeStore
 from shared.notifications.outcome_writer import UNRECORDED_LIMIT, OutcomeWriter
@@ -25,17 +25,10 @@ NOW = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-async def proxy(azurite: Azurite) -> AsyncIterator[CountingProxy]:
-    proxy = CountingProxy(azurite.ports["table"]).start()
-    yield proxy
-    proxy.stop()
-
-
-@pytest.fixture
-async def outcomes(proxy: CountingProxy) -> AsyncIterator[OutcomeStore]:
+async def outcomes(table_proxy: CountingProxy) -> AsyncIterator[OutcomeStore]:
     """Outcomes in a table of their own, reached through a proxy that counts transactions."""
     table = Table.from_connection_string(
-        connection_string({"table": proxy.port}), "w" + uuid.uuid4().hex[:16]
+        connection_string({"table": table_proxy.port}), "w" + uuid.uuid4().hex[:16]
     )
     yield OutcomeStore(table)
     await table.close()
@@ -55,11 +48,11 @@ async def claimed(outcomes: OutcomeStore, writer: OutcomeWriter, chunk: str, exp
     return writer.recorder("n1", claim, expected)
 
 
-async def test_the_outcomes_of_several_chunks_are_written_in_one_transaction(outcomes, proxy):
+async def test_the_outcomes_of_several_chunks_are_written_in_one_transaction(outcomes, table_proxy):
     writer = OutcomeWriter(outcomes, lambda: NOW)
     chunks = [await claimed(outcomes, writer, f"c{c}", 30) for c in range(3)]
     await outcomes.totals("n1")  # the table exists before counting starts
-    proxy.reset()
+    table_proxy.reset()
 
     for position in range(30):
         for c, recorder in enumerate(chunks):
@@ -69,33 +62,36 @@ async def test_the_outcomes_of_several_chunks_are_written_in_one_transaction(out
     totals = await outcomes.totals("n1")
     assert (totals.counts[Outcome.SENT], totals.chunks_done) == (90, 3)
     # 90 outcomes and 3 claim rows fit one transaction; one chunk each would take three.
-    assert transactions(proxy) == 1
+    assert transactions(table_proxy) == 1
 
 
-async def test_a_full_transactions_worth_is_written_as_soon_as_it_is_in(outcomes, proxy):
+async def test_a_full_transactions_worth_is_written_as_soon_as_it_is_in(outcomes, table_proxy):
     writer = OutcomeWriter(outcomes, lambda: NOW)
     first, second = [await claimed(outcomes, writer, f"c{c}", 198) for c in range(2)]
     await outcomes.totals("n1")
-    proxy.reset()
+    table_proxy.reset()
 
     for position in range(48):
         await first.add(position, sent(f"a-{position}"))
         await second.add(position, sent(f"b-{position}"))
     await first.add(48, sent("a-48"))
-    assert (transactions(proxy), writer.unrecorded) == (0, 97)  # 97 rows and 2 claims: room left
+    assert (transactions(table_proxy), writer.unrecorded) == (
+        0,
+        97,
+    )  # 97 rows and 2 claims: room left
 
     await second.add(48, sent("b-48"))  # 98 outcome rows and 2 claim rows: a full transaction
 
-    assert (transactions(proxy), writer.unrecorded) == (1, 0)
+    assert (transactions(table_proxy), writer.unrecorded) == (1, 0)
     assert (await outcomes.totals("n1")).counts[Outcome.SENT] == 98
 
 
-async def test_no_send_starts_while_a_transactions_worth_waits(outcomes, proxy):
+async def test_no_send_starts_while_a_transactions_worth_waits(outcomes, table_proxy):
     writer = OutcomeWriter(outcomes, lambda: NOW)
     recorder = await claimed(outcomes, writer, "c0", 198)
     await outcomes.totals("n1")
-    proxy.reset()
-    proxy.fail("$batch", drop="", seconds=0.6)  # the first writes meet 503s, tried again
+    table_proxy.reset()
+    table_proxy.fail("$batch", drop="", seconds=0.6)  # the first writes meet 503s, tried again
 
     # The results of sends already out arrive while the write is being tried again.
     started = asyncio.get_running_loop().time()
@@ -113,7 +109,7 @@ async def test_no_send_starts_while_a_transactions_worth_waits(outcomes, proxy):
     await asyncio.gather(*arriving)
 
 
-async def test_a_chunk_taken_over_loses_only_its_own_outcomes(outcomes, proxy):
+async def test_a_chunk_taken_over_loses_only_its_own_outcomes(outcomes, table_proxy):
     writer = OutcomeWriter(outcomes, lambda: NOW)
     kept, taken = [await claimed(outcomes, writer, f"c{c}", 10) for c in range(2)]
     for position in range(10):
@@ -143,16 +139,16 @@ async def test_a_chunk_is_done_only_once_every_outcome_it_owes_is_written(outcom
     assert not recorder.done
 
 
-async def test_a_failed_run_leaves_what_it_could_not_write_to_its_rerun(outcomes, proxy):
+async def test_a_failed_run_leaves_what_it_could_not_write_to_its_rerun(outcomes, table_proxy):
     writer = OutcomeWriter(outcomes, lambda: NOW)
     recorder = await claimed(outcomes, writer, "c0", 5)
     for position in range(3):
         await recorder.add(position, sent(f"c-{position}"))
-    proxy.fail("$batch", drop="", seconds=30)  # down for longer than every try
+    table_proxy.fail("$batch", drop="", seconds=30)  # down for longer than every try
 
     with pytest.raises(Exception, match="503"):
         await recorder.flush()
 
     assert writer.unrecorded == 0  # nothing of it is written later, after its run ended
-    proxy.reset()
+    table_proxy.reset()
     assert (await outcomes.totals("n1")).recorded == 0

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
-from devhost.azurite import Azurite, connection_string
+from devhost.azurite import connection_string
 from shared.pooling import POOLED_IDLE_SECONDS
 from shared.storage.tables import Table
 from testbed.counting_proxy import CountingProxy
@@ -22,16 +22,9 @@ from tests.support.references import store_conversations
 
 
 @pytest.fixture
-def proxy(azurite: Azurite) -> Iterator[CountingProxy]:
-    running = CountingProxy(azurite.ports["table"]).start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-async def table(proxy: CountingProxy) -> AsyncIterator[Table]:
+async def table(table_proxy: CountingProxy) -> AsyncIterator[Table]:
     opened = Table.from_connection_string(
-        connection_string({"table": proxy.port}), "p" + uuid.uuid4().hex[:16]
+        connection_string({"table": table_proxy.port}), "p" + uuid.uuid4().hex[:16]
     )
     yield opened
     await opened.close()
@@ -41,16 +34,16 @@ async def table(proxy: CountingProxy) -> AsyncIterator[Table]:
     ("idle", "connections"), [(POOLED_IDLE_SECONDS / 4, 1), (POOLED_IDLE_SECONDS + 0.5, 2)]
 )
 async def test_table_storage_connections_are_reused_only_while_fresh(
-    table, proxy, idle, connections
+    table, table_proxy, idle, connections
 ):
     await table.get("p", "r")  # creates the table, then reads
-    proxy.reset()
+    table_proxy.reset()
 
     await table.get("p", "r")
     await asyncio.sleep(idle)
     await table.get("p", "r")
 
-    assert len({f.client_port for f in proxy.forwarded}) == connections
+    assert len({f.client_port for f in table_proxy.forwarded}) == connections
 
 
 @pytest.mark.parametrize(

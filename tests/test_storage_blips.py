@@ -9,7 +9,6 @@ message once, and the status converges to done.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 
@@ -21,13 +20,6 @@ from tests.support.references import store_conversations
 from tests.support.work_queue import run_queued_work
 
 CONVERSATIONS = [f"blip-{n:03}" for n in range(300)]  # two chunks of the queue path
-
-
-@pytest.fixture
-def table_proxy(azurite: Azurite) -> Iterator[CountingProxy]:
-    proxy = CountingProxy(azurite.ports["table"]).start()
-    yield proxy
-    proxy.stop()
 
 
 @pytest.fixture

@@ -15,20 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
-import sys
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 import aiohttp
 
-from bench.measure import ROOT
+from bench.instance import Instance
 from bench.queued import QueuedBench, Target, checked_target
 from bench.seed import conversation_id
-from devhost.azurite import free_port
 from shared.notifications.outcome_writer import UNRECORDED_LIMIT
 
 CONCURRENCY = 32
@@ -49,54 +44,6 @@ class Outcome:
     recovery_seconds: float
 
 
-class Instance:
-    """One devhost process: a Functions instance serving the app and polling its queue."""
-
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._env = env
-        self._log = log_dir / f"instance-{uuid.uuid4().hex[:8]}.log"
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self, session: aiohttp.ClientSession) -> Instance:
-        command = [
-            *("-m", "devhost", "--app-root", str(ROOT), "--no-azurite", "--no-local-settings"),
-            *("--port", str(self.port)),
-        ]
-        with self._log.open("wb") as sink:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                *command,
-                cwd=ROOT,
-                env=self._env,
-                stdout=sink,
-                stderr=sink,
-            )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                async with session.get(f"{self.url}/api/notify/{'0' * 32}") as warm_up:
-                    await warm_up.read()  # serving, and the app built
-                    return self
-            except aiohttp.ClientConnectionError:
-                if self.process.returncode is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"an instance did not start:\n{self.tail()}") from None
-                await asyncio.sleep(0.05)
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGKILL)
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.terminate()
-            await asyncio.wait_for(self.process.wait(), 30)
-
-    def tail(self) -> str:
-        return self._log.read_text(errors="replace")[-3000:]
-
-
 async def run_chaos(args, bench: QueuedBench) -> list[Target]:
     # The killed instance's half-sent requests reach the loopback channel cut off: expected here.
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
@@ -110,10 +57,22 @@ async def run_chaos(args, bench: QueuedBench) -> list[Target]:
         f"{'export':>6} {'flagged':>7} {'unflagged':>9} {'recovered in':>12}"
     )
     outcomes = [
-        await _scenario(bench, "kill -9 of one of two instances mid-fan-out", 3000, _kill),
+        await _scenario(
+            bench,
+            "kill -9 of one of two instances mid-fan-out",
+            3000,
+            _kill,
+            tables_through_proxy=False,
+        ),
         await _scenario(bench, "Table $batch answers 503 for 6 s (> retries)", 1000, _outage),
         await _scenario(bench, "$batch answers lost after landing (x3)", 1000, _lost_answers),
-        await _scenario(bench, "every first send answered 429 Retry-After 1", 1000, _storm),
+        await _scenario(
+            bench,
+            "every first send answered 429 Retry-After 1",
+            1000,
+            _storm,
+            before_post=_429_to_every_first_send,
+        ),
     ]
     targets = []
     for o in outcomes:
@@ -140,21 +99,28 @@ async def run_chaos(args, bench: QueuedBench) -> list[Target]:
     return targets + await cancel_mid_send(bench) + await cancel_mid_send(bench, 20000, 50, 20)
 
 
-async def _scenario(bench: QueuedBench, name: str, n: int, fault) -> Outcome:
+async def _scenario(
+    bench: QueuedBench,
+    name: str,
+    n: int,
+    fault,
+    *,
+    tables_through_proxy: bool = True,  # the Table faults need the proxy in front of the tables
+    before_post=None,
+) -> Outcome:
     references = await bench.references(n, TENANTS, mixed=True)
-    counted = fault is not _kill  # the Table faults need the proxy in front of the tables
     env = bench.env(
         references,
         CONCURRENCY,
         0,
-        counted=counted,
+        counted=tables_through_proxy,
         NOTIFY_SCHEDULE="0 0 0 1 1 *",
         DEVHOST_QUEUE_LEASE_SECONDS=str(LEASE_SECONDS),
     )
     bench.stub.reset()
     bench.proxy.reset()
-    if fault is _storm:
-        _429_to_every_first_send(bench, n)
+    if before_post is not None:
+        before_post(bench, n)
     instances: list[Instance] = []
     try:
         async with aiohttp.ClientSession() as session:
@@ -210,7 +176,7 @@ async def _lost_answers(bench, session, env, instances, n):
 
 
 async def _storm(bench, session, env, instances, n):
-    # Scripted before the POST (see _scenario): here it is already raging.
+    # Scripted before the POST (_429_to_every_first_send): here it is already raging.
     return instances[0], 0, time.monotonic()
 
 
@@ -232,12 +198,23 @@ async def _until(condition, what: str, instances: list[Instance], timeout: float
         await asyncio.sleep(0.02)
 
 
-async def _settled(session, url: str, notification_id: str, instances, timeout: float = 180):
+def _ended(status: dict) -> bool:
+    return status["state"] in ("done", "failed", "cancelled")
+
+
+def _cancel_settled(status: dict) -> bool:
+    return status["state"] == "cancelled" and status["counts"]["pending"] == 0
+
+
+async def _settled(
+    session, url: str, notification_id: str, instances, settled=_ended, timeout: float = 180
+) -> dict:
+    """The status once `settled` says so (polled every 0.1 s); fails the bench after `timeout`."""
     deadline = time.monotonic() + timeout
     while True:
         async with session.get(f"{url}/api/notify/{notification_id}") as response:
             status = await response.json()
-        if status["state"] in ("done", "failed", "cancelled"):
+        if settled(status):
             return status
         if time.monotonic() > deadline:
             tails = "\n".join(i.tail() for i in instances)
@@ -280,7 +257,9 @@ async def cancel_mid_send(
             async with session.post(f"{instances[1].url}/api/notify/{notification_id}/cancel") as r:
                 answered, answer = time.monotonic() - asked, await r.json()
             after = delivered()
-            status = await _settled_cancel(session, instances[1].url, notification_id, instances)
+            status = await _settled(
+                session, instances[1].url, notification_id, instances, _cancel_settled
+            )
     finally:
         for instance in instances:
             await instance.stop()
@@ -308,16 +287,3 @@ async def cancel_mid_send(
             bool,
         ),
     ]
-
-
-async def _settled_cancel(session, url: str, notification_id: str, instances, timeout=120):
-    deadline = time.monotonic() + timeout
-    while True:
-        async with session.get(f"{url}/api/notify/{notification_id}") as response:
-            status = await response.json()
-        if status["state"] == "cancelled" and status["counts"]["pending"] == 0:
-            return status
-        if time.monotonic() > deadline:
-            tails = "\n".join(i.tail() for i in instances)
-            raise SystemExit(f"cancel did not settle: {status}\n{tails}")
-        await asyncio.sleep(0.2)

@@ -11,15 +11,13 @@ is `bench.paths floor`: pre-built requests over one pooled session, at the same 
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
-import uuid
 
 import aiohttp
 
-from bench.measure import ROOT, run_path
+from bench.instance import Instance
+from bench.measure import run_path
 from bench.queued import QueuedBench, Target, checked_target
-from devhost.azurite import free_port
 
 CONCURRENCY = 64
 TENANTS = 10
@@ -61,22 +59,12 @@ async def post_to_last_delivery(args, bench: QueuedBench) -> list[Target]:
 
 
 async def _through_an_idle_instance(bench: QueuedBench, env: dict[str, str], n: int) -> dict:
-    port = free_port()
-    log = bench.log_dir / f"instance-{uuid.uuid4().hex[:8]}.log"
-    command = [sys.executable, "-m", "devhost", "--app-root", str(ROOT), "--no-azurite"]
-    command += ["--no-local-settings", "--port", str(port)]
-    with log.open("wb") as sink:
-        process = await asyncio.create_subprocess_exec(
-            *command, cwd=ROOT, env=env, stdout=sink, stderr=sink
-        )
-    url = f"http://127.0.0.1:{port}/api/notify"
+    instance = Instance(env, bench.log_dir)
     try:
         async with aiohttp.ClientSession() as session:
-            await _serving(session, url, process, log)
-            # Between notifications, not cold: the app is built (clients, tables) by a first call.
-            async with session.get(f"{url}/{'0' * 32}") as warm_up:
-                assert warm_up.status == 404, await warm_up.text()
+            await instance.start(session)
             await asyncio.sleep(IDLE_SECONDS)
+            url = f"{instance.url}/api/notify"
             started = time.monotonic()
             async with session.post(url, json={"text": "Benchmark: the build finished."}) as posted:
                 answered = time.monotonic() - started
@@ -84,28 +72,13 @@ async def _through_an_idle_instance(bench: QueuedBench, env: dict[str, str], n: 
                     raise SystemExit(f"POST answered {posted.status}: {await posted.text()}")
             deadline = started + 60 + n / 50
             while len(bench.stub.received) < n:
-                if time.monotonic() > deadline or process.returncode is not None:
-                    tail = log.read_text(errors="replace")[-3000:]
-                    raise SystemExit(f"{len(bench.stub.received)} of {n} delivered:\n{tail}")
+                if time.monotonic() > deadline or not instance.running:
+                    delivered = len(bench.stub.received)
+                    raise SystemExit(f"{delivered} of {n} delivered:\n{instance.tail()}")
                 await asyncio.sleep(0.02)
     finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), 30)
+        await instance.stop()
     arrivals = sorted(r.at for r in bench.stub.received)
     if len({r.conversation_id for r in bench.stub.received}) != n:
         raise SystemExit("someone got the message twice, or someone was missed")
     return {"answered": answered, "first": arrivals[0] - started, "last": arrivals[-1] - started}
-
-
-async def _serving(session: aiohttp.ClientSession, url: str, process, log) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            async with session.get(url.rsplit("/api/", 1)[0] + "/") as response:
-                await response.read()
-                return
-        except aiohttp.ClientConnectionError:
-            if process.returncode is not None or time.monotonic() > deadline:
-                tail = log.read_text(errors="replace")
-                raise SystemExit(f"devhost did not start:\n{tail}") from None
-            await asyncio.sleep(0.05)

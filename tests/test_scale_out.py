@@ -109,6 +109,21 @@ async def some_chunk_partly_recorded(
     return partly_recorded
 
 
+async def notified_and_partly_sent(
+    runner: Runner, runners: Runners, channel_stub: ChannelStub, ids: list[str]
+) -> str:
+    """POST a notification to everyone through `runner`; its id once KILL_AFTER_SHARE of the
+    sends arrived."""
+    status, body = await post(f"{runner.url}/api/notify", {"text": "To all 3,000"})
+    assert status == 202, body
+    await wait_until(
+        lambda: len(channel_stub.received) >= KILL_AFTER_SHARE * len(ids),
+        timeout=30,
+        what=f"{KILL_AFTER_SHARE:.0%} of the sends arrive\n{runners.tails()}",
+    )
+    return body["id"]
+
+
 @pytest.fixture(scope="module")
 async def killed_mid_fan_out(azurite, channel_stub: ChannelStub, tmp_path_factory):
     """3,000 targets in 3 tenants through the queue; the runner is killed with SIGKILL once 30 %
@@ -117,25 +132,19 @@ async def killed_mid_fan_out(azurite, channel_stub: ChannelStub, tmp_path_factor
 
     with Runners(env, tmp_path_factory.mktemp("killed")) as runners:
         [first] = runners.start()
-        status, body = await post(f"{first.url}/api/notify", {"text": "To all 3,000"})
-        assert status == 202, body
-        await wait_until(
-            lambda: len(channel_stub.received) >= KILL_AFTER_SHARE * len(ids),
-            timeout=30,
-            what=f"{KILL_AFTER_SHARE:.0%} of the sends arrive\n{runners.tails()}",
-        )
+        notification_id = await notified_and_partly_sent(first, runners, channel_stub, ids)
         # Killed while it holds a chunk with part of its outcomes written, so its successor
         # has recorded targets to skip (not only chunks it starts afresh).
-        partly_recorded = await some_chunk_partly_recorded(env, body["id"], runners)
+        partly_recorded = await some_chunk_partly_recorded(env, notification_id, runners)
         first.kill()
         # Requests already on the wire reach the stub; then nothing more comes from the dead.
         await asyncio.sleep(0.5)
         sent_before_kill = {r.conversation_id for r in channel_stub.received}
-        recorded_at_kill = await recorded_conversations(env, body["id"])
+        recorded_at_kill = await recorded_conversations(env, notification_id)
         [restarted] = runners.start()
         try:
-            settled = await status_when_settled(restarted.url, body["id"], timeout=60)
-            exported = await exported_targets(restarted.url, body["id"])
+            settled = await status_when_settled(restarted.url, notification_id, timeout=60)
+            exported = await exported_targets(restarted.url, notification_id)
         except AssertionError as error:
             raise AssertionError(f"{error}\n{runners.tails()}") from None
     return KilledMidFanOut(
@@ -344,21 +353,15 @@ async def test_two_runners_share_the_queue_and_one_is_killed_the_other_finishes_
 
     with Runners(env, tmp_path_factory.mktemp("pair")) as runners:
         [victim] = runners.start()
-        status, body = await post(f"{victim.url}/api/notify", {"text": "To all 3,000"})
-        assert status == 202, body
-        await wait_until(
-            lambda: len(channel_stub.received) >= KILL_AFTER_SHARE * len(ids),
-            timeout=30,
-            what=f"{KILL_AFTER_SHARE:.0%} of the sends arrive\n{runners.tails()}",
-        )
+        notification_id = await notified_and_partly_sent(victim, runners, channel_stub, ids)
         # The second takes items beside the first; the first dies holding a chunk part-recorded.
         [survivor] = runners.start()
-        await some_chunk_partly_recorded(env, body["id"], runners)
+        await some_chunk_partly_recorded(env, notification_id, runners)
         sent_before_kill = {r.conversation_id for r in channel_stub.received}
-        recorded_at_kill = await recorded_conversations(env, body["id"])
+        recorded_at_kill = await recorded_conversations(env, notification_id)
         victim.kill()
-        settled = await status_when_settled(survivor.url, body["id"], timeout=90)
-        exported = await exported_targets(survivor.url, body["id"])
+        settled = await status_when_settled(survivor.url, notification_id, timeout=90)
+        exported = await exported_targets(survivor.url, notification_id)
 
     deliveries = Counter(r.conversation_id for r in channel_stub.received if r.status < 300)
     repeated = {c for c, n in deliveries.items() if n > 1}

@@ -11,7 +11,8 @@ send inline (NOTIFY_INLINE_MAX_TARGETS >= N).
 
 Queued delivery (see bench/queued.py): the queue path against the inline one on N references
 and the Table operations it costs per target; worker processes sharing 20 tenants' rate limits
-(1, 2, 4 workers); one tenant drained by 2 workers. The issue's targets are printed beside each
+(1, 2, 4 workers); a `to.tenantIds` audience of 20 tenants beside another tenant's references;
+one tenant drained by 2 workers. The issue's targets are printed beside each
 figure, and together at the end. With the import times: the reminder phrase table's scores and
 the import cost of the reminders' recognizer (bench/recognizers.py). Last, a 1,200-member team
 reached one to one at the default limits, twice (bench/teams.py).
@@ -40,6 +41,7 @@ from bench.queued import (
     queue_memory,
     queue_vs_inline,
     scale_out,
+    tenant_audience,
     tenants_in_parallel,
 )
 from bench.seed import conversation_id, seed, tenant_of
@@ -97,6 +99,16 @@ def parse_args() -> argparse.Namespace:
     )
     queued.add_argument("--skip-one-tenant", action="store_true")
     queued.add_argument("--skip-tenants-in-parallel", action="store_true")
+    queued.add_argument("--skip-tenant-audience", action="store_true")
+    queued.add_argument(
+        "--audience-n", type=int, default=40000, help="tenant audience: its targets (40000)"
+    )
+    queued.add_argument(
+        "--audience-others",
+        type=int,
+        default=20000,
+        help="references of another tenant stored beside it (20000)",
+    )
     queued.add_argument("--scale-n", type=int, default=20000, help="scale-out audience (20000)")
     queued.add_argument("--scale-tenants", type=int, default=20, help="its tenants (20)")
     queued.add_argument(
@@ -317,6 +329,7 @@ async def main() -> None:
                 and args.skip_scale_out
                 and args.skip_one_tenant
                 and args.skip_tenants_in_parallel
+                and args.skip_tenant_audience
             ):
                 with QueuedBench(azurite, stub) as bench:
                     if not args.skip_queue:
@@ -331,6 +344,8 @@ async def main() -> None:
                         targets += await scale_out(args, bench)
                     if not args.skip_tenants_in_parallel:
                         targets += await tenants_in_parallel(args, bench)
+                    if not args.skip_tenant_audience:
+                        targets += await tenant_audience(args, bench)
                     if not args.skip_one_tenant:
                         targets += await one_tenant(args, bench)
             if not args.skip_limits_demo:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from contextlib import suppress
 from datetime import datetime, timezone
 
+from azure.core.exceptions import ResourceExistsError
 from azure.data.tables.aio import TableClient
 from botbuilder.schema import Activity
 
@@ -16,11 +18,11 @@ BATCH = 100  # the most one Table Storage transaction takes
 PARALLEL_BATCHES = 8
 
 
-def conversation_id(index: int, tenants: int, mixed: bool = False) -> str:
+def conversation_id(index: int, tenants: int, mixed: bool = False, first_tenant: int = 0) -> str:
     """`t<tenant>-conv-<index>`: in key order (the order an audience is read and cut into
     chunks) the conversations come tenant by tenant. `mixed` puts a digest of the index first,
     so tenants come mixed, as with real conversation ids, which have no order by tenant."""
-    name = f"t{index % tenants}-conv-{index:06d}"
+    name = f"t{first_tenant + index % tenants}-conv-{index:06d}"
     if mixed:
         return hashlib.sha256(str(index).encode()).hexdigest()[:8] + "-" + name
     return name
@@ -38,16 +40,21 @@ async def seed(
     n: int,
     tenants: int,
     mixed: bool = False,
+    *,
+    first: int = 0,
+    first_tenant: int = 0,
 ):
+    """References `first` to `first` + n - 1, in tenants `first_tenant` onwards."""
     seen = datetime.now(timezone.utc)
     async with TableClient.from_connection_string(connection_string, table_name) as table:
-        await table.create_table()
+        with suppress(ResourceExistsError):  # a second batch in the same table
+            await table.create_table()
         slots = asyncio.Semaphore(PARALLEL_BATCHES)
 
         async def write(start: int) -> None:
             operations = []
-            for index in range(start, min(start + BATCH, n)):
-                conversation = conversation_id(index, tenants, mixed)
+            for index in range(start, min(start + BATCH, first + n)):
+                conversation = conversation_id(index, tenants, mixed, first_tenant)
                 inbound = activity(
                     service_url,
                     conversation,
@@ -59,4 +66,4 @@ async def seed(
             async with slots:
                 await table.submit_transaction(operations)
 
-        await asyncio.gather(*(write(start) for start in range(0, n, BATCH)))
+        await asyncio.gather(*(write(start) for start in range(first, first + n, BATCH)))

@@ -50,6 +50,7 @@ from shared.storage.personal_chats import PersonalChatIndex
 from shared.storage.queues import WorkQueue
 from shared.storage.reference_store import ReferenceStore
 from shared.storage.tables import Table
+from shared.storage.tenant_index import TenantIndex
 
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
@@ -111,7 +112,8 @@ class App:
         )
         storage = Storage.open(settings)
         deletions = DeletionLog(storage.coordination, clock)
-        references = ReferenceStore(storage.references, deletions)
+        tenant_index = TenantIndex(storage.tenant_index, storage.references)
+        references = ReferenceStore(storage.references, deletions, tenant_index)
         connector = BotConnector(
             OutboundTokens(authentication, settings.app_id),
             timeout_seconds=settings.notify_send_timeout_seconds,
@@ -206,6 +208,7 @@ class App:
                 settings.notify_timer_text,
                 BroadcastSchedule(settings.broadcast_schedule, storage.notifications),
                 deletions,
+                tenant_index,
                 clock,
             ),
             storage_credential=storage.credential,
@@ -236,6 +239,7 @@ class Storage:
     notifications: Table
     coordination: Table
     personal_chats: Table
+    tenant_index: Table
     queue: WorkQueue
     # The Entra credential of a keyless storage account (None with a connection string).
     credential: AsyncTokenCredential | None
@@ -252,6 +256,7 @@ class Storage:
                         settings.notifications_table,
                         settings.coordination_table,
                         settings.personal_chats_table,
+                        settings.tenant_index_table,
                     )
                 ),
                 queue=WorkQueue(settings.storage, settings.notify_queue, credential),
@@ -263,7 +268,13 @@ class Storage:
 
     @property
     def tables(self) -> tuple[Table, ...]:
-        return (self.references, self.notifications, self.coordination, self.personal_chats)
+        return (
+            self.references,
+            self.notifications,
+            self.coordination,
+            self.personal_chats,
+            self.tenant_index,
+        )
 
 
 @dataclass

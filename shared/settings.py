@@ -165,6 +165,13 @@ class Settings:
         return self.storage.connection_string
 
     @property
+    def tenant_index_table(self) -> str:
+        """The conversation table's tenant index (see storage.tenant_index), named after it: two
+        apps, or two conversation tables, in one account never share an index."""
+        suffix = "ByTenant"
+        return self.conversation_table[: 63 - len(suffix)] + suffix
+
+    @property
     def auth_enabled(self) -> bool:
         # An empty app id is the Bot Framework Emulator / local mode: no inbound token check.
         return bool(self.app_id)

@@ -1,5 +1,6 @@
 """What each notify_timer run does: queue due notifications, then the scheduled broadcast, then
-drop the deletion log's expired rows.
+drop the deletion log's expired rows, and copy older references into the tenant index until it
+has them all.
 
 It only records and enqueues, so a run takes seconds whatever the audiences' sizes: the work
 queue's runs do the sending.
@@ -18,6 +19,7 @@ from shared.sending.notifier import Notifier
 from shared.sending.work_items import WakeItem
 from shared.storage.audience import Audience
 from shared.storage.deletion_log import DeletionLog
+from shared.storage.tenant_index import TenantIndex
 
 logger = logging.getLogger(__name__)
 
@@ -29,12 +31,14 @@ class TimerJob:
         broadcast_text: str,
         broadcast_schedule: BroadcastSchedule,
         deletions: DeletionLog,
+        tenant_index: TenantIndex,
         clock: Callable[[], datetime],
     ) -> None:
         self._notifier = notifier
         self._broadcast_text = broadcast_text
         self._broadcast_schedule = broadcast_schedule
         self._deletions = deletions
+        self._tenant_index = tenant_index
         self._clock = clock
 
     async def run(self, past_due: bool, wake: Callable[[str], None] | None = None) -> None:
@@ -53,6 +57,13 @@ class TimerJob:
             wake(WakeItem(woken_for[0]).message())
         if dropped := await self._deletions.drop_expired():
             logger.info("Dropped %d expired row(s) of the deletion log", dropped)
+        await self.build_tenant_index()
+
+    async def build_tenant_index(self) -> bool:
+        """Copy the next references stored before the tenant index; whether it has them all."""
+        if await self._tenant_index.complete():
+            return True
+        return await self._tenant_index.build(self._deletions, self._clock)
 
     async def _broadcast(self) -> tuple[str, str | None]:
         """Queue the scheduled broadcast if its slot is due; what became of it, for the log, and

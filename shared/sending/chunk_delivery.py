@@ -29,6 +29,7 @@ from shared.sending.context import WorkContext
 from shared.sending.work_items import ChunkItem
 from shared.storage.keys import decode_key, encode_key
 from shared.storage.references import StoredReference
+from shared.storage.tenant_index import channel_of
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +158,7 @@ class ChunkDelivery:
                 if row_key in sent
                 else ("", row_key)
             )
-        channel_id = decode_key(item.partition_key)
+        channel_id = channel_of(item.partition_key)
         return lambda row_key: (channel_id, decode_key(row_key))
 
     async def _read_targets(
@@ -229,7 +230,7 @@ def _gone(work: _Work, item: ChunkItem, row_key: str) -> TargetResult:
     if work.revises:
         # Its outcome row (and so the message's address) went: there is nothing to change.
         return TargetResult("", row_key, Outcome.SKIPPED, error="no record of the sent message")
-    channel_id, conversation_id = decode_key(item.partition_key), decode_key(row_key)
+    channel_id, conversation_id = channel_of(item.partition_key), decode_key(row_key)
     return TargetResult(channel_id, conversation_id, Outcome.SKIPPED, error=REFERENCE_GONE)
 
 

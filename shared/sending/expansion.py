@@ -23,6 +23,7 @@ from shared.delivery.clocks import CLOCK_SKEW_SECONDS
 from shared.delivery.outcomes import Outcome, TargetResult
 from shared.notifications.lifecycle import State
 from shared.notifications.notification_store import Notification
+from shared.notifications.outcome_store import TARGETS_PER_CHUNK
 from shared.notifications.progress import queued_state
 from shared.notifications.request import parse_notify_request
 from shared.sending.cancellation import CHECK_EVERY_SECONDS
@@ -37,11 +38,11 @@ from shared.sending.work_items import (
     spread_by_tenant,
 )
 from shared.storage.keys import decode_key
-from shared.storage.reference_store import TargetKey
+from shared.storage.reference_store import Continuation, TargetKey
+from shared.storage.tenant_index import channel_of
 
 logger = logging.getLogger(__name__)
 
-Continuation = dict[str, str] | None
 Page = tuple[list[TargetKey], Continuation]  # keys of matching targets, and where more start
 
 # Puts in flight at once: fast, yet the queue receives the chunks in about the order given.
@@ -135,7 +136,7 @@ class AudienceExpansion:
         )
         if claim is None:
             return  # its chunk item ran, or runs: it records the chunk's targets itself
-        channel_id = decode_key(chunk.partition_key)
+        channel_id = channel_of(chunk.partition_key)
         results = [
             (position, TargetResult(channel_id, decode_key(row_key), Outcome.CANCELLED))
             for position, row_key in enumerate(chunk.row_keys)
@@ -148,7 +149,14 @@ class AudienceExpansion:
         if notification.revises:
             return partial(self._outcomes.sent_page, notification.revises, size=TARGETS_PER_PAGE)
         audience = parse_notify_request(notification.request).audience
-        return partial(self._store.find_page, audience, page_size=TARGETS_PER_PAGE)
+        # From the tenant index, a page is a chunk of each tenant: every tenant has work on the
+        # queue from the first window on.
+        return partial(
+            self._store.find_page,
+            audience,
+            page_size=TARGETS_PER_PAGE,
+            rows_per_tenant=TARGETS_PER_CHUNK,
+        )
 
     async def _sends_over(self, notification_id: str) -> bool:
         """Whether no send of this notification can still start or be under way, so every
@@ -169,11 +177,13 @@ class AudienceExpansion:
 async def _read_window(
     read_page: Callable[[Continuation], Awaitable[Page]], continuation: Continuation, pages: int
 ) -> Page:
+    """Up to `pages` pages, and no more targets than that many full pages hold (a page of a
+    tenant audience holds a chunk of every tenant)."""
     keys: list[TargetKey] = []
     for _ in range(pages):
         page, continuation = await read_page(continuation)
         keys += page
-        if continuation is None:
+        if continuation is None or len(keys) >= pages * TARGETS_PER_PAGE:
             break
     return keys, continuation
 

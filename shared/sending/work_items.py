@@ -42,7 +42,8 @@ class MalformedItemError(ValueError):
 class ExpandItem:
     notification_id: str
     page: int = 0
-    continuation: dict[str, str] | None = None
+    # Where the window's read starts: a Table continuation, or a tenant index cursor.
+    continuation: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -8,6 +8,7 @@ string_queries   queries of string columns read as plain JSON, without the SDK's
 keys             reversible Table keys for ids with / \\ # ? and other forbidden characters
 references       StoredReference: the exact serialize() JSON plus the ids we filter by
 reference_store  save, delete, get and stream references page by page
+tenant_index     each reference copied whole under its tenant: tenant audiences read no other rows
 personal_chats   each Teams user's 1:1 conversation with the bot, by user id or aadObjectId
 deletion_log     which references were deleted lately, for the instances sending to them
 recent_writes    what this instance last wrote, so an unchanged reference is not written again

@@ -1,16 +1,15 @@
-"""Conversation references in Azure Table Storage: one entity per (channel id, conversation id)."""
+"""Conversation references in Azure Table Storage: one entity per (channel id, conversation id),
+and its copy in the tenant index (see tenant_index) for references that have a tenant."""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections.abc import AsyncIterator, Sequence
-from contextlib import suppress
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
-from azure.data.tables import UpdateMode
 from msrest.exceptions import DeserializationError
 
 from shared.storage.audience import Audience
@@ -20,6 +19,7 @@ from shared.storage.recent_writes import RecentWrites
 from shared.storage.references import StoredReference, Unreachable
 from shared.storage.string_queries import quoted, string_page, string_rows
 from shared.storage.tables import PAGE_SIZE, Table, storage_errors
+from shared.storage.tenant_index import TenantIndex, in_index, indexable, is_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,10 @@ FAN_OUT_COLUMNS = (
 KEY_COLUMNS = ("PartitionKey", "RowKey", "ChannelId", "ConversationId", "UserId", "TenantId")
 
 
+# Where the next page of an audience starts: a Table continuation, or a tenant index cursor.
+Continuation = dict[str, Any] | None
+
+
 class TargetKey(NamedTuple):
     """A matching reference's keys, and its tenant (whose rate limit its send counts against)."""
 
@@ -52,10 +56,15 @@ class TargetKey(NamedTuple):
 
 class ReferenceStore:
     def __init__(
-        self, table: Table, deletions: DeletionLog, recent_writes: RecentWrites | None = None
+        self,
+        table: Table,
+        deletions: DeletionLog,
+        index: TenantIndex,
+        recent_writes: RecentWrites | None = None,
     ) -> None:
         self._table = table
         self._deletions = deletions
+        self._index = index
         self._recent_writes = recent_writes or RecentWrites()
 
     async def save(self, stored: StoredReference) -> None:
@@ -75,6 +84,9 @@ class ReferenceStore:
         return True
 
     async def _write(self, key: tuple[str, str], entity: dict, fingerprint: str) -> None:
+        # The copy first: a reference is never in the table without it (a failed write is
+        # written again with the conversation's next activity, which finds no recent write).
+        await self._index.put(entity)
         # The whole entity in one request: never a half-updated reference.
         etag = await self._table.upsert(entity)
         self._recent_writes.remember(key, fingerprint, etag)
@@ -95,12 +107,14 @@ class ReferenceStore:
         self._recent_writes.forget((channel_id, conversation_id))
         partition_key, row_key = encode_key(channel_id), encode_key(conversation_id)
         # Logged first: a deletion that fails after it skips a conversation still stored, which
-        # is better than sending to one that said "stop".
+        # is better than sending to one that said "stop". Its copy goes next, for the same
+        # reason: a tenant audience never reaches a reference the table no longer has.
         await self._deletions.record(partition_key, row_key)
-        table = await self._table._client_ready()
-        # Already gone is fine: delete_entity treats a 404 as done.
-        with storage_errors():
-            await table.delete_entity(partition_key, row_key)
+        row = await self._table.get(partition_key, row_key, select=["TenantId"])
+        if row is not None and row.get("TenantId"):
+            await self._index.remove(row["TenantId"], channel_id, row_key)
+        # Already gone is fine: the service's 404 counts as done.
+        await self._table.delete(partition_key, row_key)
 
     async def delete_team(self, channel_id: str, team_id: str) -> list[str]:
         """Delete every reference of the team's conversations (its channels and its own); the
@@ -123,8 +137,7 @@ class ReferenceStore:
         """Hold sends to the conversation back until it talks to the bot again (a save writes
         the whole row without the mark). One already deleted stays deleted."""
         self._recent_writes.forget(_key(stored))
-        mark = {"PartitionKey": stored.partition_key, "RowKey": stored.row_key, "Suspended": reason}
-        await self._merge_if_there(mark)
+        await self._mark(stored, {"Suspended": reason})
 
     async def mark_unreachable(self, stored: StoredReference, now: datetime) -> Unreachable:
         """Count one more send the channel answered "not found" (see Unreachable): the count as
@@ -133,20 +146,19 @@ class ReferenceStore:
         row = await self._table.get(stored.partition_key, stored.row_key, select=["Unreachable"])
         before = Unreachable.parse((row or {}).get("Unreachable") or "")
         marked = before.again() if before is not None else Unreachable(now, 1)
-        mark = {"PartitionKey": stored.partition_key, "RowKey": stored.row_key}
-        await self._merge_if_there({**mark, "Unreachable": str(marked)})
+        await self._mark(stored, {"Unreachable": str(marked)})
         return marked
 
     async def clear_unreachable(self, stored: StoredReference) -> None:
         """The conversation took a message again: its count of "not found" answers starts over."""
         self._recent_writes.forget(_key(stored))
-        mark = {"PartitionKey": stored.partition_key, "RowKey": stored.row_key}
-        await self._merge_if_there({**mark, "Unreachable": ""})
+        await self._mark(stored, {"Unreachable": ""})
 
-    async def _merge_if_there(self, properties: dict) -> None:
-        table = await self._table._client_ready()
-        with storage_errors(), suppress(ResourceNotFoundError):
-            await table.update_entity(properties, mode=UpdateMode.MERGE)
+    async def _mark(self, stored: StoredReference, properties: dict[str, Any]) -> None:
+        """Merge the properties into the reference's row and its copy (none is created)."""
+        mark = {"RowKey": stored.row_key, **properties}
+        await self._index.mark(stored.tenant_id, stored.channel_id, mark)
+        await self._table.merge_if_there({"PartitionKey": stored.partition_key, **mark})
 
     async def get(self, channel_id: str, conversation_id: str) -> StoredReference | None:
         table = await self._table._client_ready()
@@ -195,18 +207,17 @@ class ReferenceStore:
         self, audience: Audience, page_size: int = PAGE_SIZE
     ) -> AsyncIterator[StoredReference]:
         """Stream the matching references page by page; memory stays flat however many there are.
-        A caller that wants only the first few reads smaller pages.
+        A caller that wants only the first few reads smaller pages (a tenant audience: that many
+        of each tenant's).
 
         Rows come without `last_seen` (see FAN_OUT_COLUMNS).
         """
         if audience.is_nobody:
             return
-        query_filter = audience.table_filter()
-        continuation: dict[str, str] | None = None
+        continuation: Continuation = None
         while True:
-            # Every column read here is a string: plain JSON rows, no SDK entity conversion.
-            rows, continuation = await string_page(
-                self._table, query_filter, FAN_OUT_COLUMNS, continuation, page_size
+            rows, continuation = await self._audience_page(
+                audience, FAN_OUT_COLUMNS, continuation, page_size, page_size
             )
             for row in rows:
                 stored = _parse(row)
@@ -218,19 +229,20 @@ class ReferenceStore:
     async def find_page(
         self,
         audience: Audience,
-        continuation: dict[str, str] | None,
+        continuation: Continuation,
         page_size: int = PAGE_SIZE,
-    ) -> tuple[list[TargetKey], dict[str, str] | None]:
+        rows_per_tenant: int = PAGE_SIZE,
+    ) -> tuple[list[TargetKey], Continuation]:
         """One page of the matching references' keys, and where the next page starts (or None).
 
-        A page is at most PAGE_SIZE rows before filtering; only the keys and the ids the audience
-        checks are read, so splitting a large audience into work costs little.
+        A page is at most `page_size` rows before filtering; from the tenant index, a round of
+        up to `rows_per_tenant` rows of each tenant the page reads side by side. Only the keys
+        and the ids the audience checks are read, so splitting a large audience costs little.
         """
         if audience.is_nobody:
             return [], None
-        # Every key column is a string: plain JSON rows, no SDK entity conversion.
-        rows, following = await string_page(
-            self._table, audience.table_filter(), KEY_COLUMNS, continuation, page_size
+        rows, following = await self._audience_page(
+            audience, KEY_COLUMNS, continuation, page_size, rows_per_tenant
         )
         keys = [
             TargetKey(row["PartitionKey"], row["RowKey"], row.get("TenantId", ""))
@@ -239,8 +251,35 @@ class ReferenceStore:
         ]
         return keys, following
 
+    async def _audience_page(
+        self,
+        audience: Audience,
+        columns: Sequence[str],
+        continuation: Continuation,
+        page_size: int,
+        rows_per_tenant: int,
+    ) -> tuple[list[dict[str, str]], Continuation]:
+        """Rows for the audience: its tenants' from the tenant index when it has them all (a
+        read started there goes on there), else the table's, filtered as far as a query can.
+        Every column read is a string: plain JSON rows, no SDK entity conversion."""
+        if is_cursor(continuation) or (continuation is None and await self._by_tenant(audience)):
+            tenants = sorted(audience.tenant_ids or ())
+            return await self._index.audience_round(tenants, columns, continuation, rows_per_tenant)
+        return await string_page(
+            self._table, audience.table_filter(), columns, continuation, page_size
+        )
+
+    async def _by_tenant(self, audience: Audience) -> bool:
+        tenants = audience.tenant_ids
+        return (
+            bool(tenants)
+            and all(indexable(tenant) for tenant in tenants)
+            and await self._index.complete()
+        )
+
     async def get_many(self, partition_key: str, row_keys: Sequence[str]) -> list[StoredReference]:
-        """The references with these keys in one partition that still exist, in one range query."""
+        """The references with these keys in one partition (of the table, or of the tenant index)
+        that still exist, in one range query."""
         found = []
         async for entity in self._range(partition_key, row_keys, FAN_OUT_COLUMNS):
             if (stored := _parse(entity)) is not None:
@@ -257,8 +296,9 @@ class ReferenceStore:
             f"PartitionKey eq {quoted(partition_key)} and RowKey ge {quoted(min(wanted))} "
             f"and RowKey le {quoted(max(wanted))}"
         )
+        table = self._index.table if in_index(partition_key) else self._table
         # Every column read here is a string: plain JSON rows, no SDK entity conversion.
-        async for entity in string_rows(self._table, query_filter, columns):
+        async for entity in string_rows(table, query_filter, columns):
             if entity["RowKey"] in wanted:
                 yield entity
 

@@ -248,6 +248,13 @@ class Table:
             return updated["etag"]
         return None
 
+    async def merge_if_there(self, properties: Mapping[str, Any]) -> None:
+        """Merge `properties` into their row, the row's others kept; a row that is gone stays
+        gone (no row is created)."""
+        client = await self._client_ready()
+        with storage_errors(), suppress(ResourceNotFoundError):
+            await client.update_entity(properties, mode=UpdateMode.MERGE)
+
     async def delete(self, partition_key: str, row_key: str) -> None:
         """Delete the row; one already gone is fine (the service's 404 counts as done)."""
         client = await self._client_ready()
@@ -291,20 +298,24 @@ class Table:
 
     async def query_page(
         self,
-        query_filter: str,
+        query_filter: str | None,
         parameters: Mapping[str, Any] | None = None,
         *,
         select: Sequence[str] | None = None,
         size: int = PAGE_SIZE,
         continuation: dict[str, str] | None = None,
     ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
-        """One page of at most `size` matching rows, from where `continuation` says, and where
-        the next page starts (None after the last). A continuation the service cannot read
-        raises StorageRequestError."""
+        """One page of at most `size` rows matching `query_filter` (None: every row), from where
+        `continuation` says, and where the next page starts (None after the last). A
+        continuation the service cannot read raises StorageRequestError."""
         client = await self._client_ready()
-        pages = client.query_entities(
-            query_filter, parameters=parameters, select=select, results_per_page=size
-        ).by_page(continuation_token=continuation)
+        if query_filter is None:
+            rows = client.list_entities(select=select, results_per_page=size)
+        else:
+            rows = client.query_entities(
+                query_filter, parameters=parameters, select=select, results_per_page=size
+            )
+        pages = rows.by_page(continuation_token=continuation)
         with storage_errors():
             async for page in pages:
                 return [row async for row in page], pages.continuation_token or None

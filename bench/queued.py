@@ -35,9 +35,15 @@ from bench.seed import seed, tenant_of
 from devhost.azurite import Azurite, connection_string, free_port
 from devhost.host import read_host_json
 from devhost.queues import read_queue_options
-from shared.app import App
-from shared.notifications.outcome_store import CLAIM_PREFIX
+from shared.app import App, utc_now
+from shared.notifications.outcome_store import CLAIM_PREFIX, TARGETS_PER_CHUNK
+from shared.sending.work_items import TARGETS_PER_PAGE
 from shared.settings import Settings
+from shared.storage.audience import Audience
+from shared.storage.deletion_log import DeletionLog
+from shared.storage.reference_store import ReferenceStore
+from shared.storage.tables import Table
+from shared.storage.tenant_index import TenantIndex
 from testbed.channel_stub import ChannelStub
 from testbed.counting_proxy import CountingProxy, Forwarded
 
@@ -640,6 +646,9 @@ async def tenant_audience(args, bench: QueuedBench) -> list[Target]:
     floor_rate = floor["messages"] / floor["seconds"]
     audience = {"tenantIds": [f"tenant-{k}" for k in range(tenants)]}
     run = await run_queued(bench, references, n, 1, concurrency, rps, counted=False, to=audience)
+    few = Audience(tenant_ids=frozenset({"tenant-0", "tenant-1"}))
+    index_read = await read_audience(storage, references, few, indexed=True)
+    scan_read = await read_audience(storage, references, few, indexed=False)
     await bench.drop([references, Settings.from_env(env).tenant_index_table])
     ceiling = min(floor_rate, tenants * rps)
     ratio = run.rate / ceiling
@@ -651,7 +660,11 @@ async def tenant_audience(args, bench: QueuedBench) -> list[Target]:
         f"tenant in any 1 s: {run.tenant_peak}\n"
         f"  tenants sent to within {EARLY_SECONDS} s of the POST: {run.tenants_early} of "
         f"{tenants}; worker CPU "
-        f"{run.cpu_ms_per_message:.3f} ms/msg; machine CPU busy {run.host_busy:.0%}"
+        f"{run.cpu_ms_per_message:.3f} ms/msg; machine CPU busy {run.host_busy:.0%}\n"
+        f"  splitting 2 of the tenants ({index_read.targets} of {n + others} references) into "
+        f"work: {index_read.seconds:.2f} s in {index_read.pages} pages from the tenant index "
+        f"(a range read of each tenant a page), {scan_read.seconds:.2f} s in {scan_read.pages} "
+        "pages filtering the references table"
     )
     return [
         checked_target(
@@ -662,6 +675,42 @@ async def tenant_audience(args, bench: QueuedBench) -> list[Target]:
             lambda v: v >= 0.8,
         )
     ]
+
+
+@dataclasses.dataclass
+class AudienceRead:
+    targets: int
+    pages: int
+    seconds: float
+
+
+async def read_audience(
+    storage: str, references: str, audience: Audience, *, indexed: bool
+) -> AudienceRead:
+    """Read the audience's keys page by page as the expansion does: from the tenant index, or
+    (with an index that was never built) from the references table, as before the index."""
+    table = Table.from_connection_string(storage, references)
+    index_name = Settings.from_env(
+        {"AzureWebJobsStorage": storage, "CONVERSATION_TABLE": references}
+    ).tenant_index_table
+    index = Table.from_connection_string(storage, index_name if indexed else "unbuilt" + references)
+    store = ReferenceStore(table, DeletionLog(table, utc_now), TenantIndex(index, table))
+    targets = pages = 0
+    continuation = None
+    started = time.perf_counter()
+    try:
+        while True:
+            keys, continuation = await store.find_page(
+                audience, continuation, TARGETS_PER_PAGE, TARGETS_PER_CHUNK
+            )
+            targets += len(keys)
+            pages += 1
+            if continuation is None:
+                break
+    finally:
+        await table.close()
+        await index.close()
+    return AudienceRead(targets, pages, time.perf_counter() - started)
 
 
 async def one_tenant(args, bench: QueuedBench) -> list[Target]:

@@ -18,6 +18,7 @@ param broadcastSchedule string
 @secure()
 param notifyWebhookSecret string
 param welcomeText string
+param teamsAppId string
 
 // The work queue's name is needed twice: the app setting the host resolves %NOTIFY_QUEUE% from,
 // and the queues created below so that the host has them before the first notification.
@@ -395,6 +396,23 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'WELCOME_TEXT'
           value: welcomeText
+        }
+        {
+          // This cloud's Microsoft Graph (national clouds have their own).
+          name: 'GRAPH_ENDPOINT'
+          value: environment().graph
+        }
+        {
+          name: 'GRAPH_MAX_RPS_PER_TENANT'
+          value: '30'
+        }
+        {
+          name: 'TEAMS_APP_ID'
+          value: teamsAppId
+        }
+        {
+          name: 'TEAMS_SERVICE_URL'
+          value: 'https://smba.trafficmanager.net/teams/'
         }
       ]
     }

@@ -48,6 +48,9 @@ param notifyWebhookSecret string = ''
 @description('WELCOME_TEXT: what a conversation is told when the app is installed there. azd passes an empty WELCOME_TEXT as this default; set the app setting to nothing in the portal for no greeting.')
 param welcomeText string = 'Hi! I\'m here to send you notifications in this conversation. You\'re subscribed; say "stop" any time to unsubscribe.'
 
+@description('The app\'s id in your organisation\'s Teams app catalog (Teams admin center, Manage apps): needed to install the app for people reached through to.groups or e-mail addresses who have no 1:1 with the bot yet.')
+param teamsAppId string = ''
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
   'azd-env-name': environmentName
@@ -73,6 +76,7 @@ module app 'app.bicep' = {
     broadcastSchedule: broadcastSchedule
     notifyWebhookSecret: notifyWebhookSecret
     welcomeText: welcomeText
+    teamsAppId: teamsAppId
   }
 }
 

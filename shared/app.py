@@ -59,7 +59,9 @@ if TYPE_CHECKING:
     from shared.delivery.member_chats import ChatOpener
     from shared.functions.activities import ActivitiesEndpoint
     from shared.functions.revise import ReviseEndpoint
+    from shared.graph.client import GraphClient
     from shared.sending.named_members import NamedMembers
+    from shared.sending.people import People
     from shared.sending.team_channels import TeamChannelPosts
     from shared.sending.team_members import TeamMembers
 
@@ -88,6 +90,8 @@ class App:
     timer_job: TimerJob
     build_activities: Callable[[], ActivitiesEndpoint] = field(repr=False)  # see `activities`
     build_revise: Callable[[], ReviseEndpoint] = field(repr=False)  # see `revise`
+    # Closes what was built on first use (see BuiltOnFirstUse.close).
+    close_built: Callable[[], Awaitable[None]] = field(repr=False)
     # The Entra credential of a keyless storage account (None with a connection string).
     storage_credential: AsyncTokenCredential | None = None
 
@@ -191,6 +195,7 @@ class App:
                 settings.notify_webhook_secret,
                 clock,
                 lambda: later.named_members,
+                settings.app_tenant_id,
             ),
             status=StatusEndpoint(notifications, context.outcomes, context.prompts, clock),
             targets=TargetsEndpoint(notifications, context.outcomes),
@@ -201,6 +206,7 @@ class App:
                     chunk=lambda: chunks,
                     roster=lambda: later.team_members,
                     channels=lambda: later.team_channels,
+                    people=lambda: later.people,
                 )
             ),
             timer_job=TimerJob(
@@ -214,6 +220,7 @@ class App:
             storage_credential=storage.credential,
             build_activities=lambda: later.activities,
             build_revise=lambda: later.revise,
+            close_built=later.close,
         )
 
     async def close(self) -> None:
@@ -229,6 +236,7 @@ class App:
             closing.push_async_callback(self.rate_limits.close)  # its rows are in a table
             closing.push_async_callback(self.queue.close)
             closing.push_async_callback(self.connector.close)
+            closing.push_async_callback(self.close_built)
 
 
 @dataclass(frozen=True)
@@ -312,6 +320,50 @@ class BuiltOnFirstUse:
         from shared.sending.team_channels import TeamChannelPosts
 
         return TeamChannelPosts(self.context, self.teams, self.delivery)
+
+    @cached_property
+    def people(self) -> People:
+        from shared.graph.installs import AppInstaller
+        from shared.sending.people import Directory, People
+        from shared.sending.team_members import ListedMembers
+
+        settings = self.settings
+        installer = (
+            AppInstaller(self.graph, settings.graph_endpoint, settings.teams_app_id)
+            if settings.teams_app_id
+            else None
+        )
+        directory = Directory(
+            settings.app_tenant_id,
+            settings.app_id,
+            settings.teams_service_url,
+            self.teams.service_urls,
+        )
+        listed = ListedMembers(self.storage.notifications)
+        return People(
+            self.context, self.graph, installer, self.chats, self.keeper, listed, directory
+        )
+
+    @cached_property
+    def graph(self) -> GraphClient:
+        from shared.channel.auth import credential_factory
+        from shared.graph.client import GraphClient
+        from shared.graph.tokens import GraphTokens
+
+        settings = self.settings
+        rps = settings.graph_max_rps_per_tenant
+        budget = RateLimits(
+            per_conversation=rps,
+            per_tenant=rps,
+            tenant_budget=SharedTenantBudget(self.storage.coordination, rps),
+        )
+        tokens = GraphTokens(credential_factory(settings), settings.app_id, settings.graph_endpoint)
+        return GraphClient(settings.graph_endpoint, tokens, budget)
+
+    async def close(self) -> None:
+        """Close what was built (Graph's session and its shared budget)."""
+        if "graph" in self.__dict__:
+            await self.graph.close()
 
     @cached_property
     def named_members(self) -> NamedMembers:

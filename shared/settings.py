@@ -19,6 +19,11 @@ DEFAULT_ALLOWED_SERVICE_HOSTS = (
     "smba.infra.dod.teams.microsoft.us",
 )
 
+# Microsoft Graph's public cloud (national clouds have their own root), and where Teams' Bot
+# Connector is reached for a tenant the app has no stored conversation in yet.
+DEFAULT_GRAPH_ENDPOINT = "https://graph.microsoft.com"
+DEFAULT_TEAMS_SERVICE_URL = "https://smba.trafficmanager.net/teams/"
+
 _QUEUE_NAME = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]")
 
 APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
@@ -158,6 +163,12 @@ class Settings:
     unreachable_delete_after_failures: int = 3
     unreachable_delete_after_days: int = 7
     welcome_text: str = DEFAULT_WELCOME_TEXT
+    # Microsoft Graph, for audiences of people (Entra groups, e-mail addresses) and installing
+    # the app for those without a 1:1 (see shared/graph).
+    graph_endpoint: str = DEFAULT_GRAPH_ENDPOINT
+    teams_app_id: str = ""
+    teams_service_url: str = DEFAULT_TEAMS_SERVICE_URL
+    graph_max_rps_per_tenant: int = 30
 
     @property
     def storage_connection_string(self) -> str:
@@ -269,6 +280,12 @@ class Settings:
             unreachable_delete_after_days=get_int("UNREACHABLE_DELETE_AFTER_DAYS", 7, minimum=0),
             # Unset is the default greeting; set, even to nothing, is what to say.
             welcome_text=get("WELCOME_TEXT", DEFAULT_WELCOME_TEXT),
+            graph_endpoint=_service_root("GRAPH_ENDPOINT", get("GRAPH_ENDPOINT")),
+            teams_app_id=get("TEAMS_APP_ID"),
+            teams_service_url=_service_root(
+                "TEAMS_SERVICE_URL", get("TEAMS_SERVICE_URL", DEFAULT_TEAMS_SERVICE_URL), "/"
+            ),
+            graph_max_rps_per_tenant=get_int("GRAPH_MAX_RPS_PER_TENANT", 30, minimum=1),
         )
 
     def __repr__(self) -> str:
@@ -277,6 +294,15 @@ class Settings:
             f"Settings(app_id={self.app_id!r}, app_type={self.app_type!r}, "
             f"conversation_table={self.conversation_table!r}, auth_enabled={self.auth_enabled})"
         )
+
+
+def _service_root(name: str, value: str, keep: str = "") -> str:
+    """An http(s) address to call (Graph's root, a serviceUrl): without a trailing slash, or
+    with exactly one when `keep` is "/"."""
+    value = value.strip() or (DEFAULT_GRAPH_ENDPOINT if name == "GRAPH_ENDPOINT" else "")
+    if not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", value):
+        raise SettingsError(name, f"must be an http(s) address, got {value!r}")
+    return value.rstrip("/") + keep
 
 
 def _ncrontab(name: str, expression: str) -> str:

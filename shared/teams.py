@@ -38,3 +38,12 @@ def is_member_id(user_id: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# How Graph names the 1:1 chat between a person and the bot (a chat id, where Bot Framework
+# activities name the same chat "a:..."): the conversation an app installed for them opens.
+INSTALLED_CHAT_SUFFIX = "@unq.gbl.spaces"
+
+
+def is_installed_chat(conversation_id: str) -> bool:
+    return conversation_id.startswith("19:") and conversation_id.endswith(INSTALLED_CHAT_SUFFIX)

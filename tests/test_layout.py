@@ -23,7 +23,7 @@ LAYERS = (
     ("shared.cards",),
     ("shared.storage",),
     ("shared.channel",),
-    ("shared.delivery",),
+    ("shared.delivery", "shared.graph"),
     ("shared.notifications",),
     ("shared.sending",),
     ("shared.chat",),

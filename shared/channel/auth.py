@@ -30,12 +30,13 @@ OPAQUE_TOKEN_LIFETIME_SECONDS = 300
 
 def create_authentication(settings: Settings) -> BotFrameworkAuthentication:
     return BotFrameworkAuthenticationFactory.create(
-        credential_factory=_credential_factory(settings),
+        credential_factory=credential_factory(settings),
         **settings.auth_endpoints,
     )
 
 
-def _credential_factory(settings: Settings) -> ServiceClientCredentialsFactory:
+def credential_factory(settings: Settings) -> ServiceClientCredentialsFactory:
+    """botbuilder's credentials for the bot's own identity (also asked for Graph tokens)."""
     if settings.app_type == "UserAssignedMSI":
         return ManagedIdentityServiceClientCredentialsFactory(settings.app_id)
     tenant = settings.app_tenant_id if settings.app_type == "SingleTenant" else None
@@ -126,10 +127,11 @@ class OutboundTokens:
         # MSAL's token call is blocking I/O; keep it off the event loop.
         token = await asyncio.to_thread(self._credentials.get_access_token)
         self._token = token
-        self._renew_at = time.monotonic() + _lifetime_seconds(token) - TOKEN_RENEW_MARGIN_SECONDS
+        self._renew_at = time.monotonic() + lifetime_seconds(token) - TOKEN_RENEW_MARGIN_SECONDS
 
 
-def _lifetime_seconds(token: str) -> float:
+def lifetime_seconds(token: str) -> float:
+    """How long a bearer token is good for, from its `exp` claim (a default when unreadable)."""
     try:
         expires = jwt.decode(token, options={"verify_signature": False})["exp"]
         return max(float(expires) - time.time(), 0.0)

@@ -25,7 +25,7 @@ from shared.storage.keys import InvalidKeyError
 from shared.storage.personal_chats import PersonalChatIndex
 from shared.storage.reference_store import ReferenceStore
 from shared.storage.references import StoredReference, activity_conversation_id
-from shared.teams import PERSONAL, TEAMS, member_ids
+from shared.teams import PERSONAL, TEAMS, is_installed_chat, member_ids
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +149,8 @@ class ProactiveBot(ActivityHandler):
     async def _remember(self, activity: Activity, only_if_changed: bool = False) -> None:
         # Joins and installs always write: the reference may have been deleted elsewhere.
         stored = StoredReference.from_activity(activity, self._clock())
+        if await self._installed_chat_kept(stored):
+            return
         if only_if_changed:
             if not await self._store.save_if_changed(stored):
                 return
@@ -166,8 +168,39 @@ class ProactiveBot(ActivityHandler):
                 stored.service_url,
             )
 
+    async def _installed_chat_kept(self, stored: StoredReference) -> bool:
+        """Whether this 1:1 is one the app was installed into for a people audience, and so is
+        stored already, under the chat id Graph gave: Teams names the same chat `a:...` in the
+        activities of the install and after. No second reference is stored (both would be sent
+        to); the person's `29:` id joins the index, pointing at the stored one."""
+        installed = await self._installed_chat(stored)
+        if installed is None:
+            return False
+        user = stored.reference_json.get("user") or {}
+        await self._personal_chats.remember(
+            stored.tenant_id, member_ids(user), installed, stored.service_url
+        )
+        return True
+
+    async def _installed_chat(self, stored: StoredReference) -> str | None:
+        """The id Graph gave this 1:1 when the app was installed for the person, if it is
+        stored under that id and not this one."""
+        person = (stored.reference_json.get("user") or {}).get("aadObjectId")
+        if stored.channel_id != TEAMS or stored.conversation_type != PERSONAL or not person:
+            return None
+        chat = (await self._personal_chats.lookup(stored.tenant_id, [person])).get(person)
+        if chat is None or chat.conversation_id == stored.conversation_id:
+            return None
+        return chat.conversation_id if is_installed_chat(chat.conversation_id) else None
+
     async def _forget(self, activity: Activity, reason: str) -> None:
         await self._forget_id(activity.channel_id, activity_conversation_id(activity), reason)
+        installed = await self._installed_chat(
+            StoredReference.from_activity(activity, self._clock())
+        )
+        if installed is not None:
+            # The same chat, stored under Graph's id when the app was installed for them.
+            await self._forget_id(TEAMS, installed, reason)
 
     async def _forget_with_team(self, activity: Activity, reason: str) -> None:
         """Forget the conversation and, in a team, every conversation of the team (its own and

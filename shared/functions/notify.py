@@ -20,7 +20,7 @@ from shared.http import (
 )
 from shared.notifications.idempotency_store import IdempotencyStore
 from shared.notifications.request import NotifyRequest, parse_notify_request
-from shared.request_errors import RequestError
+from shared.request_errors import RequestError, field_error
 from shared.sending.notifier import Notifier
 from shared.sending.work_items import WakeItem
 from shared.storage.tables import StorageUnavailableError
@@ -40,8 +40,10 @@ class NotifyEndpoint:
         clock: Callable[[], datetime],
         # Built on first use: only a request naming userIds may need it (see NamedMembers).
         named_members: Callable[[], NamedMembers] | None = None,
+        home_tenant: str = "",
     ) -> None:
         self._notifier = notifier
+        self._home_tenant = home_tenant
         self._named_members = named_members
         self._once = AnsweredOnce(idempotency_keys)
         self._signatures = WebhookSignatures(webhook_secret, clock)
@@ -61,6 +63,11 @@ class NotifyEndpoint:
             self._signatures.check(body, headers)
             check_content_type(headers)
             request = parse_notify_request(parse_json_object(body), now=self._clock())
+            if request.people is not None and not (request.people.tenant_id or self._home_tenant):
+                raise field_error(
+                    "to.tenantIds",
+                    "must name the directory's tenant: the bot has no MicrosoftAppTenantId",
+                )
             key = idempotency_key(headers)
             return await self._once.answer(key, body, lambda: self._notify(request, wake))
         except RequestError as error:

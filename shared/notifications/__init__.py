@@ -2,6 +2,7 @@
 
 lifecycle           the state names and how long a claim may last
 request             the POST /api/notify body, validated
+people              `to.groups` and people named by e-mail: an audience of a directory's people
 notification_store  notification records in Table Storage: ids, states, claims, reports
 outcome_store       each target's one outcome, in transactions, with claim rows to add up
 outcome_writer      the process's outcomes not yet written, written together, bounding repeats

@@ -10,6 +10,7 @@ from botbuilder.schema import Attachment
 from msrest.exceptions import DeserializationError
 
 from shared.delivery.outbound import OutboundMessage
+from shared.notifications.people import PeopleAudience, is_people_audience, parse_people
 from shared.notifications.reply_text import normalized
 from shared.request_errors import RequestError, field_error, has_control_characters
 from shared.storage.audience import Audience
@@ -57,6 +58,8 @@ class NotifyRequest:
     send_at: datetime | None = None
     # Set for a team audience, whose `audience` is then nobody among the stored references.
     teams: TeamAudience | None = None
+    # Set for an audience of a directory's people (see people), whose `audience` is nobody too.
+    people: PeopleAudience | None = None
     # The validated body, kept to store a scheduled notification and parse it again when due.
     payload: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -76,14 +79,17 @@ def parse_notify_request(payload: dict[str, Any], now: datetime | None = None) -
     if choices and not text:
         raise RequestError(400, "text (the question) is required with choices", {"field": "text"})
     teams = _teams(payload.get("to"))
+    to = payload.get("to")
+    people = parse_people(to) if teams is None and is_people_audience(to) else None
     message = OutboundMessage(text, attachments, choices, _urgent(payload.get("importance")), card)
     if card is not None:
         _check_card(message)
     return NotifyRequest(
         message,
-        NOBODY if teams is not None else _audience(payload.get("to")),
+        NOBODY if teams is not None or people is not None else _audience(to),
         _send_at(payload.get("sendAt"), now),
         teams,
+        people,
         payload,
     )
 

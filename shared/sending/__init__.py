@@ -10,6 +10,8 @@ team_steps      one team of a team audience: its record, its stored conversation
 team_members    a team's members reached one to one, a roster page per work item
 team_channels   a new post in a team's General channel or in every channel
 named_members   `to.userIds` naming team members who never talked to the bot: their 1:1s
+people          a directory's people one to one, the app installed for them: a page per item
+unreached       outcomes of targets found while sending that have no conversation to send to
 revisions       updates and recalls of what a notification sent, through the queue
 cancellation    whether a queued notification was cancelled, read once a second
 """

@@ -32,6 +32,7 @@ from shared.sending.work_items import (
     TARGETS_PER_PAGE,
     ChunkItem,
     ExpandItem,
+    PeopleItem,
     chunk_items,
     first_team_item,
     pages_in_window,
@@ -84,7 +85,12 @@ class AudienceExpansion:
             # Looked at again later: the host's queue is the wait, not this run.
             await self._queue.put(item.to_json(), delay_seconds=SETTLE_POLL_SECONDS)
             return
-        teams = None if revised else parse_notify_request(notification.request).teams
+        request = None if revised else parse_notify_request(notification.request)
+        if request is not None and request.people is not None:
+            if not cancelled:  # nobody is looked up once cancelled
+                await self._queue.put(PeopleItem(item.notification_id, 0).to_json())
+            return
+        teams = None if request is None else request.teams
         if teams is not None and cancelled:
             return  # a team's members are found by asking Teams: none is asked once cancelled
         if teams is not None:

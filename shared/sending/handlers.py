@@ -14,6 +14,7 @@ from shared.sending.work_items import (
     ChannelsItem,
     ChunkItem,
     ExpandItem,
+    PeopleItem,
     RosterItem,
     WakeItem,
     WorkItem,
@@ -37,12 +38,14 @@ class WorkHandlers:
         chunk: Callable[[], WorkHandler],
         roster: Callable[[], WorkHandler],
         channels: Callable[[], WorkHandler],
+        people: Callable[[], WorkHandler],
     ) -> None:
         self._by_kind: dict[type[WorkItem], Callable[[], WorkHandler]] = {
             ExpandItem: expand,
             ChunkItem: chunk,
             RosterItem: roster,
             ChannelsItem: channels,
+            PeopleItem: people,
             WakeItem: _Awake,
         }
 

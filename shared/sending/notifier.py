@@ -55,8 +55,9 @@ class Notifier:
     async def send_now(self, request: NotifyRequest) -> tuple[bool, dict[str, Any]]:
         """Send within this call if the audience is small; else queue it. (inline?, the body)"""
         read_at = self._clock()
-        # A team's size is known only once its roster is paged: always the queue.
-        first = None if request.teams is not None else await self._first_targets(request)
+        # A team's members, or a group's, are known only once paged: always the queue.
+        found_later = request.teams is not None or request.people is not None
+        first = None if found_later else await self._first_targets(request)
         if first is None:
             return False, await self.queue(request)
         return True, await self._send_inline(request, first, read_at)

@@ -29,6 +29,7 @@ from shared.delivery.member_chats import ChatOpener
 from shared.delivery.outcomes import Outcome, TargetResult
 from shared.sending.context import TeamsAccess, WorkContext
 from shared.sending.team_steps import TeamSteps
+from shared.sending.unreached import record_unreached
 from shared.sending.work_items import RosterItem, chunk_items
 from shared.storage import transactions
 from shared.storage.keys import encode_key
@@ -53,8 +54,8 @@ class TeamMembers:
         opener: ChatOpener,
         listed: ListedMembers,
     ) -> None:
+        self._context = context
         self._notifications = context.notifications
-        self._outcomes = context.outcomes
         self._listed = listed
         self._store = context.references
         self._chats = chats
@@ -96,7 +97,9 @@ class TeamMembers:
         if team is not None and members:
             reached, unreached = await self._reach(item.notification_id, team, members)
             failures += unreached
-        await self._record(item, failures, redelivered)
+        await record_unreached(
+            self._context, item.notification_id, item.page, failures, redelivered
+        )
         keys = sorted({(encode_key(TEAMS), encode_key(c)) for c in reached})
         work = [chunk.to_json() for chunk in chunk_items(item.notification_id, item.page, keys)]
         last_team = step.last
@@ -151,25 +154,6 @@ class TeamMembers:
         reached = [*known.values(), *(results[u].sent_in for u in to_open if opened(results[u]))]
         unreached = [_member_failure(results[u]) for u in to_open if not opened(results[u])]
         return reached, unreached
-
-    async def _record(
-        self, item: RosterItem, failures: list[TargetResult], redelivered: bool
-    ) -> None:
-        """Outcomes of the page's targets that have no conversation to send to, under a claim of
-        their own (named by them, as a chunk is), so status and export count them as any."""
-        if not failures:
-            return
-        names = "\n".join(f.conversation_id for f in failures)
-        digest = hashlib.sha256(names.encode()).hexdigest()[:12]
-        chunk = f"{item.page}-unreached-{digest}"
-        claim = await self._outcomes.claim_chunk(
-            item.notification_id, chunk, self._clock(), take_over=redelivered
-        )
-        if claim is None:
-            return  # recorded already, or another copy of the item holds it
-        await self._outcomes.record(
-            item.notification_id, claim, list(enumerate(failures)), self._clock(), done=True
-        )
 
 
 class ListedMembers:

@@ -19,7 +19,14 @@ from typing import Any
 from shared.notifications.outcome_store import TARGETS_PER_CHUNK
 from shared.storage.queues import MAX_MESSAGE_JSON_BYTES
 
-EXPAND, CHUNK, ROSTER, CHANNELS, WAKE = "expand", "chunk", "roster", "channels", "wake"
+EXPAND, CHUNK, ROSTER, CHANNELS, PEOPLE, WAKE = (
+    "expand",
+    "chunk",
+    "roster",
+    "channels",
+    "people",
+    "wake",
+)
 # A page of the audience is read as whole chunks (within Table Storage's 1000 a page), so a page
 # of a large audience leaves no small chunk behind to cost a claim, a read and a write of its own.
 TARGETS_PER_PAGE = (1000 // TARGETS_PER_CHUNK) * TARGETS_PER_CHUNK
@@ -111,6 +118,28 @@ class ChannelsItem:
 
 
 @dataclass(frozen=True)
+class PeopleItem:
+    """One page of the people of a `to.groups` (or e-mail named) notification: a page of a
+    group's members, or of the people named, each reached one to one. `source` indexes the
+    groups, then the people named; `page` counts pages over all of them; `continuation` is the
+    group's `@odata.nextLink`, or the offset into the people named (None: its first page)."""
+
+    notification_id: str
+    source: int
+    page: int = 0
+    continuation: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": PEOPLE,
+            "notification": self.notification_id,
+            "source": self.source,
+            "page": self.page,
+            "continuation": self.continuation,
+        }
+
+
+@dataclass(frozen=True)
 class WakeItem:
     """No work: written through a function's queue output binding once a run put work on the
     queue (the POST its first window, an expand item the next), because the host wakes its own
@@ -127,9 +156,9 @@ class WakeItem:
         return json.dumps(self.to_json())
 
 
-WorkItem = ExpandItem | ChunkItem | RosterItem | ChannelsItem | WakeItem
+WorkItem = ExpandItem | ChunkItem | RosterItem | ChannelsItem | PeopleItem | WakeItem
 # The kinds whose run puts more work on the queue (chunks, the next window or roster page).
-HANDS_ON_WORK = (ExpandItem, RosterItem, ChannelsItem)
+HANDS_ON_WORK = (ExpandItem, RosterItem, ChannelsItem, PeopleItem)
 
 
 def first_team_item(notification_id: str, posts_in_channels: bool) -> RosterItem | ChannelsItem:
@@ -167,6 +196,13 @@ def parse_work_item(payload: Any) -> WorkItem:
             )
         if kind == CHANNELS:
             return ChannelsItem(notification_id, int(payload["team"]))
+        if kind == PEOPLE:
+            continuation = payload.get("continuation")
+            if continuation is not None and not isinstance(continuation, str):
+                raise TypeError("continuation")
+            return PeopleItem(
+                notification_id, int(payload["source"]), int(payload["page"]), continuation
+            )
         if kind == WAKE:
             return WakeItem(notification_id)
     except (KeyError, TypeError, ValueError) as error:

@@ -185,6 +185,19 @@ class ReferenceStore:
                 return _parse(entity)
         return None
 
+    async def in_tenant(self, tenant_id: str) -> StoredReference | None:
+        """A stored conversation of the tenant, for its serviceUrl and bot; None if there is
+        none. From the tenant index, one row of the tenant's range."""
+        if indexable(tenant_id) and await self._index.complete():
+            rows, _ = await self._index.audience_round([tenant_id], FAN_OUT_COLUMNS, None, 1)
+        else:
+            rows = []
+            query_filter = f"TenantId eq {quoted(tenant_id)}"
+            async for row in string_rows(self._table, query_filter, FAN_OUT_COLUMNS):
+                rows.append(row)
+                break
+        return next((s for row in rows if (s := _parse(row)) is not None), None)
+
     async def teams(self, channel_id: str, most: int) -> list[StoredReference]:
         """One stored conversation of each team the bot is in (rows that keep their team), at
         most `most` teams: a bounded read for asking teams about their members."""

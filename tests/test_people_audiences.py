@@ -1,0 +1,271 @@
+"""People of an organisation reached wherever they are: the members of Entra groups and people
+named by e-mail, each once, one to one; the app installed through Graph for those who never
+talked to the bot, and their chat stored, so the next notification is one send each."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from shared.app import App
+from testbed.activities import activity
+from testbed.graph_stub import GraphStub
+from tests.support.functions import all_targets, get_status, post_activity, post_notify
+from tests.support.references import stored_references
+from tests.support.work_queue import run_queued_work
+
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+CATALOG_APP_ID = "5a1f7c2e-8d2b-4f5e-9a61-3c6f1f0e9b11"
+
+
+def person() -> str:
+    return str(uuid.uuid4())
+
+
+@pytest.fixture(scope="module")
+def graph() -> Iterator[GraphStub]:
+    stub = GraphStub().start()
+    yield stub
+    stub.stop()
+
+
+@pytest.fixture
+async def people_app(app_with, graph: GraphStub, channel) -> App:
+    """Graph on loopback (no token with auth off), the app's catalog id set, Teams reached on
+    the loopback channel; no rate limit on sends, no timer broadcast."""
+    graph.reset()
+    return await app_with(
+        GRAPH_ENDPOINT=graph.url,
+        TEAMS_APP_ID=CATALOG_APP_ID,
+        TEAMS_SERVICE_URL=channel.url,
+        NOTIFY_MAX_RPS_PER_TENANT="0",
+        NOTIFY_TIMER_TEXT="",
+    )
+
+
+async def notify(to: dict) -> str:
+    accepted = await post_notify({"text": "All hands at 3", "to": {**to, "tenantIds": [TENANT]}})
+    assert accepted.status == 202, accepted.body
+    return accepted.body["id"]
+
+
+def delivered(channel) -> Counter:
+    return Counter(r.conversation_id for r in channel.received if r.status == 200)
+
+
+def installs(graph: GraphStub) -> list[str]:
+    return [
+        c.path.split("/")[2]
+        for c in graph.calls
+        if c.method == "POST" and c.path.endswith("/teamwork/installedApps")
+    ]
+
+
+async def talked_to_the_bot(channel, aad_object_id: str) -> str:
+    """A person who wrote to the bot in their 1:1: its conversation id."""
+    conversation = f"a:chat-of-{aad_object_id}"
+    sender = {"id": f"29:{aad_object_id}", "name": "Ada", "aadObjectId": aad_object_id}
+    answer = await post_activity(
+        activity(channel.url, conversation, tenant_id=TENANT, **{"from": sender})
+    )
+    assert answer.status == 200
+    return conversation
+
+
+async def test_every_member_of_the_groups_is_reached_once_and_installed_for_if_need_be(
+    people_app, graph, channel
+):
+    u1, u2, u3, u4, u5 = (graph.add_user(person())["id"] for _ in range(5))
+    outer, nested, other = person(), person(), person()
+    graph.add_group(nested, users=[u3, u4])
+    graph.add_group(outer, users=[u1, u2, u3], groups=[nested])
+    graph.add_group(other, users=[u5, u1])
+    known_chat = await talked_to_the_bot(channel, u2)
+    channel.reset()
+
+    notification_id = await notify({"groups": [outer, other]})
+    await run_queued_work(people_app)
+
+    expected = {known_chat, *(GraphStub.chat_id(u) for u in (u1, u3, u4, u5))}
+    assert delivered(channel) == Counter(expected)  # five people, each once
+    assert sorted(installs(graph)) == sorted([u1, u3, u4, u5])  # not for the one with a 1:1
+    assert all(CATALOG_APP_ID in graph.installed(u) for u in (u1, u3, u4, u5))
+    status = (await get_status(notification_id)).body
+    assert (status["state"], status["counts"]["matched"], status["counts"]["sent"]) == (
+        "done",
+        5,
+        5,
+    )
+
+    channel.reset()
+    graph.reset()
+    await notify({"groups": [outer, other]})
+    await run_queued_work(people_app)
+
+    assert delivered(channel) == Counter(expected)
+    assert installs(graph) == []  # every chat is stored now: one send each
+
+
+async def test_people_named_by_e_mail_are_looked_up_in_batches_and_the_unknown_fail(
+    people_app, graph, channel
+):
+    named = [graph.add_user(person(), f"person{n}@contoso.example") for n in range(25)]
+    by_id = graph.add_user(person())["id"]
+    emails = [u["userPrincipalName"] for u in named]
+
+    notification_id = await notify({"userIds": [*emails, "nobody@contoso.example", by_id]})
+    await run_queued_work(people_app)
+
+    reached = {GraphStub.chat_id(u["id"]) for u in named} | {GraphStub.chat_id(by_id)}
+    assert delivered(channel) == Counter(reached)
+    batches = [c for c in graph.calls if c.path == "/$batch"]
+    assert [len(b.body["requests"]) for b in batches] == [20, 6]  # Graph's 20 a batch
+    failed = await all_targets(notification_id, outcome="failed")
+    assert [(t["conversationId"], t["status"]) for t in failed] == [("nobody@contoso.example", 404)]
+    assert "Request_ResourceNotFound" in failed[0]["error"]
+    counts = (await get_status(notification_id)).body["counts"]
+    assert (counts["matched"], counts["sent"], counts["failed"]) == (27, 26, 1)
+
+
+async def test_a_missing_group_and_a_blocked_install_are_one_failed_target_each(
+    people_app, graph, channel
+):
+    ok, blocked = graph.add_user(person())["id"], graph.add_user(person())["id"]
+    group, missing = person(), person()
+    graph.add_group(group, users=[ok, blocked])
+    graph.answer(blocked, 403, "Forbidden", "App is blocked by app permission policy.")
+
+    notification_id = await notify({"groups": [group, missing]})
+    await run_queued_work(people_app)
+
+    assert delivered(channel) == Counter({GraphStub.chat_id(ok): 1})
+    failed = {t["conversationId"]: t for t in await all_targets(notification_id, outcome="failed")}
+    assert set(failed) == {blocked, missing}
+    assert (failed[blocked]["status"], failed[blocked]["error"].split(":")[0]) == (403, "Forbidden")
+    assert (failed[missing]["status"], failed[missing]["error"].split(":")[0]) == (
+        404,
+        "Request_ResourceNotFound",
+    )
+    counts = (await get_status(notification_id)).body["counts"]
+    assert (counts["matched"], counts["sent"], counts["failed"], counts["pending"]) == (3, 1, 2, 0)
+
+
+async def test_graph_throttling_is_waited_out_as_retry_after_says(people_app, graph, channel):
+    members = [graph.add_user(person())["id"] for _ in range(3)]
+    group = person()
+    graph.add_group(group, users=members)
+    graph.answer(group, 429, "TooManyRequests", "Slow down", headers={"Retry-After": "1"})
+
+    await notify({"groups": [group]})
+    await run_queued_work(people_app)
+
+    assert delivered(channel) == Counter(GraphStub.chat_id(m) for m in members)
+    pages = [c for c in graph.calls if "/transitiveMembers/" in c.path]
+    assert [p.status for p in pages] == [429, 200]
+    assert pages[1].at - pages[0].at >= 1.0
+
+
+async def test_a_large_group_is_paged_and_each_member_reached_once(app_with, graph, channel):
+    app = await app_with(
+        GRAPH_ENDPOINT=graph.url,
+        TEAMS_APP_ID=CATALOG_APP_ID,
+        TEAMS_SERVICE_URL=channel.url,
+        NOTIFY_MAX_RPS_PER_TENANT="0",
+        GRAPH_MAX_RPS_PER_TENANT="1000",  # three calls a new person: quick on loopback
+        NOTIFY_TIMER_TEXT="",
+    )
+    graph.reset()
+    members = [graph.add_user(person())["id"] for _ in range(1200)]
+    for m in members[:600]:
+        graph.install(m, CATALOG_APP_ID)  # installed earlier: 409, then its chat
+    group = person()
+    graph.add_group(group, users=members)
+
+    notification_id = await notify({"groups": [group]})
+    await run_queued_work(app, timeout=180)
+
+    assert delivered(channel) == Counter(GraphStub.chat_id(m) for m in members)
+    pages = [c for c in graph.calls if "/transitiveMembers/" in c.path]
+    assert len(pages) == 2  # 999 a page
+    counts = (await get_status(notification_id)).body["counts"]
+    assert (counts["matched"], counts["sent"]) == (1200, 1200)
+
+
+async def test_the_install_s_own_activities_store_no_second_reference(people_app, graph, channel):
+    someone = graph.add_user(person())["id"]
+    group = person()
+    graph.add_group(group, users=[someone])
+    await notify({"groups": [group]})
+    await run_queued_work(people_app)
+    installed_chat = GraphStub.chat_id(someone)
+
+    # Teams then tells the bot of the install, naming the same chat as Bot Framework does.
+    sender = {"id": f"29:{someone}", "aadObjectId": someone}
+    update = activity(
+        channel.url,
+        "a:the-same-chat",
+        type="installationUpdate",
+        action="add",
+        tenant_id=TENANT,
+        **{"from": sender},
+    )
+    assert (await post_activity(update)).status == 200
+
+    stored = [r.conversation_id for r in await stored_references(people_app)]
+    assert stored == [installed_chat]
+
+    said_stop = activity(
+        channel.url, "a:the-same-chat", text="stop", tenant_id=TENANT, **{"from": sender}
+    )
+    assert (await post_activity(said_stop)).status == 200
+    assert await stored_references(people_app) == []
+
+
+async def test_without_the_app_s_catalog_id_people_without_a_1to1_fail_clearly(
+    app_with, graph, channel
+):
+    graph.reset()
+    app = await app_with(
+        GRAPH_ENDPOINT=graph.url, TEAMS_SERVICE_URL=channel.url, NOTIFY_TIMER_TEXT=""
+    )
+    someone = graph.add_user(person())["id"]
+    group = person()
+    graph.add_group(group, users=[someone])
+
+    notification_id = await notify({"groups": [group]})
+    await run_queued_work(app)
+
+    failed = await all_targets(notification_id, outcome="failed")
+    assert [(t["conversationId"], t["error"].split(":")[0]) for t in failed] == [
+        (someone, "TeamsAppIdNotSet")
+    ]
+    assert installs(graph) == []
+
+
+@pytest.mark.parametrize(
+    ("to", "field"),
+    [
+        ({"groups": ["not-a-guid"]}, "to.groups"),
+        ({"groups": [str(uuid.uuid4()) for _ in range(21)]}, "to.groups"),
+        ({"groups": [str(uuid.uuid4())], "conversationIds": ["a:1"]}, "to.conversationIds"),
+        ({"userIds": ["ada@contoso.example", "29:abc"]}, "to.userIds"),
+        (
+            {"groups": [str(uuid.uuid4())], "tenantIds": [TENANT, TENANT.replace("7", "8")]},
+            "to.tenantIds",
+        ),
+    ],
+)
+async def test_a_people_audience_that_cannot_be_meant_is_refused(people_app, to, field):
+    answer = await post_notify({"text": "hi", "to": to})
+
+    assert answer.status == 400
+    assert answer.body["detail"] == {"field": field}
+
+
+async def test_without_a_tenant_named_or_configured_a_people_audience_is_refused(people_app):
+    answer = await post_notify({"text": "hi", "to": {"groups": [str(uuid.uuid4())]}})
+
+    assert (answer.status, answer.body["detail"]["field"]) == (400, "to.tenantIds")

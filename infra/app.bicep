@@ -466,5 +466,7 @@ output functionAppName string = functionApp.name
 output defaultHostName string = functionApp.properties.defaultHostName
 output messagingEndpoint string = bot.properties.endpoint
 output botAppId string = identity.properties.clientId
+// The identity's service principal: what Microsoft Graph permissions are granted to.
+output identityPrincipalId string = identity.properties.principalId
 output notifyUrl string = 'https://${functionApp.properties.defaultHostName}/api/notify'
 output keyVaultName string = vault.name

@@ -51,6 +51,9 @@ param welcomeText string = 'Hi! I\'m here to send you notifications in this conv
 @description('The app\'s id in your organisation\'s Teams app catalog (Teams admin center, Manage apps): needed to install the app for people reached through to.groups or e-mail addresses who have no 1:1 with the bot yet.')
 param teamsAppId string = ''
 
+@description('GRANT_GRAPH_PERMISSIONS: grant the bot\'s identity the Microsoft Graph permissions people audiences need (User.Read.All, GroupMember.Read.All, TeamsAppInstallation.ReadWriteSelfForUser.All). An admin consent: the deployer needs Privileged Role Administrator. Left false, an admin grants them (README).')
+param grantGraphPermissions bool = false
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
   'azd-env-name': environmentName
@@ -77,6 +80,15 @@ module app 'app.bicep' = {
     notifyWebhookSecret: notifyWebhookSecret
     welcomeText: welcomeText
     teamsAppId: teamsAppId
+  }
+}
+
+// Granted in the tenant (Microsoft Graph objects, not Azure resources), only when asked.
+module graphPermissions 'graph-permissions.bicep' = if (grantGraphPermissions) {
+  name: 'graph-permissions'
+  scope: rg
+  params: {
+    principalId: app.outputs.identityPrincipalId
   }
 }
 

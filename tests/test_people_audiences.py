@@ -14,7 +14,9 @@ from shared.app import App
 from testbed.activities import activity
 from testbed.graph_stub import GraphStub
 from tests.support.functions import all_targets, get_status, post_activity, post_notify
+from tests.support.http_client import post
 from tests.support.references import stored_references
+from tests.support.runners import Runners, runner_env, status_when_settled
 from tests.support.work_queue import run_queued_work
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -269,3 +271,50 @@ async def test_without_a_tenant_named_or_configured_a_people_audience_is_refused
     answer = await post_notify({"text": "hi", "to": {"groups": [str(uuid.uuid4())]}})
 
     assert (answer.status, answer.body["detail"]["field"]) == (400, "to.tenantIds")
+
+
+async def test_five_thousand_members_through_two_runners_are_each_reached_exactly_once(
+    azurite, channel_stub, graph, tmp_path_factory
+):
+    """The whole path as Functions runs it: two devhost instances share the queue; half the
+    group has the app installed already (409, then its chat), the other half gets it now. Pages
+    run one after another (they are counted in order, and the tenant's Graph budget, not an
+    instance, is what bounds them), their chunks on whichever instance takes them."""
+    graph.reset()
+    channel_stub.reset()
+    members = [graph.add_user(person())["id"] for _ in range(5000)]
+    for m in members[::2]:
+        graph.install(m, CATALOG_APP_ID)
+    group = person()
+    graph.add_group(group, users=members)
+    env = runner_env(
+        azurite.connection_string,
+        GRAPH_ENDPOINT=graph.url,
+        TEAMS_APP_ID=CATALOG_APP_ID,
+        TEAMS_SERVICE_URL=channel_stub.url,
+        GRAPH_MAX_RPS_PER_TENANT=1000,
+        NOTIFY_MAX_RPS_PER_TENANT=0,
+    )
+
+    with Runners(env, tmp_path_factory.mktemp("people")) as runners:
+        first, second = runners.start(2)
+        body = {"text": "Open enrolment", "to": {"groups": [group], "tenantIds": [TENANT]}}
+        status, answer = await post(f"{first.url}/api/notify", body)
+        assert status == 202, answer
+        try:
+            settled = await status_when_settled(second.url, answer["id"], timeout=240)
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{runners.tails()}") from None
+        chunk_sends = (first.chunk_sends(), second.chunk_sends())
+        people_pages = (first.output().count("people page"), second.output().count("people page"))
+
+    sends = Counter(r.conversation_id for r in channel_stub.received if r.status == 200)
+    assert sends == Counter(GraphStub.chat_id(m) for m in members)  # each exactly once
+    assert (settled["state"], settled["counts"]["matched"], settled["counts"]["sent"]) == (
+        "done",
+        5000,
+        5000,
+    )
+    assert sorted(installs(graph)) == sorted(members)  # each asked once, installed or not
+    assert sum(chunk_sends) == 5000, chunk_sends  # each chunk sent by one of them, once
+    assert sum(people_pages) == 6, people_pages  # 999 members a page, each page run once

@@ -22,6 +22,7 @@ id (or name) for its lookup and its installation, "$batch" for the batch request
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import threading
 import time
@@ -60,8 +61,9 @@ class _Fault:
 
 
 class GraphStub(LoopbackServer):
-    def __init__(self) -> None:
+    def __init__(self, latency_seconds: float = 0.0) -> None:
         super().__init__()
+        self.latency_seconds = latency_seconds
         self._users: dict[str, dict] = {}  # id -> user
         self._groups: dict[str, list[tuple[str, str]]] = {}  # id -> [("user"|"group", id)]
         self._installed: dict[str, dict[str, str]] = {}  # user id -> app id -> installation id
@@ -129,6 +131,8 @@ class GraphStub(LoopbackServer):
         path = unquote(request.rel_url.raw_path.split("?", 1)[0])
         query = {k: v[-1] for k, v in parse_qs(urlsplit(str(request.rel_url)).query).items()}
         body = await request.json() if request.can_read_body else None
+        if self.latency_seconds:
+            await asyncio.sleep(self.latency_seconds)
         status, answer, headers = self._answer(request.method, path, query, body)
         with self._lock:
             self._calls.append(

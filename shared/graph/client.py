@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from shared.delivery.rate_limits import RateLimits
+from shared.delivery.rate_limits import RateLimits, Ticket
 from shared.graph.tokens import GraphTokens
 from shared.pooling import POOLED_IDLE_SECONDS
 
@@ -139,13 +139,12 @@ class GraphClient:
         self, tenant_id: str, method: str, url: str, body: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
         session = self._session_ready()
-        budget_key = _budget_key(tenant_id)
         for attempt in range(MAX_ATTEMPTS):
-            await self._budget.wait_turn(budget_key, budget_key)
             headers = {"Accept": "application/json"}
             authorization = await self._tokens.authorization(tenant_id)
             if authorization is not None:
                 headers["Authorization"] = authorization
+            ticket = await self._turn(tenant_id)
             try:
                 async with session.request(
                     method, url, json=body, headers=headers, allow_redirects=False
@@ -158,6 +157,10 @@ class GraphClient:
                     raise GraphBusyError(0, type(error).__name__, "no answer from Graph") from None
                 await asyncio.sleep(DEFAULT_RETRY_AFTER_SECONDS)
                 continue
+            finally:
+                # Counted in the tenant's window from its answer, as sends are: requests that
+                # took long to arrive never crowd one second at Graph's end.
+                self._budget.done(ticket)
             if status in RETRY_STATUSES and attempt < MAX_ATTEMPTS - 1:
                 logger.warning("Graph answered %d; waiting %.1f s", status, retry_after)
                 await self._pause(tenant_id, retry_after)
@@ -169,6 +172,13 @@ class GraphClient:
                 raise kind(status, str(error.get("code", "")), str(error.get("message", "")))
             return answer
         raise AssertionError("unreachable")  # the last attempt returns or raises
+
+    async def _turn(self, tenant_id: str) -> Ticket:
+        key = _budget_key(tenant_id)
+        while True:
+            await self._budget.until_free(key, key)
+            if (ticket := self._budget.try_take(key, key)) is not None:
+                return ticket
 
     async def _pause(self, tenant_id: str, seconds: float) -> None:
         """Wait out Graph's Retry-After; the tenant's other requests, here and on the other

@@ -346,7 +346,6 @@ class BuiltOnFirstUse:
 
     @cached_property
     def graph(self) -> GraphClient:
-        from shared.channel.auth import credential_factory
         from shared.graph.client import GraphClient
         from shared.graph.tokens import GraphTokens
 
@@ -357,8 +356,7 @@ class BuiltOnFirstUse:
             per_tenant=rps,
             tenant_budget=SharedTenantBudget(self.storage.coordination, rps),
         )
-        tokens = GraphTokens(credential_factory(settings), settings.app_id, settings.graph_endpoint)
-        return GraphClient(settings.graph_endpoint, tokens, budget)
+        return GraphClient(settings.graph_endpoint, GraphTokens(settings), budget)
 
     async def close(self) -> None:
         """Close what was built (Graph's session and its shared budget)."""

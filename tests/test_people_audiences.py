@@ -8,11 +8,13 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 
+import jwt
 import pytest
 
 from shared.app import App
 from testbed.activities import activity
 from testbed.graph_stub import GraphStub
+from tests.support.credentials import APP_ID
 from tests.support.functions import all_targets, get_status, post_activity, post_notify
 from tests.support.http_client import post
 from tests.support.references import stored_references
@@ -94,6 +96,7 @@ async def test_every_member_of_the_groups_is_reached_once_and_installed_for_if_n
     expected = {known_chat, *(GraphStub.chat_id(u) for u in (u1, u3, u4, u5))}
     assert delivered(channel) == Counter(expected)  # five people, each once
     assert sorted(installs(graph)) == sorted([u1, u3, u4, u5])  # not for the one with a 1:1
+    assert {c.authorization for c in graph.calls} == {None}  # auth off: no token to a loopback
     assert all(CATALOG_APP_ID in graph.installed(u) for u in (u1, u3, u4, u5))
     status = (await get_status(notification_id)).body
     assert (status["state"], status["counts"]["matched"], status["counts"]["sent"]) == (
@@ -318,3 +321,41 @@ async def test_five_thousand_members_through_two_runners_are_each_reached_exactl
     assert sorted(installs(graph)) == sorted(members)  # each asked once, installed or not
     assert sum(chunk_sends) == 5000, chunk_sends  # each chunk sent by one of them, once
     assert sum(people_pages) == 6, people_pages  # 999 members a page, each page run once
+
+
+async def test_with_auth_on_graph_gets_the_bot_s_token_from_the_directory_tenant(
+    secured_env, app_with, graph, channel, identity_server
+):
+    identity_server.tenants_asked.clear()
+    graph.reset()
+    app = await app_with(
+        GRAPH_ENDPOINT=graph.url,
+        TEAMS_APP_ID=CATALOG_APP_ID,
+        TEAMS_SERVICE_URL=channel.url,
+        NOTIFY_TIMER_TEXT="",
+    )
+    members = [graph.add_user(person())["id"] for _ in range(3)]
+    group = person()
+    graph.add_group(group, users=members)
+
+    accepted = await post_notify({"text": "Hi", "to": {"groups": [group], "tenantIds": [TENANT]}})
+    await run_queued_work(app)
+
+    assert accepted.status == 202
+    assert delivered(channel) == Counter(GraphStub.chat_id(m) for m in members)
+    tokens = {c.authorization for c in graph.calls}
+    [token] = tokens  # one token, cached, for every call
+    claims = jwt.decode(token.split(" ", 1)[1], options={"verify_signature": False})
+    assert (claims["appid"], claims["tid"]) == (APP_ID, TENANT)
+    assert identity_server.tenants_asked == [TENANT]
+
+
+async def test_a_person_named_by_e_mail_and_by_object_id_is_one_target(people_app, graph, channel):
+    ada = graph.add_user(person(), "ada@contoso.example")
+
+    notification_id = await notify({"userIds": ["ada@contoso.example", ada["id"]]})
+    await run_queued_work(people_app)
+
+    assert delivered(channel) == Counter({GraphStub.chat_id(ada["id"]): 1})
+    counts = (await get_status(notification_id)).body["counts"]
+    assert (counts["matched"], counts["sent"]) == (1, 1)

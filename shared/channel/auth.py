@@ -30,13 +30,12 @@ OPAQUE_TOKEN_LIFETIME_SECONDS = 300
 
 def create_authentication(settings: Settings) -> BotFrameworkAuthentication:
     return BotFrameworkAuthenticationFactory.create(
-        credential_factory=credential_factory(settings),
+        credential_factory=_credential_factory(settings),
         **settings.auth_endpoints,
     )
 
 
-def credential_factory(settings: Settings) -> ServiceClientCredentialsFactory:
-    """botbuilder's credentials for the bot's own identity (also asked for Graph tokens)."""
+def _credential_factory(settings: Settings) -> ServiceClientCredentialsFactory:
     if settings.app_type == "UserAssignedMSI":
         return ManagedIdentityServiceClientCredentialsFactory(settings.app_id)
     tenant = settings.app_tenant_id if settings.app_type == "SingleTenant" else None
@@ -63,10 +62,13 @@ class _PasswordCredentialFactory(PasswordServiceClientCredentialFactory):
             )
         if not await self.is_valid_app_id(app_id):
             raise ValueError("Invalid app_id")
-        return _PrivateCloudCredentials(app_id, self.password, oauth_scope, login_endpoint)
+        return PrivateCloudCredentials(app_id, self.password, oauth_scope, login_endpoint)
 
 
-class _PrivateCloudCredentials(MicrosoftAppCredentials):
+class PrivateCloudCredentials(MicrosoftAppCredentials):
+    """A client secret's credentials at an authority MSAL does not know (a private cloud's, or a
+    tenant's there), which it must not ask login.microsoftonline.com about."""
+
     def __init__(self, app_id: str, password: str, oauth_scope: str, authority: str) -> None:
         super().__init__(app_id, password, oauth_scope=oauth_scope)
         self.oauth_endpoint = authority

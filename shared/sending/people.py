@@ -93,6 +93,7 @@ class People:
             return
         tenant_id = people.tenant_id or self._directory.home_tenant
         persons, failures, continuation = await self._page(people, tenant_id, item)
+        persons = list(dict.fromkeys(persons))  # named twice on one page (by e-mail and by id)
         if people.sources > 1 or continuation is not None or item.continuation is not None:
             # Listed by an earlier page (another group, or the same person named again)?
             listed = await self._listed.first_listed(

@@ -217,10 +217,14 @@ async def test_the_install_s_own_activities_store_no_second_reference(people_app
         tenant_id=TENANT,
         **{"from": sender},
     )
+    channel.reset()
     assert (await post_activity(update)).status == 200
+    assert (await post_activity(update)).status == 200  # Teams tells of an install more than once
 
     stored = [r.conversation_id for r in await stored_references(people_app)]
     assert stored == [installed_chat]
+    greetings = [r for r in channel.received if r.conversation_id == "a:the-same-chat"]
+    assert len(greetings) == 1  # said once, in the chat Teams named
 
     said_stop = activity(
         channel.url, "a:the-same-chat", text="stop", tenant_id=TENANT, **{"from": sender}

@@ -388,6 +388,7 @@ class BuiltOnFirstUse:
     def activities(self) -> ActivitiesEndpoint:
         from shared.channel.adapter import create_adapter
         from shared.chat.bot import ProactiveBot
+        from shared.chat.installed_chats import InstalledChats
         from shared.chat.prompt_replies import PromptReplies
         from shared.chat.reminders.book import ReminderBook
         from shared.chat.reminders.dialog import ReminderDialog
@@ -396,6 +397,7 @@ class BuiltOnFirstUse:
         from shared.functions.activities import ActivitiesEndpoint
 
         clock, prompts = self.context.clock, self.context.prompts
+        installed = InstalledChats(self.chats)
         dialog = ReminderDialog(
             ReminderBook(self.context.notifications),
             ReminderQuestions(self.storage.notifications, clock),
@@ -405,10 +407,11 @@ class BuiltOnFirstUse:
         bot = ProactiveBot(
             self.context.references,
             dialog,
-            PromptReplies(prompts, self.context.notifications, clock),
+            PromptReplies(prompts, self.context.notifications, clock, installed),
             self.chats,
             Welcome(self.settings.welcome_text, self.storage.notifications, clock),
             clock,
+            installed,
         )
         adapter = create_adapter(self.authentication)
         return ActivitiesEndpoint(

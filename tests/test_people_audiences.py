@@ -363,3 +363,27 @@ async def test_a_person_named_by_e_mail_and_by_object_id_is_one_target(people_ap
     assert delivered(channel) == Counter({GraphStub.chat_id(ada["id"]): 1})
     counts = (await get_status(notification_id)).body["counts"]
     assert (counts["matched"], counts["sent"]) == (1, 1)
+
+
+async def test_a_question_sent_into_an_installed_chat_takes_its_answer_from_teams_own_id(
+    people_app, graph, channel
+):
+    someone = graph.add_user(person())["id"]
+    group = person()
+    graph.add_group(group, users=[someone])
+    body = {
+        "text": "Coming to the offsite?",
+        "choices": ["Yes", "No"],
+        "to": {"groups": [group], "tenantIds": [TENANT]},
+    }
+    accepted = await post_notify(body)
+    await run_queued_work(people_app)
+    channel.reset()
+
+    sender = {"id": f"29:{someone}", "aadObjectId": someone}
+    reply = activity(channel.url, "a:their-chat", text="yes", tenant_id=TENANT, **{"from": sender})
+    assert (await post_activity(reply)).status == 200
+
+    status = (await get_status(accepted.body["id"])).body
+    assert [a["choice"] for a in status["answers"]] == ["Yes"]
+    assert "recorded your answer" in channel.received[0].activity["text"]

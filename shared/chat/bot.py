@@ -17,6 +17,7 @@ from shared.cards.questions import (
     executed_answer,
 )
 from shared.chat import teams_events
+from shared.chat.installed_chats import InstalledChats
 from shared.chat.prompt_replies import PromptReplies
 from shared.chat.reminders.dialog import ReminderDialog
 from shared.chat.welcome import Welcome
@@ -25,7 +26,7 @@ from shared.storage.keys import InvalidKeyError
 from shared.storage.personal_chats import PersonalChatIndex
 from shared.storage.reference_store import ReferenceStore
 from shared.storage.references import StoredReference, activity_conversation_id
-from shared.teams import PERSONAL, TEAMS, is_installed_chat, member_ids
+from shared.teams import PERSONAL, TEAMS, member_ids
 
 logger = logging.getLogger(__name__)
 
@@ -50,11 +51,13 @@ class ProactiveBot(ActivityHandler):
         personal_chats: PersonalChatIndex,
         welcome: Welcome,
         clock: Callable[[], datetime],
+        installed: InstalledChats,
     ) -> None:
         self._store = store
         self._reminders = reminders
         self._prompt_replies = prompt_replies
         self._personal_chats = personal_chats
+        self._installed = installed
         self._welcome = welcome
         self._clock = clock
 
@@ -173,7 +176,7 @@ class ProactiveBot(ActivityHandler):
         stored already, under the chat id Graph gave: Teams names the same chat `a:...` in the
         activities of the install and after. No second reference is stored (both would be sent
         to); the person's `29:` id joins the index, pointing at the stored one."""
-        installed = await self._installed_chat(stored)
+        installed = await self._installed.of_reference(stored)
         if installed is None:
             return False
         user = stored.reference_json.get("user") or {}
@@ -182,23 +185,9 @@ class ProactiveBot(ActivityHandler):
         )
         return True
 
-    async def _installed_chat(self, stored: StoredReference) -> str | None:
-        """The id Graph gave this 1:1 when the app was installed for the person, if it is
-        stored under that id and not this one."""
-        person = (stored.reference_json.get("user") or {}).get("aadObjectId")
-        if stored.channel_id != TEAMS or stored.conversation_type != PERSONAL or not person:
-            return None
-        chat = (await self._personal_chats.lookup(stored.tenant_id, [person])).get(person)
-        if chat is None or chat.conversation_id == stored.conversation_id:
-            return None
-        return chat.conversation_id if is_installed_chat(chat.conversation_id) else None
-
     async def _forget(self, activity: Activity, reason: str) -> None:
         await self._forget_id(activity.channel_id, activity_conversation_id(activity), reason)
-        installed = await self._installed_chat(
-            StoredReference.from_activity(activity, self._clock())
-        )
-        if installed is not None:
+        if (installed := await self._installed.of(activity)) is not None:
             # The same chat, stored under Graph's id when the app was installed for them.
             await self._forget_id(TEAMS, installed, reason)
 

@@ -22,6 +22,7 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from shared.cards.questions import QUESTION_BLOCK, answered_card, question_card
 from shared.cards.templates import ADAPTIVE_CARD
+from shared.chat.installed_chats import InstalledChats
 from shared.delivery.outbound import OutboundMessage
 from shared.notifications.notification_store import Notification, NotificationStore
 from shared.notifications.prompt_store import Answer, PendingPrompt, PromptStore
@@ -45,14 +46,22 @@ class PromptReplies:
         prompts: PromptStore,
         notifications: NotificationStore,
         clock: Callable[[], datetime],
+        installed: InstalledChats,
     ) -> None:
         self._prompts = prompts
         self._notifications = notifications
         self._clock = clock
+        self._installed = installed
 
     async def pending(self, turn_context: TurnContext) -> PendingPrompt | None:
         activity = turn_context.activity
-        return await self._prompts.pending(activity.channel_id, activity_conversation_id(activity))
+        pending = await self._prompts.pending(
+            activity.channel_id, activity_conversation_id(activity)
+        )
+        if pending is None and (installed := await self._installed.of(activity)) is not None:
+            # Asked in a chat the app was installed into: stored, and asked, under Graph's id.
+            pending = await self._prompts.pending(activity.channel_id, installed)
+        return pending
 
     async def answer(self, turn_context: TurnContext, pending: PendingPrompt, text: str) -> bool:
         """Record `text` as the answer if it matches a choice; False if it matches none."""

@@ -89,6 +89,8 @@ class Answer:
 
 # What Teams answers an update or delete of an activity it doesn't hold (never sent, or deleted).
 ACTIVITY_NOT_FOUND = Answer(404, "ActivityNotFoundInConversation", "Conversation not found.")
+# How often the stub looks at how late its loop runs (see ChannelStub.most_lag_seconds).
+LAG_TICK_SECONDS = 0.01
 
 
 class Refused(Exception):
@@ -165,6 +167,7 @@ class ChannelStub(LoopbackServer):
         # Teams' message ids are milliseconds since the epoch; these are unique as well.
         self._message_ids = itertools.count(int(time.time() * 1000))
         self._lock = threading.Lock()
+        self._most_lag = 0.0
 
     @property
     def url(self) -> str:
@@ -218,6 +221,7 @@ class ChannelStub(LoopbackServer):
             self._answers.clear()
             self._rosters.clear()
             self._channels.clear()
+            self._most_lag = 0.0
 
     @property
     def received(self) -> list[Received]:
@@ -243,6 +247,27 @@ class ChannelStub(LoopbackServer):
         deleted, or if the stub never took it."""
         with self._lock:
             return self._shown(conversation_id, activity_id)
+
+    @property
+    def most_lag_seconds(self) -> float:
+        """The longest this stub's loop was kept from running since the last reset: an arrival's
+        time (taken when its handler runs) is at most this late, so two arrivals a window apart
+        may be recorded as little as this much closer."""
+        with self._lock:
+            return self._most_lag
+
+    async def _watch_lag(self, app: web.Application):
+        async def watch() -> None:
+            while True:
+                started = time.monotonic()
+                await asyncio.sleep(LAG_TICK_SECONDS)
+                lag = time.monotonic() - started - LAG_TICK_SECONDS
+                with self._lock:
+                    self._most_lag = max(self._most_lag, lag)
+
+        watcher = asyncio.create_task(watch())
+        yield
+        watcher.cancel()
 
     def most_in_any_window(self, key, window_seconds: float = 1.0) -> int:
         """The most activities that arrived for one key (e.g. a conversation) within any window."""
@@ -270,6 +295,7 @@ class ChannelStub(LoopbackServer):
 
     def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/{tail:.*}", self._handle)
+        app.cleanup_ctx.append(self._watch_lag)
 
     async def _handle(self, request: web.Request) -> web.Response:
         # Match on the raw path: an encoded "/" inside a conversation id must stay one segment.

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from testbed.activities import bot_added
+from testbed.graph_stub import GraphStub
 from tests.support.app_settings import emulator_settings
 from tests.support.devhost_process import REPO_ROOT, start_devhost
 from tests.support.readme_examples import README, Example, readme_examples, run_example
@@ -47,13 +49,30 @@ class Runner:
         return json.loads(answer) if answer else {}
 
 
-def serve(azurite, channel_stub, log: Path, secret: str = "") -> Iterator[Runner]:
-    """The app as `make run` serves it, with one Teams conversation stored to send to."""
+@pytest.fixture(scope="module")
+def graph() -> Iterator[GraphStub]:
+    """The directory the README's people example names: its group and Ada, on loopback."""
+    stub = GraphStub().start()
+    readme = README.read_text()
+    for group_id in set(re.findall(r'"groups": \["([0-9a-f-]{36})"\]', readme)):
+        stub.add_group(group_id, [stub.add_user(str(uuid.uuid4()))["id"]])
+    for upn in set(re.findall(r'"userIds": \["([^"@]+@[^"]+)"\]', readme)):
+        stub.add_user(str(uuid.uuid4()), upn)
+    yield stub
+    stub.stop()
+
+
+def serve(azurite, channel_stub, graph, log: Path, secret: str = "") -> Iterator[Runner]:
+    """The app as `make run` serves it, with one Teams conversation stored to send to and
+    Microsoft Graph on loopback."""
     env = {
         **os.environ,
         **emulator_settings(azurite.connection_string),
         "NOTIFY_SCHEDULE": "0 0 0 1 1 *",  # the README runs the timer on demand
         "NOTIFY_WEBHOOK_SECRET": secret,
+        "GRAPH_ENDPOINT": graph.url,
+        "TEAMS_APP_ID": "readme-catalog-app",
+        "TEAMS_SERVICE_URL": channel_stub.url,
     }
     process, url = start_devhost(REPO_ROOT, env, log)
     try:
@@ -66,14 +85,15 @@ def serve(azurite, channel_stub, log: Path, secret: str = "") -> Iterator[Runner
 
 
 @pytest.fixture(scope="module")
-def plain_runner(azurite, channel_stub, tmp_path_factory) -> Iterator[Runner]:
-    yield from serve(azurite, channel_stub, tmp_path_factory.mktemp("readme") / "plain.log")
+def plain_runner(azurite, channel_stub, graph, tmp_path_factory) -> Iterator[Runner]:
+    log = tmp_path_factory.mktemp("readme") / "plain.log"
+    yield from serve(azurite, channel_stub, graph, log)
 
 
 @pytest.fixture(scope="module")
-def signed_runner(azurite, channel_stub, tmp_path_factory) -> Iterator[Runner]:
+def signed_runner(azurite, channel_stub, graph, tmp_path_factory) -> Iterator[Runner]:
     log = tmp_path_factory.mktemp("readme") / "signed.log"
-    yield from serve(azurite, channel_stub, log, SECRET)
+    yield from serve(azurite, channel_stub, graph, log, SECRET)
 
 
 def test_every_curl_call_in_the_readme_is_run_here():

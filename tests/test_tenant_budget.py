@@ -241,6 +241,27 @@ async def test_leave_idle_leaves_the_tenants_idle_long_enough_only(instance, tab
     assert await member_rows(table, OTHER_TENANT) == [budget.instance_id]
 
 
+async def test_a_send_answered_late_keeps_its_instance_a_member_until_it_leaves_the_window(
+    instance, table
+):
+    fake = FakeTime()
+    budget = instance(10, **fake.options())
+    limits = RateLimits(per_tenant=10, clock=fake.clock, tenant_budget=budget)
+    await limits.until_free(("msteams", "a:1"), TENANT)
+    ticket = limits.try_take(("msteams", "a:1"), TENANT)
+    fake.advance(2.5)  # the channel answers 2.5 s after the send left
+    limits.done(ticket)
+    fake.advance(1.5)  # idle since the send left for 4 s, since its answer for 1.5 s
+
+    await budget.leave_idle()
+    still_a_member = await member_rows(table, TENANT)
+    fake.advance(1.5)
+    await budget.leave_idle()
+
+    assert still_a_member == [budget.instance_id]
+    assert await member_rows(table, TENANT) == []
+
+
 async def test_an_instance_that_goes_quiet_counts_until_its_row_expires(instance, table):
     fake = FakeTime()
     options = {"heartbeat_seconds": 1.0, "member_ttl_seconds": 3.5, **fake.options()}

@@ -203,6 +203,9 @@ class RateLimits:
         self._conversation.finish(ticket.conversation_key, now)
         if ticket.tenant_id is not None and self._tenant is not None:
             self._tenant.finish(ticket.tenant_id, now)
+            if self._budget is not None:
+                # A slow answer keeps the instance a member until the send leaves the window.
+                self._budget.sent(ticket.tenant_id)
 
     def _delay(
         self, conversation_key: Hashable, tenant_id: str, turn: Turn | None, now: float

@@ -21,7 +21,8 @@ never lets two views add up to more than the budget:
   (of two that join together, at least one sees the other). Otherwise it sends nothing for
   refresh_seconds + WINDOW_SECONDS: by then every member has read the partition since the row
   was written, and the sends of their larger share have left the window.
-- Leaving: a member deletes its row only after a window without sends. One that stops renewing
+- Leaving: a member deletes its row only after a window without sends or answers (a send
+  counts until a window after its answer). One that stops renewing
   (it went quiet without leaving, or died) counts until its Until passes, at most
   member_ttl_seconds after its last renewal, and stops sending well before that.
 - Pausing: the pause row's Until only ever moves later. The instance that saw the 429 stops at
@@ -174,7 +175,7 @@ class SharedTenantBudget:
                     await self._sync(tenant_id, tenant)
 
     def sent(self, tenant_id: str) -> None:
-        """Note a send to the tenant (it keeps this instance a member)."""
+        """Note a send to the tenant, or its answer (either keeps this instance a member)."""
         tenant = self._tenants.get(tenant_id)
         if tenant is not None:
             tenant.last_send = self._clock()

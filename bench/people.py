@@ -20,7 +20,7 @@ import os
 import time
 import uuid
 
-from bench.teams import listeners, most_in_any_second
+from bench.teams import listening, most_in_any_second
 from devhost.azurite import Azurite
 from shared.app import get_app, reset_app
 from testbed.channel_stub import ChannelStub
@@ -68,8 +68,6 @@ async def main() -> None:
             group, users=[graph.add_user(str(uuid.uuid4()))["id"] for _ in range(args.members)]
         )
         app = get_app()
-        listeners_, writer = listeners(app)
-        polling = [asyncio.create_task(listener.run()) for listener in listeners_]
         settings = app.settings
         print(
             f"People of a group one to one: {args.members} people in one tenant who never talked "
@@ -77,29 +75,29 @@ async def main() -> None:
             f"ms, GRAPH_MAX_RPS_PER_TENANT={settings.graph_max_rps_per_tenant}, "
             f"NOTIFY_MAX_RPS_PER_TENANT={settings.notify_max_rps_per_tenant}, one instance"
         )
-        for run in ("first (installs)", "next (stored)"):
-            calls_before, received_before = len(graph.calls), len(stub.received)
-            seconds, status = await timed_notification(group)
-            calls = graph.calls[calls_before:]
-            sends = [r for r in stub.received[received_before:] if r.method == "POST"]
-            counts = status["counts"]
-            reached = counts["matched"] or 1
-            graph_peak = most_in_any_second([c.at for c in calls])
-            send_peak = most_in_any_second([s.at for s in sends])
-            print(
-                f"  {run:<17} {seconds:6.1f} s   sent {counts['sent']} of {counts['matched']}   "
-                f"Graph {len(calls) / reached:.2f}/person, Connector {len(sends) / reached:.2f}/"
-                f"person   most in 1 s: Graph {graph_peak} (limit "
-                f"{settings.graph_max_rps_per_tenant}), sends {send_peak} (limit "
-                f"{settings.notify_max_rps_per_tenant})"
-            )
-            print("   ", json.dumps(counts))
-        for task in polling:
-            task.cancel()
-        await asyncio.gather(*polling, return_exceptions=True)
-        for listener in listeners_:
-            await listener.drain(5)
-        await writer.close()
+        async with listening(app):
+            for run in ("first (installs)", "next (stored)"):
+                calls_before, received_before = len(graph.calls), len(stub.received)
+                seconds, status = await timed_notification(group)
+                calls = graph.calls[calls_before:]
+                sends = [r for r in stub.received[received_before:] if r.method == "POST"]
+                counts = status["counts"]
+                reached = counts["matched"] or 1
+                graph_peak = most_in_any_second([c.at for c in calls])
+                send_peak = most_in_any_second([s.at for s in sends])
+                per_person = (
+                    f"Graph {len(calls) / reached:.2f}/person, "
+                    f"Connector {len(sends) / reached:.2f}/person"
+                )
+                limits = (
+                    f"Graph {graph_peak} (limit {settings.graph_max_rps_per_tenant}), "
+                    f"sends {send_peak} (limit {settings.notify_max_rps_per_tenant})"
+                )
+                print(
+                    f"  {run:<17} {seconds:6.1f} s   sent {counts['sent']} of "
+                    f"{counts['matched']}   {per_person}   most in 1 s: {limits}"
+                )
+                print("   ", json.dumps(counts))
     finally:
         await reset_app()
         azurite.stop()

@@ -19,6 +19,8 @@ import json
 import os
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -63,6 +65,22 @@ async def install_in_team(app: App, stub: ChannelStub) -> None:
     )
     inbound = Activity().deserialize(arrival)
     await app.store.save(StoredReference.from_activity(inbound, datetime.now(timezone.utc)))
+
+
+@asynccontextmanager
+async def listening(app: App) -> AsyncIterator[None]:
+    """The queue functions listening, as one Functions instance, until the block ends."""
+    found, writer = listeners(app)
+    polling = [asyncio.create_task(listener.run()) for listener in found]
+    try:
+        yield
+    finally:
+        for task in polling:
+            task.cancel()
+        await asyncio.gather(*polling, return_exceptions=True)
+        for listener in found:
+            await listener.drain(5)
+        await writer.close()
 
 
 def listeners(app: App) -> tuple[list[QueueListener], QueueWriter]:
@@ -127,8 +145,6 @@ async def main() -> None:
         stub.set_roster(TEAM, [{"id": f"29:member-{n}", "name": f"Member {n}",
                                 "aadObjectId": str(uuid.UUID(int=n)), "tenantId": TENANT}
                                for n in range(args.members)])  # fmt: skip
-        listeners_, writer = listeners(app)
-        polling = [asyncio.create_task(listener.run()) for listener in listeners_]
         settings = app.settings
         print(
             f"Team members one to one: {args.members} members in one tenant, latency "
@@ -136,33 +152,29 @@ async def main() -> None:
             f"{settings.notify_max_rps_per_tenant}, "
             f"NOTIFY_CONCURRENCY={settings.notify_concurrency}, one instance"
         )
-        for run, text in (("first (opens 1:1s)", "first"), ("next (stored)", "second")):
-            received_before, created_before = len(stub.received), len(stub.created)
-            started, seconds, status = await timed_notification(stub, text)
-            created = stub.created[created_before:]
-            sends = [r for r in stub.received[received_before:] if r.method == "POST"]
-            peak = most_in_any_second([c.at for c in created] + [s.at for s in sends])
-            counts = status["counts"]
-            print(
-                f"  {run:<19} {seconds:6.1f} s   opened {len(created):5d}   sent "
-                f"{counts['sent']:5d} of {counts['matched']}   {len(sends) / seconds:5.1f} msg/s"
-                f"   most requests to the tenant in 1 s: {peak} (limit "
-                f"{settings.notify_max_rps_per_tenant})"
-            )
-            print("   ", json.dumps(counts))
-            for name, times in (
-                ("opens", [c.at for c in created]),
-                ("sends", [s.at for s in sends]),
-            ):
-                if times:
-                    span = f"{min(times) - started:.1f} s to {max(times) - started:.1f} s"
-                    print(f"    {name} reached the channel from {span} after the POST")
-        for task in polling:
-            task.cancel()
-        await asyncio.gather(*polling, return_exceptions=True)
-        for listener in listeners_:
-            await listener.drain(5)
-        await writer.close()
+        async with listening(app):
+            for run, text in (("first (opens 1:1s)", "first"), ("next (stored)", "second")):
+                received_before, created_before = len(stub.received), len(stub.created)
+                started, seconds, status = await timed_notification(stub, text)
+                created = stub.created[created_before:]
+                sends = [r for r in stub.received[received_before:] if r.method == "POST"]
+                peak = most_in_any_second([c.at for c in created] + [s.at for s in sends])
+                counts = status["counts"]
+                print(
+                    f"  {run:<19} {seconds:6.1f} s   opened {len(created):5d}   sent "
+                    f"{counts['sent']:5d} of {counts['matched']}   "
+                    f"{len(sends) / seconds:5.1f} msg/s"
+                    f"   most requests to the tenant in 1 s: {peak} (limit "
+                    f"{settings.notify_max_rps_per_tenant})"
+                )
+                print("   ", json.dumps(counts))
+                for name, times in (
+                    ("opens", [c.at for c in created]),
+                    ("sends", [s.at for s in sends]),
+                ):
+                    if times:
+                        span = f"{min(times) - started:.1f} s to {max(times) - started:.1f} s"
+                        print(f"    {name} reached the channel from {span} after the POST")
     finally:
         await reset_app()
         azurite.stop()

@@ -32,11 +32,13 @@ from shared.functions.timer import TimerJob
 from shared.functions.work import WorkRunner
 from shared.http import HttpResult
 from shared.notifications.broadcast_schedule import BroadcastSchedule
+from shared.notifications.engagement_store import EngagementStore
 from shared.notifications.idempotency_store import IdempotencyStore
 from shared.notifications.notification_store import NotificationStore
 from shared.notifications.outcome_store import OutcomeStore
 from shared.notifications.outcome_writer import OutcomeWriter
 from shared.notifications.prompt_store import PromptStore
+from shared.notifications.sent_index import SentIndex
 from shared.sending.cancellation import CancelWatch
 from shared.sending.chunk_delivery import ChunkDelivery
 from shared.sending.context import TeamsAccess, WorkContext
@@ -60,6 +62,7 @@ if TYPE_CHECKING:
     from shared.functions.activities import ActivitiesEndpoint
     from shared.functions.revise import ReviseEndpoint
     from shared.graph.client import GraphClient
+    from shared.sending.engagement import EngagementRecording
     from shared.sending.named_members import NamedMembers
     from shared.sending.people import People
     from shared.sending.team_channels import TeamChannelPosts
@@ -153,7 +156,7 @@ class App:
         context = WorkContext(
             notifications=notifications,
             outcomes=outcomes,
-            outcome_writer=OutcomeWriter(outcomes, clock),
+            outcome_writer=OutcomeWriter(outcomes, SentIndex(storage.notifications), clock),
             prompts=PromptStore(storage.notifications, clock, prompt_expiry),
             references=references,
             queue=storage.queue,
@@ -197,7 +200,13 @@ class App:
                 lambda: later.named_members,
                 settings.app_tenant_id,
             ),
-            status=StatusEndpoint(notifications, context.outcomes, context.prompts, clock),
+            status=StatusEndpoint(
+                notifications,
+                context.outcomes,
+                EngagementStore(storage.notifications),
+                context.prompts,
+                clock,
+            ),
             targets=TargetsEndpoint(notifications, context.outcomes),
             cancel=CancelEndpoint(notifications, context.outcomes, clock),
             work=WorkRunner(
@@ -207,6 +216,7 @@ class App:
                     roster=lambda: later.team_members,
                     channels=lambda: later.team_channels,
                     people=lambda: later.people,
+                    engagement=lambda: later.engagement,
                 )
             ),
             timer_job=TimerJob(
@@ -345,6 +355,13 @@ class BuiltOnFirstUse:
         )
 
     @cached_property
+    def engagement(self) -> EngagementRecording:
+        from shared.sending.engagement import EngagementRecording
+
+        table = self.storage.notifications
+        return EngagementRecording(EngagementStore(table), SentIndex(table))
+
+    @cached_property
     def graph(self) -> GraphClient:
         from shared.graph.client import GraphClient
         from shared.graph.tokens import GraphTokens
@@ -388,6 +405,7 @@ class BuiltOnFirstUse:
     def activities(self) -> ActivitiesEndpoint:
         from shared.channel.adapter import create_adapter
         from shared.chat.bot import ProactiveBot
+        from shared.chat.engagement_events import EngagementEvents
         from shared.chat.installed_chats import InstalledChats
         from shared.chat.prompt_replies import PromptReplies
         from shared.chat.reminders.book import ReminderBook
@@ -412,6 +430,7 @@ class BuiltOnFirstUse:
             Welcome(self.settings.welcome_text, self.storage.notifications, clock),
             clock,
             installed,
+            EngagementEvents(SentIndex(self.storage.notifications), self.context.queue, clock),
         )
         adapter = create_adapter(self.authentication)
         return ActivitiesEndpoint(

@@ -29,7 +29,6 @@ import json
 import secrets
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote
@@ -338,7 +337,7 @@ class ChannelStub(LoopbackServer):
     async def _send(self, request: web.Request, parts: list[str], arrived: float):
         activity = json.loads(await request.read())
         headers = dict(request.headers)
-        activity_id = uuid.uuid4().hex
+        activity_id = str(next(self._message_ids))  # as Teams numbers messages
         with self._lock:
             answer = self._next_answer(parts[1])
             reply_to_id = parts[3] if len(parts) == 4 else None

@@ -18,6 +18,7 @@ from devhost.azurite import connection_string
 from shared.delivery.outcomes import Outcome, TargetResult
 from shared.notifications.outcome_store import OutcomeStore
 from shared.notifications.outcome_writer import UNRECORDED_LIMIT, OutcomeWriter
+from shared.notifications.sent_index import SentIndex
 from shared.storage.tables import Table
 from testbed.counting_proxy import CountingProxy
 
@@ -31,6 +32,14 @@ async def outcomes(table_proxy: CountingProxy) -> AsyncIterator[OutcomeStore]:
         connection_string({"table": table_proxy.port}), "w" + uuid.uuid4().hex[:16]
     )
     yield OutcomeStore(table)
+    await table.close()
+
+
+@pytest.fixture
+async def index(azurite) -> AsyncIterator[SentIndex]:
+    """The sent-message index, straight to Azurite: the proxy counts outcome transactions only."""
+    table = Table.from_connection_string(azurite.connection_string, "i" + uuid.uuid4().hex[:16])
+    yield SentIndex(table)
     await table.close()
 
 
@@ -48,8 +57,10 @@ async def claimed(outcomes: OutcomeStore, writer: OutcomeWriter, chunk: str, exp
     return writer.recorder("n1", claim, expected)
 
 
-async def test_the_outcomes_of_several_chunks_are_written_in_one_transaction(outcomes, table_proxy):
-    writer = OutcomeWriter(outcomes, lambda: NOW)
+async def test_the_outcomes_of_several_chunks_are_written_in_one_transaction(
+    index, outcomes, table_proxy
+):
+    writer = OutcomeWriter(outcomes, index, lambda: NOW)
     chunks = [await claimed(outcomes, writer, f"c{c}", 30) for c in range(3)]
     await outcomes.totals("n1")  # the table exists before counting starts
     table_proxy.reset()
@@ -65,8 +76,10 @@ async def test_the_outcomes_of_several_chunks_are_written_in_one_transaction(out
     assert transactions(table_proxy) == 1
 
 
-async def test_a_full_transactions_worth_is_written_as_soon_as_it_is_in(outcomes, table_proxy):
-    writer = OutcomeWriter(outcomes, lambda: NOW)
+async def test_a_full_transactions_worth_is_written_as_soon_as_it_is_in(
+    index, outcomes, table_proxy
+):
+    writer = OutcomeWriter(outcomes, index, lambda: NOW)
     first, second = [await claimed(outcomes, writer, f"c{c}", 198) for c in range(2)]
     await outcomes.totals("n1")
     table_proxy.reset()
@@ -86,8 +99,8 @@ async def test_a_full_transactions_worth_is_written_as_soon_as_it_is_in(outcomes
     assert (await outcomes.totals("n1")).counts[Outcome.SENT] == 98
 
 
-async def test_no_send_starts_while_a_transactions_worth_waits(outcomes, table_proxy):
-    writer = OutcomeWriter(outcomes, lambda: NOW)
+async def test_no_send_starts_while_a_transactions_worth_waits(index, outcomes, table_proxy):
+    writer = OutcomeWriter(outcomes, index, lambda: NOW)
     recorder = await claimed(outcomes, writer, "c0", 198)
     await outcomes.totals("n1")
     table_proxy.reset()
@@ -109,8 +122,8 @@ async def test_no_send_starts_while_a_transactions_worth_waits(outcomes, table_p
     await asyncio.gather(*arriving)
 
 
-async def test_a_chunk_taken_over_loses_only_its_own_outcomes(outcomes, table_proxy):
-    writer = OutcomeWriter(outcomes, lambda: NOW)
+async def test_a_chunk_taken_over_loses_only_its_own_outcomes(index, outcomes, table_proxy):
+    writer = OutcomeWriter(outcomes, index, lambda: NOW)
     kept, taken = [await claimed(outcomes, writer, f"c{c}", 10) for c in range(2)]
     for position in range(10):
         await kept.add(position, sent(f"kept-{position}"))
@@ -126,8 +139,8 @@ async def test_a_chunk_taken_over_loses_only_its_own_outcomes(outcomes, table_pr
     assert writer.unrecorded == 0
 
 
-async def test_a_chunk_is_done_only_once_every_outcome_it_owes_is_written(outcomes):
-    writer = OutcomeWriter(outcomes, lambda: NOW)
+async def test_a_chunk_is_done_only_once_every_outcome_it_owes_is_written(index, outcomes):
+    writer = OutcomeWriter(outcomes, index, lambda: NOW)
     recorder = await claimed(outcomes, writer, "c0", 3)
     await recorder.add(0, sent("a"))
     await recorder.add(1, sent("b"))
@@ -139,8 +152,10 @@ async def test_a_chunk_is_done_only_once_every_outcome_it_owes_is_written(outcom
     assert not recorder.done
 
 
-async def test_a_failed_run_leaves_what_it_could_not_write_to_its_rerun(outcomes, table_proxy):
-    writer = OutcomeWriter(outcomes, lambda: NOW)
+async def test_a_failed_run_leaves_what_it_could_not_write_to_its_rerun(
+    index, outcomes, table_proxy
+):
+    writer = OutcomeWriter(outcomes, index, lambda: NOW)
     recorder = await claimed(outcomes, writer, "c0", 5)
     for position in range(3):
         await recorder.add(position, sent(f"c-{position}"))

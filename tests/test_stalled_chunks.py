@@ -21,6 +21,7 @@ from shared.notifications.notification_store import Notification
 from shared.notifications.outcome_store import HEARTBEAT_SECONDS, OutcomeStore
 from shared.notifications.outcome_writer import OutcomeWriter
 from shared.notifications.progress import HOST_LEASE, QUIET_AFTER, progress
+from shared.notifications.sent_index import SentIndex
 from shared.storage.tables import Table
 from tests.support.functions import get_status, post_notify
 from tests.support.references import store_conversations
@@ -83,7 +84,7 @@ async def test_a_run_whose_sends_wait_long_writes_its_claim_row_and_is_not_stall
     outcomes = OutcomeStore(table)
     start = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)
     now = start
-    writer = OutcomeWriter(outcomes, lambda: now)
+    writer = OutcomeWriter(outcomes, SentIndex(table), lambda: now)
     working = writer.recorder("n1", await outcomes.claim_chunk("n1", "c0", now, False), 5)
     await outcomes.claim_chunk("n1", "c1", now, take_over=False)  # its instance died
 

@@ -17,6 +17,7 @@ from shared.cards.questions import (
     executed_answer,
 )
 from shared.chat import teams_events
+from shared.chat.engagement_events import READ_RECEIPT, EngagementEvents
 from shared.chat.installed_chats import InstalledChats
 from shared.chat.prompt_replies import PromptReplies
 from shared.chat.reminders.dialog import ReminderDialog
@@ -52,6 +53,7 @@ class ProactiveBot(ActivityHandler):
         welcome: Welcome,
         clock: Callable[[], datetime],
         installed: InstalledChats,
+        engagement: EngagementEvents,
     ) -> None:
         self._store = store
         self._reminders = reminders
@@ -60,6 +62,7 @@ class ProactiveBot(ActivityHandler):
         self._installed = installed
         self._welcome = welcome
         self._clock = clock
+        self._engagement = engagement
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -123,6 +126,13 @@ class ProactiveBot(ActivityHandler):
                 await self._welcome.greet_once(turn_context)
         elif action in teams_events.UNINSTALLED:
             await self._forget_with_team(activity, f"app uninstalled ({action})")
+
+    async def on_event_activity(self, turn_context: TurnContext) -> None:
+        if turn_context.activity.name == READ_RECEIPT:
+            await self._engagement.read_receipt(turn_context.activity)
+
+    async def on_message_reaction_activity(self, turn_context: TurnContext) -> None:
+        await self._engagement.reaction(turn_context.activity)
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         activity = turn_context.activity

@@ -1,4 +1,5 @@
-"""GET /api/notify/{id}: where a notification stands, and for prompts, what people answered."""
+"""GET /api/notify/{id}: where a notification stands, what people did with it (read, reacted,
+clicked), and for prompts, what they answered."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime
 
 from shared.functions.lookup import answer_about, existing
 from shared.http import HttpResult
+from shared.notifications.engagement_store import EngagementStore
 from shared.notifications.notification_store import NotificationStore
 from shared.notifications.outcome_store import OutcomeStore
 from shared.notifications.progress import progress
@@ -18,11 +20,13 @@ class StatusEndpoint:
         self,
         notifications: NotificationStore,
         outcomes: OutcomeStore,
+        engagement: EngagementStore,
         prompts: PromptStore,
         clock: Callable[[], datetime],
     ) -> None:
         self._notifications = notifications
         self._outcomes = outcomes
+        self._engagement = engagement
         self._prompts = prompts
         self._clock = clock
 
@@ -31,10 +35,13 @@ class StatusEndpoint:
             notification = await existing(self._notifications, notification_id)
             totals = await self._outcomes.totals(notification_id)
             answer = progress(notification, totals, self._clock())
+            engagement = (await self._engagement.totals(notification_id)).to_dict()
             choices = notification.request.get("choices")
             if choices:
                 answers = await self._prompts.answers(notification.id)
                 answer.update(answer_summary(answers, choices))
+                engagement["answered"] = len(answers)
+            answer["engagement"] = {"answered": 0, **engagement}
             return HttpResult(200, answer)
 
         return await answer_about(notification_id, status)

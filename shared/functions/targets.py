@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -38,6 +39,9 @@ COLUMNS = (
     "possibleDuplicate",
     "serviceUrl",
     "at",
+    "readAt",
+    "reactions",
+    "actions",
 )
 
 
@@ -115,6 +119,8 @@ def _csv(rows: list[dict[str, Any]]) -> str:
 
 
 def _cell(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        value = json.dumps(value) if value else ""
     # A spreadsheet runs a cell that starts like a formula; error texts come from the channel.
     if isinstance(value, str) and value[:1] in FORMULA_STARTS:
         return "'" + value

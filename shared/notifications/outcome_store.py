@@ -16,7 +16,7 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -511,4 +511,25 @@ def _outcome_dict(entity: dict[str, Any]) -> dict[str, Any]:
         "possibleDuplicate": bool(entity.get("PossibleDuplicate")),
         "serviceUrl": entity.get("ServiceUrl", ""),
         "at": at.isoformat() if at else None,
+        # What people did with it (see engagement_store).
+        "readAt": read_at.isoformat() if (read_at := entity.get("ReadAt")) else None,
+        "reactions": reaction_counts(entity),
+        "actions": actions_on(entity),
     }
+
+
+def reactions_on(row: Mapping[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Each reaction type's people, and whether they have it on the target's message now, as of
+    when (ISO time) they last changed it: {"like": {"29:ada": {"on": true, "at": "…"}}}."""
+    return json.loads(row.get("Reactions") or "{}")
+
+
+def reaction_counts(row: Mapping[str, Any]) -> dict[str, int]:
+    """How many people have each reaction on the target's message."""
+    counts = {k: sum(t["on"] for t in people.values()) for k, people in reactions_on(row).items()}
+    return {kind: n for kind, n in counts.items() if n}
+
+
+def actions_on(row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The clicks on the target's card, oldest first."""
+    return json.loads(row.get("Actions") or "[]")

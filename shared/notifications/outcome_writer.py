@@ -30,6 +30,7 @@ from shared.notifications.outcome_store import (
     ChunkWrite,
     OutcomeStore,
 )
+from shared.notifications.sent_index import SentIndex
 from shared.storage.tables import MAX_TRANSACTION_OPERATIONS
 
 # Outcomes learned and not yet written, per process, before sends wait: one transaction's worth.
@@ -37,8 +38,11 @@ UNRECORDED_LIMIT = OUTCOMES_PER_TRANSACTION
 
 
 class OutcomeWriter:
-    def __init__(self, outcomes: OutcomeStore, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, outcomes: OutcomeStore, sent_index: SentIndex, clock: Callable[[], datetime]
+    ) -> None:
         self._outcomes = outcomes
+        self._sent_index = sent_index
         self._clock = clock
         self._partitions: dict[str, _Partition] = {}
 
@@ -83,6 +87,8 @@ class OutcomeWriter:
         taken, writes = partition.next_transaction()
         if not writes:
             return False
+        # Indexed first: once an outcome says sent, a read receipt or a reaction finds it.
+        await self._sent_index.add(partition.notification_id, [e.result for e in taken])
         claims = await self._outcomes.write_together(
             partition.notification_id, [write for _, write in writes], self._clock()
         )

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from shared.sending.work_items import (
     ChannelsItem,
     ChunkItem,
+    EngagementItem,
     ExpandItem,
     PeopleItem,
     RosterItem,
@@ -39,6 +40,7 @@ class WorkHandlers:
         roster: Callable[[], WorkHandler],
         channels: Callable[[], WorkHandler],
         people: Callable[[], WorkHandler],
+        engagement: Callable[[], WorkHandler],
     ) -> None:
         self._by_kind: dict[type[WorkItem], Callable[[], WorkHandler]] = {
             ExpandItem: expand,
@@ -46,6 +48,7 @@ class WorkHandlers:
             RosterItem: roster,
             ChannelsItem: channels,
             PeopleItem: people,
+            EngagementItem: engagement,
             WakeItem: _Awake,
         }
 

@@ -19,14 +19,16 @@ from typing import Any
 from shared.notifications.outcome_store import TARGETS_PER_CHUNK
 from shared.storage.queues import MAX_MESSAGE_JSON_BYTES
 
-EXPAND, CHUNK, ROSTER, CHANNELS, PEOPLE, WAKE = (
+EXPAND, CHUNK, ROSTER, CHANNELS, PEOPLE, WAKE, ENGAGEMENT = (
     "expand",
     "chunk",
     "roster",
     "channels",
     "people",
     "wake",
+    "engagement",
 )
+READ, REACTION = "read", "reaction"  # what an EngagementItem records
 # A page of the audience is read as whole chunks (within Table Storage's 1000 a page), so a page
 # of a large audience leaves no small chunk behind to cost a claim, a read and a write of its own.
 TARGETS_PER_PAGE = (1000 // TARGETS_PER_CHUNK) * TARGETS_PER_CHUNK
@@ -156,7 +158,41 @@ class WakeItem:
         return json.dumps(self.to_json())
 
 
-WorkItem = ExpandItem | ChunkItem | RosterItem | ChannelsItem | PeopleItem | WakeItem
+@dataclass(frozen=True)
+class EngagementItem:
+    """Something a person did with a notification's message, told by Teams to the bot and put
+    on the queue before the bot answers (so a crash loses none of it): a read, or reactions
+    added and removed. `target` is the target's outcome row; `sent` the sent-message index row
+    (partition, row key) a read marks; `activity` the id of Teams' activity that told it."""
+
+    notification_id: str
+    what: str
+    target: str
+    user_id: str
+    at: str
+    activity: str = ""
+    sent: tuple[str, str] = ("", "")
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": ENGAGEMENT,
+            "notification": self.notification_id,
+            "what": self.what,
+            "target": self.target,
+            "user": self.user_id,
+            "at": self.at,
+            "activity": self.activity,
+            "sent": list(self.sent),
+            "added": list(self.added),
+            "removed": list(self.removed),
+        }
+
+
+WorkItem = (
+    ExpandItem | ChunkItem | RosterItem | ChannelsItem | PeopleItem | WakeItem | EngagementItem
+)
 # The kinds whose run puts more work on the queue (chunks, the next window or roster page).
 HANDS_ON_WORK = (ExpandItem, RosterItem, ChannelsItem, PeopleItem)
 
@@ -205,6 +241,20 @@ def parse_work_item(payload: Any) -> WorkItem:
             )
         if kind == WAKE:
             return WakeItem(notification_id)
+        if kind == ENGAGEMENT:
+            what = payload["what"]
+            if what not in (READ, REACTION):
+                raise ValueError(f"what {what!r}")
+            texts = [payload[k] for k in ("target", "user", "at", "activity")]
+            lists = [payload.get(k, []) for k in ("sent", "added", "removed")]
+            if not all(isinstance(t, str) for t in texts) or not all(
+                isinstance(v, list) and all(isinstance(x, str) for x in v) for v in lists
+            ):
+                raise TypeError("engagement fields")
+            sent = tuple(lists[0]) if len(lists[0]) == 2 else ("", "")
+            return EngagementItem(
+                notification_id, what, *texts, sent, tuple(lists[1]), tuple(lists[2])
+            )
     except (KeyError, TypeError, ValueError) as error:
         raise MalformedItemError(f"not a work item: {error}") from None
     raise MalformedItemError(f"unknown work item kind {kind!r}")

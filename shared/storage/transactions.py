@@ -56,7 +56,14 @@ class MergeIfUnchanged:
     etag: str
 
 
-Operation = Insert | MergeIfUnchanged
+@dataclass(frozen=True)
+class Upsert:
+    """Create the row, or replace it whole: writing it twice leaves what one write leaves."""
+
+    entity: Mapping[str, Any]
+
+
+Operation = Insert | MergeIfUnchanged | Upsert
 
 
 class TransactionRejected(StorageRequestError):
@@ -107,10 +114,12 @@ async def submit(table: Table, operations: Sequence[Operation]) -> list[str]:
 
 def _part(changeset: str, table_url: str, operation: Operation) -> str:
     entity = _add_entity_properties(dict(operation.entity))
+    keys = f"PartitionKey='{_key(entity['PartitionKey'])}',RowKey='{_key(entity['RowKey'])}'"
     if isinstance(operation, Insert):
         line = f"POST {table_url} HTTP/1.1\r\n{ODATA_HEADERS}Prefer: return-no-content\r\n"
+    elif isinstance(operation, Upsert):
+        line = f"PUT {table_url}({keys}) HTTP/1.1\r\n{ODATA_HEADERS}"
     else:
-        keys = f"PartitionKey='{_key(entity['PartitionKey'])}',RowKey='{_key(entity['RowKey'])}'"
         line = (
             f"MERGE {table_url}({keys}) HTTP/1.1\r\n{ODATA_HEADERS}If-Match: {operation.etag}\r\n"
         )

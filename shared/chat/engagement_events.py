@@ -1,0 +1,83 @@
+"""Teams telling the bot what people did with its messages: read receipts and reactions.
+
+A read receipt (an `event` named READ_RECEIPT, in a personal chat, with the app's RSC permission
+ChatMessageReadReceipt.Read.Chat) says the person read the chat up to `lastReadMessageId`; a
+`messageReaction` activity names the message (`replyToId`) and the reactions added or removed.
+Each is matched against the sent-message index (one small read: a conversation no notification
+reached costs nothing more) and what it concerns is put on the work queue, before the bot
+answers, as one EngagementItem per notification message: recorded there, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from botbuilder.schema import Activity
+
+from shared.notifications.sent_index import SentIndex
+from shared.sending.work_items import REACTION, READ, EngagementItem
+from shared.storage.queues import WorkQueue
+
+READ_RECEIPT = "application/vnd.microsoft.readReceipt"
+
+
+class EngagementEvents:
+    def __init__(
+        self, sent_index: SentIndex, queue: WorkQueue, clock: Callable[[], datetime]
+    ) -> None:
+        self._sent_index = sent_index
+        self._queue = queue
+        self._clock = clock
+
+    async def read_receipt(self, activity: Activity) -> None:
+        value = activity.value if isinstance(activity.value, dict) else {}
+        last_read = value.get("lastReadMessageId")
+        if not isinstance(last_read, str) or not activity.conversation:
+            return
+        unread = await self._sent_index.unread_up_to(
+            activity.channel_id or "", activity.conversation.id or "", last_read
+        )
+        for message in unread:
+            item = EngagementItem(
+                message.notification_id,
+                READ,
+                message.target_row,
+                _person(activity),
+                self._at(activity),
+                activity.id or "",
+                sent=(message.partition_key, message.row_key),
+            )
+            await self._queue.put(item.to_json())
+
+    async def reaction(self, activity: Activity) -> None:
+        if not activity.reply_to_id or not activity.conversation:
+            return
+        message = await self._sent_index.find(
+            activity.channel_id or "", activity.conversation.id or "", activity.reply_to_id
+        )
+        if message is None:
+            return
+        item = EngagementItem(
+            message.notification_id,
+            REACTION,
+            message.target_row,
+            _person(activity),
+            self._at(activity),
+            activity.id or "",
+            added=tuple(r.type for r in activity.reactions_added or () if r.type),
+            removed=tuple(r.type for r in activity.reactions_removed or () if r.type),
+        )
+        await self._queue.put(item.to_json())
+
+    def _at(self, activity: Activity) -> str:
+        at = activity.timestamp if isinstance(activity.timestamp, datetime) else self._clock()
+        return at.isoformat()
+
+
+def _person(activity: Activity) -> str:
+    """Who did it: their Entra object id where Teams gives it, else their channel id."""
+    sender = activity.from_property
+    if sender is None:
+        return ""
+    return sender.aad_object_id or sender.id or ""

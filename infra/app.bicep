@@ -17,6 +17,9 @@ param notifyTimerText string
 param broadcastSchedule string
 @secure()
 param notifyWebhookSecret string
+@secure()
+param callbackSecret string
+param callbackAllowedHosts string
 param welcomeText string
 param teamsAppId string
 
@@ -26,6 +29,7 @@ var notifyQueue = 'notify-work'
 var deploymentContainer = 'app-package'
 var functionAppName = 'func-${resourceToken}'
 var webhookSecretName = 'notify-webhook-secret'
+var callbackSecretName = 'callback-secret'
 
 // Built-in role definitions (ids are the same in every tenant).
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
@@ -207,6 +211,17 @@ resource webhookSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!emp
   }
 }
 
+resource callbackSigningSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(callbackSecret)) {
+  // checkov:skip=CKV_AZURE_114: contentType is set below; checkov reads no property of a conditional (`if`) resource
+  // checkov:skip=CKV_AZURE_41: an expiry date would stop every callback the day it passes; the secret is rotated by setting a new one (azd provision), which receivers must be given anyway
+  parent: vault
+  name: callbackSecretName
+  properties: {
+    value: callbackSecret
+    contentType: 'text/plain'
+  }
+}
+
 resource vaultRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: vault
   name: guid(vault.id, identity.id, keyVaultSecretsUser)
@@ -380,6 +395,22 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           // Versionless: a new secret version reaches the app within a day, or at its restart.
           name: 'NOTIFY_WEBHOOK_SECRET'
           value: empty(notifyWebhookSecret) ? '' : '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${webhookSecretName}/)'
+        }
+        {
+          name: 'CALLBACK_SECRET'
+          value: empty(callbackSecret) ? '' : '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${callbackSecretName}/)'
+        }
+        {
+          name: 'CALLBACK_ALLOWED_HOSTS'
+          value: callbackAllowedHosts
+        }
+        {
+          name: 'CALLBACK_MAX_ATTEMPTS'
+          value: '8'
+        }
+        {
+          name: 'CALLBACK_RETRY_SECONDS'
+          value: '60'
         }
         {
           name: 'NOTIFY_INLINE_MAX_TARGETS'

@@ -44,6 +44,13 @@ param broadcastSchedule string = ''
 @description('NOTIFY_WEBHOOK_SECRET: when set, /api/notify requires an HMAC-SHA256 signature. Kept in the Key Vault; the app reads it through a Key Vault reference.')
 param notifyWebhookSecret string = ''
 
+@secure()
+@description('CALLBACK_SECRET: the key notification callbacks are signed with (Standard Webhooks). Kept in the Key Vault; without it a notification with a callback is refused.')
+param callbackSecret string = ''
+
+@description('CALLBACK_ALLOWED_HOSTS: comma-separated hosts (or *.domain) callbacks may be sent to, over https.')
+param callbackAllowedHosts string = ''
+
 // The same text as shared/settings.py's DEFAULT_WELCOME_TEXT (tests/test_infra.py holds them equal).
 @description('WELCOME_TEXT: what a conversation is told when the app is installed there. azd passes an empty WELCOME_TEXT as this default; set the app setting to nothing in the portal for no greeting.')
 param welcomeText string = 'Hi! I\'m here to send you notifications in this conversation. You\'re subscribed; say "stop" any time to unsubscribe.'
@@ -78,6 +85,8 @@ module app 'app.bicep' = {
     notifyTimerText: notifyTimerText
     broadcastSchedule: broadcastSchedule
     notifyWebhookSecret: notifyWebhookSecret
+    callbackSecret: callbackSecret
+    callbackAllowedHosts: callbackAllowedHosts
     welcomeText: welcomeText
     teamsAppId: teamsAppId
   }

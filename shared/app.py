@@ -24,6 +24,9 @@ from shared.delivery.not_found import NotFoundPolicy
 from shared.delivery.rate_limits import RateLimits
 from shared.delivery.retry_policy import RetryPolicy
 from shared.delivery.tenant_budget import SharedTenantBudget
+from shared.engagement.callback import CallbackPolicy
+from shared.engagement.sent_index import SentIndex
+from shared.engagement.store import EngagementStore
 from shared.functions.cancel import CancelEndpoint
 from shared.functions.notify import NotifyEndpoint
 from shared.functions.status import StatusEndpoint
@@ -32,13 +35,11 @@ from shared.functions.timer import TimerJob
 from shared.functions.work import WorkRunner
 from shared.http import HttpResult
 from shared.notifications.broadcast_schedule import BroadcastSchedule
-from shared.notifications.engagement_store import EngagementStore
 from shared.notifications.idempotency_store import IdempotencyStore
 from shared.notifications.notification_store import NotificationStore
 from shared.notifications.outcome_store import OutcomeStore
 from shared.notifications.outcome_writer import OutcomeWriter
 from shared.notifications.prompt_store import PromptStore
-from shared.notifications.sent_index import SentIndex
 from shared.sending.cancellation import CancelWatch
 from shared.sending.chunk_delivery import ChunkDelivery
 from shared.sending.context import TeamsAccess, WorkContext
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
     from shared.functions.activities import ActivitiesEndpoint
     from shared.functions.revise import ReviseEndpoint
     from shared.graph.client import GraphClient
+    from shared.sending.callbacks import CallbackDelivery, Callbacks
     from shared.sending.engagement import EngagementRecording
     from shared.sending.named_members import NamedMembers
     from shared.sending.people import People
@@ -199,6 +201,11 @@ class App:
                 clock,
                 lambda: later.named_members,
                 settings.app_tenant_id,
+                CallbackPolicy(
+                    settings.callback_secret,
+                    settings.callback_allowed_hosts,
+                    allow_loopback=not settings.auth_enabled,
+                ),
             ),
             status=StatusEndpoint(
                 notifications,
@@ -217,6 +224,7 @@ class App:
                     channels=lambda: later.team_channels,
                     people=lambda: later.people,
                     engagement=lambda: later.engagement,
+                    callback=lambda: later.callback_delivery,
                 )
             ),
             timer_job=TimerJob(
@@ -355,11 +363,33 @@ class BuiltOnFirstUse:
         )
 
     @cached_property
+    def callbacks(self) -> Callbacks:
+        from shared.sending.callbacks import Callbacks
+
+        return Callbacks(self.context.notifications)
+
+    @cached_property
     def engagement(self) -> EngagementRecording:
         from shared.sending.engagement import EngagementRecording
 
         table = self.storage.notifications
-        return EngagementRecording(EngagementStore(table), SentIndex(table))
+        return EngagementRecording(
+            EngagementStore(table), SentIndex(table), self.callbacks, self.context.queue
+        )
+
+    @cached_property
+    def callback_delivery(self) -> CallbackDelivery:
+        from shared.sending.callbacks import CallbackDelivery
+
+        settings = self.settings
+        return CallbackDelivery(
+            EngagementStore(self.storage.notifications),
+            self.callbacks,
+            self.context.queue,
+            settings.callback_secret,
+            settings.callback_max_attempts,
+            settings.callback_retry_seconds,
+        )
 
     @cached_property
     def graph(self) -> GraphClient:
@@ -376,9 +406,11 @@ class BuiltOnFirstUse:
         return GraphClient(settings.graph_endpoint, GraphTokens(settings), budget)
 
     async def close(self) -> None:
-        """Close what was built (Graph's session and its shared budget)."""
+        """Close what was built (Graph's session and its shared budget, the callbacks')."""
         if "graph" in self.__dict__:
             await self.graph.close()
+        if "callback_delivery" in self.__dict__:
+            await self.callback_delivery.close()
 
     @cached_property
     def named_members(self) -> NamedMembers:

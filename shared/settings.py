@@ -169,6 +169,11 @@ class Settings:
     teams_app_id: str = ""
     teams_service_url: str = DEFAULT_TEAMS_SERVICE_URL
     graph_max_rps_per_tenant: int = 30
+    # Callbacks: events about a notification POSTed to the caller's own URL (shared/callbacks).
+    callback_secret: str = ""
+    callback_allowed_hosts: tuple[str, ...] = ()
+    callback_max_attempts: int = 8
+    callback_retry_seconds: int = 60  # the first retry's wait; later ones grow to about a day
 
     @property
     def storage_connection_string(self) -> str:
@@ -286,6 +291,12 @@ class Settings:
                 "TEAMS_SERVICE_URL", get("TEAMS_SERVICE_URL", DEFAULT_TEAMS_SERVICE_URL), "/"
             ),
             graph_max_rps_per_tenant=get_int("GRAPH_MAX_RPS_PER_TENANT", 30, minimum=1),
+            callback_secret=get("CALLBACK_SECRET"),
+            callback_allowed_hosts=tuple(
+                h.strip().lower() for h in get("CALLBACK_ALLOWED_HOSTS").split(",") if h.strip()
+            ),
+            callback_max_attempts=get_int("CALLBACK_MAX_ATTEMPTS", 8, minimum=1),
+            callback_retry_seconds=get_int("CALLBACK_RETRY_SECONDS", 60, minimum=1),
         )
 
     def __repr__(self) -> str:

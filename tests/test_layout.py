@@ -19,12 +19,19 @@ SHARED = APP_ROOT / "shared"
 # Bottom to top: a module may import from its own layer and the layers below it, never above.
 # A nested package belongs to its top package's layer.
 LAYERS = (
-    ("shared.settings", "shared.http", "shared.teams", "shared.request_errors", "shared.pooling"),
+    (
+        "shared.settings",
+        "shared.http",
+        "shared.teams",
+        "shared.request_errors",
+        "shared.pooling",
+        "shared.standard_webhooks",
+    ),
     ("shared.cards",),
     ("shared.storage",),
     ("shared.channel",),
     ("shared.delivery", "shared.graph"),
-    ("shared.notifications",),
+    ("shared.notifications", "shared.engagement"),
     ("shared.sending",),
     ("shared.chat",),
     ("shared.functions",),

@@ -16,9 +16,9 @@ import pytest
 
 from devhost.azurite import connection_string
 from shared.delivery.outcomes import Outcome, TargetResult
+from shared.engagement.sent_index import SentIndex
 from shared.notifications.outcome_store import OutcomeStore
 from shared.notifications.outcome_writer import UNRECORDED_LIMIT, OutcomeWriter
-from shared.notifications.sent_index import SentIndex
 from shared.storage.tables import Table
 from testbed.counting_proxy import CountingProxy
 

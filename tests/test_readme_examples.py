@@ -73,6 +73,9 @@ def serve(azurite, channel_stub, graph, log: Path, secret: str = "") -> Iterator
         "GRAPH_ENDPOINT": graph.url,
         "TEAMS_APP_ID": "readme-catalog-app",
         "TEAMS_SERVICE_URL": channel_stub.url,
+        # The callback example's host; no event is made in these runs, so nothing calls it.
+        "CALLBACK_SECRET": "readme-callback-key",
+        "CALLBACK_ALLOWED_HOSTS": "hooks.contoso.example",
     }
     process, url = start_devhost(REPO_ROOT, env, log)
     try:

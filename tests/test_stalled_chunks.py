@@ -16,12 +16,12 @@ from azure.storage.queue.aio import QueueClient
 import notify_queue
 from devhost.outputs import OutputValue
 from shared.app import get_app
+from shared.engagement.sent_index import SentIndex
 from shared.notifications.lifecycle import State
 from shared.notifications.notification_store import Notification
 from shared.notifications.outcome_store import HEARTBEAT_SECONDS, OutcomeStore
 from shared.notifications.outcome_writer import OutcomeWriter
 from shared.notifications.progress import HOST_LEASE, QUIET_AFTER, progress
-from shared.notifications.sent_index import SentIndex
 from shared.storage.tables import Table
 from tests.support.functions import get_status, post_notify
 from tests.support.references import store_conversations

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from botbuilder.schema import Activity
 
-from shared.notifications.sent_index import SentIndex
+from shared.engagement.sent_index import SentIndex
 from shared.sending.work_items import REACTION, READ, EngagementItem
 from shared.storage.queues import WorkQueue
 

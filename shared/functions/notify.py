@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from shared.engagement.callback import CallbackPolicy
 from shared.functions.idempotency import AnsweredOnce, idempotency_key
 from shared.functions.lookup import status_path
 from shared.functions.signature import WebhookSignatures
@@ -41,9 +42,11 @@ class NotifyEndpoint:
         # Built on first use: only a request naming userIds may need it (see NamedMembers).
         named_members: Callable[[], NamedMembers] | None = None,
         home_tenant: str = "",
+        callbacks: CallbackPolicy | None = None,
     ) -> None:
         self._notifier = notifier
         self._home_tenant = home_tenant
+        self._callbacks = callbacks or CallbackPolicy("", (), allow_loopback=False)
         self._named_members = named_members
         self._once = AnsweredOnce(idempotency_keys)
         self._signatures = WebhookSignatures(webhook_secret, clock)
@@ -68,6 +71,7 @@ class NotifyEndpoint:
                     "to.tenantIds",
                     "must name the directory's tenant: the bot has no MicrosoftAppTenantId",
                 )
+            self._callbacks.check(request.callback)
             key = idempotency_key(headers)
             return await self._once.answer(key, body, lambda: self._notify(request, wake))
         except RequestError as error:

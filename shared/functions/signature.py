@@ -26,15 +26,12 @@ import hmac
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 
+import shared.standard_webhooks as standard_webhooks
 from shared.request_errors import RequestError
-from shared.settings import SettingsError
+from shared.standard_webhooks import WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP
 
 SIGNATURE_HEADERS = ("X-Signature-256", "X-Hub-Signature-256")
 PREFIX = "sha256="
-WEBHOOK_ID = "webhook-id"
-WEBHOOK_TIMESTAMP = "webhook-timestamp"
-WEBHOOK_SIGNATURE = "webhook-signature"
-STANDARD_KEY_PREFIX = "whsec_"
 TIMESTAMP_TOLERANCE_SECONDS = 5 * 60
 # Unix seconds have 10 digits until the year 2286; a longer header is not a timestamp.
 MAX_TIMESTAMP_DIGITS = 12
@@ -47,9 +44,7 @@ def sign(secret: str, body: bytes) -> str:
 
 def sign_standard(secret: str, webhook_id: str, timestamp: int, body: bytes) -> str:
     """The webhook-signature value a Standard Webhooks sender puts on this request."""
-    return "v1," + base64.b64encode(
-        _standard_digest(standard_key(secret), webhook_id, str(timestamp), body)
-    ).decode("ascii")
+    return standard_webhooks.signature(standard_key(secret), webhook_id, timestamp, body)
 
 
 def signature_is_valid(secret: str, body: bytes, headers: Mapping[str, str]) -> bool:
@@ -65,20 +60,7 @@ def signature_is_valid(secret: str, body: bytes, headers: Mapping[str, str]) -> 
 
 
 def standard_key(secret: str) -> bytes:
-    """The Standard Webhooks key: a `whsec_` secret's base64 rest (padding optional, as the
-    spec's own libraries read it), else the secret's UTF-8 bytes."""
-    if not secret.startswith(STANDARD_KEY_PREFIX):
-        return secret.encode("utf-8")
-    rest = secret[len(STANDARD_KEY_PREFIX) :]
-    try:
-        key = base64.b64decode(rest + "=" * (-len(rest) % 4), validate=True)
-    except ValueError:
-        key = b""
-    if not key:
-        raise SettingsError(
-            "NOTIFY_WEBHOOK_SECRET", "starts with whsec_, so the rest must be base64 of the key"
-        )
-    return key
+    return standard_webhooks.key_of(secret, "NOTIFY_WEBHOOK_SECRET")
 
 
 class WebhookSignatures:
@@ -120,7 +102,7 @@ class WebhookSignatures:
                 "webhook-timestamp is more than 5 minutes from now",
                 {"field": WEBHOOK_TIMESTAMP, "toleranceSeconds": TIMESTAMP_TOLERANCE_SECONDS},
             )
-        expected = _standard_digest(self._standard_key, webhook_id, timestamp, body)
+        expected = standard_webhooks.digest(self._standard_key, webhook_id, timestamp, body)
         # Constant time, as for X-Signature-256.
         if not any(
             hmac.compare_digest(expected, given)
@@ -129,11 +111,6 @@ class WebhookSignatures:
             raise RequestError(
                 401, "missing or invalid webhook-signature", {"field": WEBHOOK_SIGNATURE}
             )
-
-
-def _standard_digest(key: bytes, webhook_id: str, timestamp: str, body: bytes) -> bytes:
-    signed = f"{webhook_id}.{timestamp}.".encode("ascii") + body
-    return hmac.new(key, signed, hashlib.sha256).digest()
 
 
 def _v1_signatures(header: str) -> Iterator[bytes]:

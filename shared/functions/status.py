@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from shared.engagement.store import EngagementStore
 from shared.functions.lookup import answer_about, existing
 from shared.http import HttpResult
-from shared.notifications.engagement_store import EngagementStore
 from shared.notifications.notification_store import NotificationStore
 from shared.notifications.outcome_store import OutcomeStore
 from shared.notifications.progress import progress
@@ -35,7 +35,10 @@ class StatusEndpoint:
             notification = await existing(self._notifications, notification_id)
             totals = await self._outcomes.totals(notification_id)
             answer = progress(notification, totals, self._clock())
-            engagement = (await self._engagement.totals(notification_id)).to_dict()
+            engaged = await self._engagement.totals(notification_id)
+            engagement = engaged.to_dict()
+            if notification.request.get("callback"):
+                answer["callbacks"] = engaged.callbacks()
             choices = notification.request.get("choices")
             if choices:
                 answers = await self._prompts.answers(notification.id)

@@ -6,8 +6,6 @@ people              `to.groups` and people named by e-mail: an audience of a dir
 notification_store  notification records in Table Storage: ids, states, claims, reports
 outcome_store       each target's one outcome, in transactions, with claim rows to add up
 outcome_writer      the process's outcomes not yet written, written together, bounding repeats
-sent_index          each message sent, findable from its conversation (receipts, reactions)
-engagement_store    reads, reactions and clicks on each target, counted once per notification
 prompt_store        questions with choices, and the answers recorded against them
 idempotency_store   Idempotency-Key claims and replays
 broadcast_schedule  the scheduled broadcast's own NCRONTAB slots, claimed once each

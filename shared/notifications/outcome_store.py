@@ -511,7 +511,7 @@ def _outcome_dict(entity: dict[str, Any]) -> dict[str, Any]:
         "possibleDuplicate": bool(entity.get("PossibleDuplicate")),
         "serviceUrl": entity.get("ServiceUrl", ""),
         "at": at.isoformat() if at else None,
-        # What people did with it (see engagement_store).
+        # What people did with it (see shared/engagement/store.py).
         "readAt": read_at.isoformat() if (read_at := entity.get("ReadAt")) else None,
         "reactions": reaction_counts(entity),
         "actions": actions_on(entity),

@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from shared.delivery.outcomes import TargetResult
+from shared.engagement.sent_index import SentIndex
 from shared.notifications.outcome_store import (
     OUTCOMES_PER_TRANSACTION,
     ChunkClaim,
     ChunkWrite,
     OutcomeStore,
 )
-from shared.notifications.sent_index import SentIndex
 from shared.storage.tables import MAX_TRANSACTION_OPERATIONS
 
 # Outcomes learned and not yet written, per process, before sends wait: one transaction's worth.

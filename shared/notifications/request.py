@@ -10,6 +10,7 @@ from botbuilder.schema import Attachment
 from msrest.exceptions import DeserializationError
 
 from shared.delivery.outbound import OutboundMessage
+from shared.engagement.callback import Callback, parse_callback
 from shared.notifications.people import PeopleAudience, is_people_audience, parse_people
 from shared.notifications.reply_text import normalized
 from shared.request_errors import RequestError, field_error, has_control_characters
@@ -26,7 +27,9 @@ MAX_SCHEDULE_AHEAD = timedelta(days=366)
 # A sendAt this little in the past is a clock difference or a slow request: sent at once. More is
 # a mistake (a wrong date or offset) that would otherwise go out now, unannounced.
 MAX_SCHEDULE_BEHIND = timedelta(minutes=5)
-FIELDS = frozenset({"text", "attachments", "card", "data", "to", "sendAt", "choices", "importance"})
+FIELDS = frozenset(
+    {"text", "attachments", "card", "data", "to", "sendAt", "choices", "importance", "callback"}
+)
 # "urgent" raises a notification in the Teams activity feed; "normal" is every other message.
 IMPORTANCE = ("normal", "urgent")
 AUDIENCE_FIELDS = {
@@ -60,6 +63,7 @@ class NotifyRequest:
     teams: TeamAudience | None = None
     # Set for an audience of a directory's people (see people), whose `audience` is nobody too.
     people: PeopleAudience | None = None
+    callback: Callback | None = None
     # The validated body, kept to store a scheduled notification and parse it again when due.
     payload: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -90,6 +94,7 @@ def parse_notify_request(payload: dict[str, Any], now: datetime | None = None) -
         _send_at(payload.get("sendAt"), now),
         teams,
         people,
+        parse_callback(payload.get("callback")),
         payload,
     )
 

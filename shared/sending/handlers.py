@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from shared.sending.work_items import (
+    CallbackItem,
     ChannelsItem,
     ChunkItem,
     EngagementItem,
@@ -41,6 +42,7 @@ class WorkHandlers:
         channels: Callable[[], WorkHandler],
         people: Callable[[], WorkHandler],
         engagement: Callable[[], WorkHandler],
+        callback: Callable[[], WorkHandler],
     ) -> None:
         self._by_kind: dict[type[WorkItem], Callable[[], WorkHandler]] = {
             ExpandItem: expand,
@@ -49,6 +51,7 @@ class WorkHandlers:
             ChannelsItem: channels,
             PeopleItem: people,
             EngagementItem: engagement,
+            CallbackItem: callback,
             WakeItem: _Awake,
         }
 

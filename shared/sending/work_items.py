@@ -16,10 +16,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from shared.engagement.callback import REACTION, READ
 from shared.notifications.outcome_store import TARGETS_PER_CHUNK
 from shared.storage.queues import MAX_MESSAGE_JSON_BYTES
 
-EXPAND, CHUNK, ROSTER, CHANNELS, PEOPLE, WAKE, ENGAGEMENT = (
+EXPAND, CHUNK, ROSTER, CHANNELS, PEOPLE, WAKE, ENGAGEMENT, CALLBACK = (
     "expand",
     "chunk",
     "roster",
@@ -27,8 +28,9 @@ EXPAND, CHUNK, ROSTER, CHANNELS, PEOPLE, WAKE, ENGAGEMENT = (
     "people",
     "wake",
     "engagement",
+    "callback",
 )
-READ, REACTION = "read", "reaction"  # what an EngagementItem records
+
 # A page of the audience is read as whole chunks (within Table Storage's 1000 a page), so a page
 # of a large audience leaves no small chunk behind to cost a claim, a read and a write of its own.
 TARGETS_PER_PAGE = (1000 // TARGETS_PER_CHUNK) * TARGETS_PER_CHUNK
@@ -190,8 +192,26 @@ class EngagementItem:
         }
 
 
+@dataclass(frozen=True)
+class CallbackItem:
+    """Deliver one callback event (see shared/sending/callbacks.py): its id names its row."""
+
+    notification_id: str
+    event: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": CALLBACK, "notification": self.notification_id, "event": self.event}
+
+
 WorkItem = (
-    ExpandItem | ChunkItem | RosterItem | ChannelsItem | PeopleItem | WakeItem | EngagementItem
+    ExpandItem
+    | ChunkItem
+    | RosterItem
+    | ChannelsItem
+    | PeopleItem
+    | WakeItem
+    | EngagementItem
+    | CallbackItem
 )
 # The kinds whose run puts more work on the queue (chunks, the next window or roster page).
 HANDS_ON_WORK = (ExpandItem, RosterItem, ChannelsItem, PeopleItem)
@@ -241,6 +261,11 @@ def parse_work_item(payload: Any) -> WorkItem:
             )
         if kind == WAKE:
             return WakeItem(notification_id)
+        if kind == CALLBACK:
+            event = payload["event"]
+            if not isinstance(event, str) or not event:
+                raise TypeError("event")
+            return CallbackItem(notification_id, event)
         if kind == ENGAGEMENT:
             what = payload["what"]
             if what not in (READ, REACTION):

@@ -24,7 +24,7 @@ from shared.delivery.not_found import NotFoundPolicy
 from shared.delivery.rate_limits import RateLimits
 from shared.delivery.retry_policy import RetryPolicy
 from shared.delivery.tenant_budget import SharedTenantBudget
-from shared.engagement.callback import CallbackPolicy
+from shared.engagement.callback import CallbackPolicy, Callbacks
 from shared.engagement.sent_index import SentIndex
 from shared.engagement.store import EngagementStore
 from shared.functions.cancel import CancelEndpoint
@@ -43,6 +43,7 @@ from shared.notifications.prompt_store import PromptStore
 from shared.sending.cancellation import CancelWatch
 from shared.sending.chunk_delivery import ChunkDelivery
 from shared.sending.context import TeamsAccess, WorkContext
+from shared.sending.done_event import DoneEvents
 from shared.sending.expansion import AudienceExpansion
 from shared.sending.handlers import WorkHandlers
 from shared.sending.notifier import Notifier
@@ -60,10 +61,11 @@ if TYPE_CHECKING:
     from botframework.connector.auth import BotFrameworkAuthentication
 
     from shared.delivery.member_chats import ChatOpener
+    from shared.engagement.callback import Callbacks
     from shared.functions.activities import ActivitiesEndpoint
     from shared.functions.revise import ReviseEndpoint
     from shared.graph.client import GraphClient
-    from shared.sending.callbacks import CallbackDelivery, Callbacks
+    from shared.sending.callbacks import CallbackDelivery
     from shared.sending.engagement import EngagementRecording
     from shared.sending.named_members import NamedMembers
     from shared.sending.people import People
@@ -166,12 +168,22 @@ class App:
             clock=clock,
         )
         expansion = AudienceExpansion(context)
+        callbacks = Callbacks(notifications)  # which events each notification's caller wants
+        done_events = DoneEvents(
+            callbacks,
+            notifications,
+            outcomes,
+            EngagementStore(storage.notifications),
+            storage.queue,
+            clock,
+        )
         notifier = Notifier(
             context,
             delivery,
             expansion,
             settings.notify_inline_max_targets,
             next_in_series=next_reminder,
+            after_outcomes=done_events.after,
         )
         chunks = ChunkDelivery(context, delivery)
         later = BuiltOnFirstUse(
@@ -185,6 +197,7 @@ class App:
             delivery,
             expansion,
             rate_limits,
+            callbacks,
         )
         return cls(
             settings=settings,
@@ -225,7 +238,8 @@ class App:
                     people=lambda: later.people,
                     engagement=lambda: later.engagement,
                     callback=lambda: later.callback_delivery,
-                )
+                ),
+                after_outcomes=done_events.after,
             ),
             timer_job=TimerJob(
                 notifier,
@@ -319,6 +333,7 @@ class BuiltOnFirstUse:
     delivery: Delivery
     expansion: AudienceExpansion
     rate_limits: RateLimits
+    callbacks: Callbacks
 
     @cached_property
     def opener(self) -> ChatOpener:
@@ -361,12 +376,6 @@ class BuiltOnFirstUse:
         return People(
             self.context, self.graph, installer, self.chats, self.keeper, listed, directory
         )
-
-    @cached_property
-    def callbacks(self) -> Callbacks:
-        from shared.sending.callbacks import Callbacks
-
-        return Callbacks(self.context.notifications)
 
     @cached_property
     def engagement(self) -> EngagementRecording:

@@ -14,6 +14,7 @@ import pytest
 from shared.storage.queues import WorkQueue
 from testbed.callback_receiver import CallbackReceiver
 from tests.support.functions import get_status, post_activity, post_notify
+from tests.support.references import store_conversations
 from tests.support.work_queue import run_queued_work
 from tests.test_engagement import reaction, read_receipt, stored_chats
 
@@ -76,7 +77,7 @@ async def test_a_read_is_delivered_signed_through_500_and_429_with_one_webhook_i
 
 async def test_a_client_error_gives_up_at_once(app, channel, receiver):
     await stored_chats(channel, "a:ada")
-    notification_id, message = await notify(channel, receiver, "a:ada")
+    notification_id, message = await notify(channel, receiver, "a:ada", events=["read"])
     receiver.answer(410)
 
     assert (await post_activity(read_receipt(channel, "a:ada", message))).status == 200
@@ -157,3 +158,37 @@ async def test_a_callback_without_a_signing_secret_is_a_400(app_with):
 
     assert answer.status == 400
     assert "CALLBACK_SECRET" in answer.body["error"]
+
+
+async def test_done_is_delivered_once_when_every_target_has_its_outcome(
+    app_with, channel, receiver
+):
+    app = await app_with(CALLBACK_SECRET=SECRET)
+    conversations = [f"a:member-{n:03d}" for n in range(450)]  # queued, in three chunks
+    await store_conversations(app, channel.url, conversations)
+    channel.answer("a:member-003", 403, "ConversationBlockedByUser")
+    body = {
+        "text": "Quarterly results are out",
+        "to": {"conversationIds": conversations},
+        "callback": {"url": receiver.url, "events": ["done"]},
+    }
+    answer = await post_notify(body)
+    assert answer.status == 202, answer.body
+
+    await run_queued_work(app, timeout=60)
+
+    [done] = [d.body for d in receiver.got]
+    assert done["type"] == "notification.done"
+    assert done["notificationId"] == answer.body["id"]
+    assert (done["data"]["sent"], done["data"]["removed"], done["data"]["pending"]) == (449, 1, 0)
+    assert await callbacks_of(answer.body["id"]) == {"delivered": 1, "gaveUp": 0, "pending": 0}
+
+
+async def test_an_inline_notification_is_done_at_once(app, channel, receiver):
+    await stored_chats(channel, "a:ada")
+    notification_id, _ = await notify(channel, receiver, "a:ada", events=["done"])
+
+    await run_queued_work(app, timeout=30)
+
+    assert [d.body["type"] for d in receiver.got] == ["notification.done"]
+    assert receiver.got[0].body["notificationId"] == notification_id

@@ -145,3 +145,60 @@ async def test_receipts_and_reactions_no_notification_sent_change_nothing(app, c
         "reactions": {},
         "actions": 0,
     }
+
+
+def execute(channel, conversation_id: str, message_id: str, verb: str, data: dict) -> dict:
+    """Teams' adaptiveCard/action invoke for an Action.Execute on the card `replyToId` holds."""
+    value = {"action": {"type": "Action.Execute", "verb": verb, "data": data}, "trigger": "manual"}
+    return activity(
+        channel.url,
+        conversation_id,
+        type="invoke",
+        name="adaptiveCard/action",
+        value=value,
+        replyToId=message_id,
+    )
+
+
+async def test_a_click_with_the_caller_s_own_verb_is_recorded_and_the_card_kept(app, channel):
+    await stored_chats(channel, "a:ada")
+    notification_id, sent = await notify(channel, "Expense #42: approve?", "a:ada")
+
+    clicked = await post_activity(execute(channel, "a:ada", sent["a:ada"], "approve", {"id": 42}))
+    await run_queued_work(app)
+
+    assert clicked.status == 200
+    assert clicked.body["type"] == "application/vnd.microsoft.activity.message"
+    assert (await engagement(notification_id))["actions"] == 1
+    [row] = await all_targets(notification_id)
+    [action] = row["actions"]
+    assert (action["verb"], action["data"], action["userId"]) == (
+        "approve",
+        {"id": 42},
+        "aad-29:user-1",
+    )
+
+
+async def test_an_action_submit_on_a_notification_s_card_is_recorded_without_a_reply(app, channel):
+    await stored_chats(channel, "a:ada")
+    notification_id, sent = await notify(channel, "Rate the offsite", "a:ada")
+    submit = activity(
+        channel.url, "a:ada", text=None, value={"rating": "5"}, replyToId=sent["a:ada"]
+    )
+    before = len(channel.received)
+
+    assert (await post_activity(submit)).status == 200
+    await run_queued_work(app)
+
+    assert len(channel.received) == before  # the caller's card: the bot says nothing
+    [row] = await all_targets(notification_id)
+    assert [a["data"] for a in row["actions"]] == [{"rating": "5"}]
+
+
+async def test_a_foreign_verb_on_a_card_no_notification_sent_is_still_refused(app, channel):
+    await stored_chats(channel, "a:ada")
+
+    clicked = await post_activity(execute(channel, "a:ada", "1700000000000", "approve", {}))
+
+    assert clicked.status == 400
+    assert clicked.body["value"]["code"] == "NotSupported"

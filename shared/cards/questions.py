@@ -20,6 +20,7 @@ ANSWER_VERB = "answer"
 INVOKE_NAME = "adaptiveCard/action"  # the invoke an Action.Execute click arrives as
 CARD_VERSION = "1.5"
 ERROR = "application/vnd.microsoft.error"  # the type of a Universal Actions error answer
+NOT_SUPPORTED = "NotSupported"  # the error code of a verb the bot does not own
 # The id of an answered card's question block: the other blocks say what became of it.
 QUESTION_BLOCK = "question"
 
@@ -89,7 +90,7 @@ def executed_answer(value: Any) -> tuple[str, str]:
         raise ActionRefused("BadRequest", "The invoke's value has no action.")
     verb = action.get("verb")
     if verb != ANSWER_VERB:
-        raise ActionRefused("NotSupported", f"The verb {verb!r:.100} is not supported by this bot.")
+        raise ActionRefused(NOT_SUPPORTED, f"The verb {verb!r:.100} is not supported by this bot.")
     clicked = clicked_answer(value)
     if clicked is None:
         raise ActionRefused("BadRequest", "The answer does not name its notification and choice.")

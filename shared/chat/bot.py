@@ -11,6 +11,7 @@ from botbuilder.schema import Activity
 
 from shared.cards.questions import (
     INVOKE_NAME,
+    NOT_SUPPORTED,
     ActionRefused,
     card_answer,
     clicked_answer,
@@ -41,6 +42,12 @@ UNSUBSCRIBED = (
 # "stop" means no more messages at all: reminders set before it are cancelled, and said so.
 REMINDERS_CANCELLED = "I've also cancelled your {count} pending reminder{s}."
 STOP_WORDS = frozenset({"stop", "unsubscribe"})
+# The Universal Actions answer to a click on a caller's own card: a short message, the card kept.
+CLICK_TAKEN = {
+    "statusCode": 200,
+    "type": "application/vnd.microsoft.activity.message",
+    "value": "Got it.",
+}
 
 
 class ProactiveBot(ActivityHandler):
@@ -73,6 +80,11 @@ class ProactiveBot(ActivityHandler):
             card = await self._click(turn_context, *clicked)
             await self._prompt_replies.show_submitted(turn_context, card)
             return
+        if not text and isinstance(activity.value, dict):
+            # An Action.Submit on a notification's own card: the caller's to hear of, not ours.
+            data = activity.value
+            if await self._engagement.action(activity, str(data.get("verb") or ""), data):
+                return
         pending = await self._prompt_replies.pending(turn_context)
         if pending is not None and await self._reminders.answer_reminder(
             turn_context, pending, text
@@ -144,6 +156,16 @@ class ProactiveBot(ActivityHandler):
         try:
             clicked = executed_answer(activity.value)
         except ActionRefused as refused:
+            action = activity.value.get("action") if isinstance(activity.value, dict) else None
+            if (
+                refused.code == NOT_SUPPORTED
+                and isinstance(action, dict)
+                and await self._engagement.action(
+                    activity, str(action.get("verb")), action.get("data")
+                )
+            ):
+                # A verb of the caller's own card: recorded for the caller; the card stays.
+                return InvokeResponse(status=200, body=CLICK_TAKEN)
             logger.info("Refused a card action in %s: %s", activity.channel_id, refused.code)
             return InvokeResponse(status=refused.status, body=refused.answer)
         return InvokeResponse(

@@ -1,22 +1,26 @@
-"""Teams telling the bot what people did with its messages: read receipts and reactions.
+"""Teams telling the bot what people did with its messages: read receipts, reactions, clicks.
 
 A read receipt (an `event` named READ_RECEIPT, in a personal chat, with the app's RSC permission
 ChatMessageReadReceipt.Read.Chat) says the person read the chat up to `lastReadMessageId`; a
-`messageReaction` activity names the message (`replyToId`) and the reactions added or removed.
-Each is matched against the sent-message index (one small read: a conversation no notification
-reached costs nothing more) and what it concerns is put on the work queue, before the bot
-answers, as one EngagementItem per notification message: recorded there, once.
+`messageReaction` activity names the message (`replyToId`) and the reactions added or removed; a
+click on a notification's own card (an Action.Execute whose verb is not the bot's, an
+Action.Submit) names the card's message by `replyToId` too. Each is matched against the
+sent-message index (one small read: a conversation no notification reached costs nothing more)
+and what it concerns is put on the work queue, before the bot answers, as one EngagementItem per
+notification message: recorded there, once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from botbuilder.schema import Activity
 
+from shared.engagement.callback import ACTION, REACTION, READ
 from shared.engagement.sent_index import SentIndex
-from shared.sending.work_items import REACTION, READ, EngagementItem
+from shared.sending.work_items import EngagementItem
 from shared.storage.queues import WorkQueue
 
 READ_RECEIPT = "application/vnd.microsoft.readReceipt"
@@ -49,6 +53,28 @@ class EngagementEvents:
                 sent=(message.partition_key, message.row_key),
             )
             await self._queue.put(item.to_json())
+
+    async def action(self, activity: Activity, verb: str, data: Any) -> bool:
+        """A click on a notification's card (Action.Execute with a verb not the bot's own, or an
+        Action.Submit): False if the card was not a notification's."""
+        if not activity.reply_to_id or not activity.conversation:
+            return False
+        message = await self._sent_index.find(
+            activity.channel_id or "", activity.conversation.id or "", activity.reply_to_id
+        )
+        if message is None:
+            return False
+        item = EngagementItem(
+            message.notification_id,
+            ACTION,
+            message.target_row,
+            _person(activity),
+            self._at(activity),
+            activity.id or "",
+            clicked={"verb": verb, "data": data},
+        )
+        await self._queue.put(item.to_json())
+        return True
 
     async def reaction(self, activity: Activity) -> None:
         if not activity.reply_to_id or not activity.conversation:

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.channel.service_urls import ServiceUrlPolicy
+from shared.notifications.notification_store import NotificationStore
 from shared.request_errors import RequestError, field_error
 
 ANSWERED, ACTION, READ, REACTION, DONE = "answered", "action", "read", "reaction", "done"
 EVENTS = (ANSWERED, ACTION, READ, REACTION, DONE)
 MAX_URL_LENGTH = 2048
+KNOWN_CALLBACKS = 1024  # notifications whose callback a process keeps in mind
 
 
 @dataclass(frozen=True)
@@ -70,3 +72,20 @@ class CallbackPolicy:
             raise field_error(
                 "callback.url", "must be https to a host CALLBACK_ALLOWED_HOSTS lists"
             )
+
+
+class Callbacks:
+    """Which notifications want which events, read once per process per notification."""
+
+    def __init__(self, notifications: NotificationStore) -> None:
+        self._notifications = notifications
+        self._known: dict[str, Callback | None] = {}
+
+    async def of(self, notification_id: str) -> Callback | None:
+        if notification_id not in self._known:
+            notification = await self._notifications.get(notification_id)
+            request = notification.request if notification is not None else {}
+            if len(self._known) >= KNOWN_CALLBACKS:
+                self._known.clear()
+            self._known[notification_id] = parse_callback(request.get("callback"))
+        return self._known[notification_id]

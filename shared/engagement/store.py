@@ -176,6 +176,27 @@ class EngagementStore:
             sums["GaveUp"],
         )
 
+    async def make_event(
+        self, notification_id: str, event: EventOrder, data: Mapping[str, Any]
+    ) -> bool:
+        """A callback event about the notification as a whole (`done`), counted once; False if it
+        was made already."""
+        pk = partition(notification_id)
+        counter_key = f"{COUNTER_PREFIX}{int(event.id[-1], 16) % COUNTER_SHARDS}"
+        row = _event_row(pk, notification_id, {}, Change({}, data=data), event)
+        while True:
+            counter = await self._table.get(pk, counter_key)
+            counted = {"Events": int((counter or {}).get("Events") or 0) + 1}
+            operations = [Insert(row), _counter_write(pk, counter_key, counter, counted)]
+            try:
+                await retried(lambda o=operations: transactions.submit(self._table, o), "Event")
+                return True
+            except TransactionRejected as rejected:
+                if rejected.status_code not in (409, 412):
+                    raise
+                if await self._table.get(pk, row["RowKey"], select=["State"]) is not None:
+                    return False  # made already (by another run, or this one's lost answer)
+
     async def pending_event(self, notification_id: str, event: str) -> PendingEvent | None:
         """The callback event, if it was made and is still to deliver."""
         row = await self._table.get(partition(notification_id), EVENT_PREFIX + event)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from shared.sending.handlers import WorkHandlers
 from shared.sending.work_items import (
     HANDS_ON_WORK,
+    RECORDS_OUTCOMES,
     MalformedItemError,
     WakeItem,
     WorkItem,
@@ -19,8 +20,15 @@ logger = logging.getLogger(__name__)
 
 
 class WorkRunner:
-    def __init__(self, handlers: WorkHandlers) -> None:
+    def __init__(
+        self,
+        handlers: WorkHandlers,
+        after_outcomes: Callable[[str, bool], Awaitable[None]] | None = None,
+    ) -> None:
         self._handlers = handlers
+        # Told of each run that may have recorded a notification's last outcomes (the `done`
+        # callback event).
+        self._after_outcomes = after_outcomes
 
     async def handle(
         self, body: bytes, dequeue_count: int, wake: Callable[[str], None] | None = None
@@ -30,7 +38,10 @@ class WorkRunner:
         has this instance's listener take it at once."""
         item = _parse(body)
         # The host redelivers only after a run failed or died; 0 is an admin-API invocation.
-        await self._handlers.of(item).run(item, redelivered=dequeue_count > 1)
+        redelivered = dequeue_count > 1
+        await self._handlers.of(item).run(item, redelivered)
+        if self._after_outcomes is not None and isinstance(item, RECORDS_OUTCOMES):
+            await self._after_outcomes(item.notification_id, redelivered)
         if wake is not None and isinstance(item, HANDS_ON_WORK):
             wake(WakeItem(item.notification_id).message())
 

@@ -21,14 +21,13 @@ from typing import Any
 import aiohttp
 
 import shared.standard_webhooks as standard_webhooks
-from shared.engagement.callback import Callback, parse_callback
+from shared.engagement.callback import Callbacks
 from shared.engagement.store import (
     DELIVERED,
     GAVE_UP,
     EngagementStore,
     PendingEvent,
 )
-from shared.notifications.notification_store import NotificationStore
 from shared.pooling import POOLED_IDLE_SECONDS
 from shared.sending.work_items import CallbackItem
 from shared.storage.queues import WorkQueue
@@ -41,24 +40,6 @@ RETRY_FACTORS = (1, 5, 15, 60, 120, 360, 840)
 TIMEOUT_SECONDS = 10
 MAX_RETRY_AFTER_SECONDS = 24 * 3600
 RETRIED_CLIENT_ERRORS = (408, 429)
-KNOWN_CALLBACKS = 1024  # notifications whose callback a process keeps in mind
-
-
-class Callbacks:
-    """Which notifications want which events, read once per process per notification."""
-
-    def __init__(self, notifications: NotificationStore) -> None:
-        self._notifications = notifications
-        self._known: dict[str, Callback | None] = {}
-
-    async def of(self, notification_id: str) -> Callback | None:
-        if notification_id not in self._known:
-            notification = await self._notifications.get(notification_id)
-            request = notification.request if notification is not None else {}
-            if len(self._known) >= KNOWN_CALLBACKS:
-                self._known.clear()
-            self._known[notification_id] = parse_callback(request.get("callback"))
-        return self._known[notification_id]
 
 
 class CallbackDelivery:

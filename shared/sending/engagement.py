@@ -13,10 +13,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from shared.engagement.callback import READ
+from shared.engagement.callback import ACTION, READ, Callbacks
 from shared.engagement.sent_index import SentIndex
 from shared.engagement.store import EngagementStore, EventOrder, event_id
-from shared.sending.callbacks import Callbacks
 from shared.sending.work_items import CallbackItem, EngagementItem
 from shared.storage.queues import WorkQueue
 
@@ -50,6 +49,16 @@ class EngagementRecording:
         wanted = order if callback is not None and callback.wants(kind) else None
         if kind == READ:
             made = await self._engagement.read(item.notification_id, item.target, at, wanted)
+        elif kind == ACTION:
+            clicked = item.clicked or {}
+            action = {
+                "id": item.activity,
+                "verb": clicked.get("verb", ""),
+                "data": clicked.get("data"),
+                "userId": item.user_id,
+                "at": item.at,
+            }
+            made = await self._engagement.act(item.notification_id, item.target, action, wanted)
         else:
             made = await self._engagement.react(
                 item.notification_id,

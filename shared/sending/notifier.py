@@ -9,7 +9,7 @@ larger one's first window is split within the request, so its chunks are there a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from datetime import datetime
 from typing import Any
@@ -39,6 +39,7 @@ class Notifier:
         expansion: AudienceExpansion,
         inline_max_targets: int,
         next_in_series: Callable[[Notification], Notification | None] = lambda _: None,
+        after_outcomes: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self._store = context.references
         self._delivery = delivery
@@ -51,6 +52,7 @@ class Notifier:
         self._clock = context.clock
         # A recurring reminder's next occurrence (reminders live in the chat layer above).
         self._next_in_series = next_in_series
+        self._after_outcomes = after_outcomes  # the `done` callback event
 
     async def send_now(self, request: NotifyRequest) -> tuple[bool, dict[str, Any]]:
         """Send within this call if the audience is small; else queue it. (inline?, the body)"""
@@ -196,5 +198,7 @@ class Notifier:
         )
         await recorder.finish()
         await self._notifications.finish(notification, report.to_dict(), self._clock())
+        if self._after_outcomes is not None:
+            await self._after_outcomes(notification.id)
         logger.info("Notification %s done: %s", notification.id, report.to_dict())
         return report

@@ -27,6 +27,7 @@ from shared.delivery.tenant_budget import SharedTenantBudget
 from shared.engagement.callback import CallbackPolicy, Callbacks
 from shared.engagement.sent_index import SentIndex
 from shared.engagement.store import EngagementStore
+from shared.feedback.done_event import DoneEvents
 from shared.functions.cancel import CancelEndpoint
 from shared.functions.notify import NotifyEndpoint
 from shared.functions.status import StatusEndpoint
@@ -43,7 +44,6 @@ from shared.notifications.prompt_store import PromptStore
 from shared.sending.cancellation import CancelWatch
 from shared.sending.chunk_delivery import ChunkDelivery
 from shared.sending.context import TeamsAccess, WorkContext
-from shared.sending.done_event import DoneEvents
 from shared.sending.expansion import AudienceExpansion
 from shared.sending.handlers import WorkHandlers
 from shared.sending.notifier import Notifier
@@ -62,11 +62,11 @@ if TYPE_CHECKING:
 
     from shared.delivery.member_chats import ChatOpener
     from shared.engagement.callback import Callbacks
+    from shared.feedback.callbacks import CallbackDelivery
+    from shared.feedback.recording import EngagementRecording
     from shared.functions.activities import ActivitiesEndpoint
     from shared.functions.revise import ReviseEndpoint
     from shared.graph.client import GraphClient
-    from shared.sending.callbacks import CallbackDelivery
-    from shared.sending.engagement import EngagementRecording
     from shared.sending.named_members import NamedMembers
     from shared.sending.people import People
     from shared.sending.team_channels import TeamChannelPosts
@@ -379,7 +379,7 @@ class BuiltOnFirstUse:
 
     @cached_property
     def engagement(self) -> EngagementRecording:
-        from shared.sending.engagement import EngagementRecording
+        from shared.feedback.recording import EngagementRecording
 
         table = self.storage.notifications
         return EngagementRecording(
@@ -388,7 +388,7 @@ class BuiltOnFirstUse:
 
     @cached_property
     def callback_delivery(self) -> CallbackDelivery:
-        from shared.sending.callbacks import CallbackDelivery
+        from shared.feedback.callbacks import CallbackDelivery
 
         settings = self.settings
         return CallbackDelivery(

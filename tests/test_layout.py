@@ -32,7 +32,7 @@ LAYERS = (
     ("shared.channel",),
     ("shared.delivery", "shared.graph"),
     ("shared.notifications", "shared.engagement"),
-    ("shared.sending",),
+    ("shared.sending", "shared.feedback"),
     ("shared.chat",),
     ("shared.functions",),
     ("shared.app",),

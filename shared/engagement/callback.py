@@ -2,7 +2,7 @@
 
 `"callback": {"url": "https://…", "events": ["answered", "action", "read", "reaction", "done"]}`
 (events default to all). Each occurrence is POSTed there as one JSON event, signed with the
-Standard Webhooks headers keyed by CALLBACK_SECRET (shared/sending/callbacks.py). The URL must be
+Standard Webhooks headers keyed by CALLBACK_SECRET (shared/feedback/callbacks.py). The URL must be
 https to a host CALLBACK_ALLOWED_HOSTS lists or, while auth is off (local runs, tests), loopback
 http: the app calls no address a caller makes up (no SSRF).
 """

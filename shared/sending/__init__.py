@@ -12,8 +12,6 @@ team_channels   a new post in a team's General channel or in every channel
 named_members   `to.userIds` naming team members who never talked to the bot: their 1:1s
 people          a directory's people one to one, the app installed for them: a page per item
 unreached       outcomes of targets found while sending that have no conversation to send to
-engagement      a read or a reaction recorded on its target, from the queue
-callbacks       callback events POSTed to the caller, signed, at least once, with backoff
 revisions       updates and recalls of what a notification sent, through the queue
 cancellation    whether a queued notification was cancelled, read once a second
 """

@@ -197,7 +197,7 @@ class EngagementItem:
 
 @dataclass(frozen=True)
 class CallbackItem:
-    """Deliver one callback event (see shared/sending/callbacks.py): its id names its row."""
+    """Deliver one callback event (see shared/feedback/callbacks.py): its id names its row."""
 
     notification_id: str
     event: str

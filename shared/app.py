@@ -463,15 +463,18 @@ class BuiltOnFirstUse:
             prompts,
             clock,
         )
+        engagement = EngagementEvents(
+            SentIndex(self.storage.notifications), self.context.queue, clock
+        )
         bot = ProactiveBot(
             self.context.references,
             dialog,
-            PromptReplies(prompts, self.context.notifications, clock, installed),
+            PromptReplies(prompts, self.context.notifications, clock, installed, engagement),
             self.chats,
             Welcome(self.settings.welcome_text, self.storage.notifications, clock),
             clock,
             installed,
-            EngagementEvents(SentIndex(self.storage.notifications), self.context.queue, clock),
+            engagement,
         )
         adapter = create_adapter(self.authentication)
         return ActivitiesEndpoint(

@@ -39,6 +39,8 @@ HOP_BY_HOP = frozenset(
     }
 )
 _ROW_KEY = re.compile(r"RowKey='((?:[^']|'')*)'")
+# An entity key in a path or a $batch's part URL, or a JSON body's PartitionKey.
+_PARTITION_KEY = re.compile(rb"""PartitionKey(?:='|"\s*:\s*")([^'"]*)""")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Forwarded:
     at: float  # time.monotonic() on arrival
     seconds: float  # until upstream's answer was read
     client_port: int = 0  # the client's end of the connection: a new one, a new port
+    partition_key: str | None = None  # the first one the path or the body names
 
     @property
     def resource(self) -> str:
@@ -170,6 +173,7 @@ class CountingProxy(LoopbackServer):
             arrived,
             time.monotonic() - arrived,
             _client_port(request),
+            _partition_key(unquote(path).encode(), body),
         )
         with self._lock:
             self._forwarded.append(record)
@@ -188,6 +192,11 @@ def _dropped(request: web.Request) -> web.Response:
     if request.transport is not None:
         request.transport.abort()
     return web.Response(status=500)  # never reaches the client
+
+
+def _partition_key(path: bytes, body: bytes) -> str | None:
+    found = _PARTITION_KEY.search(path) or _PARTITION_KEY.search(body or b"")
+    return found[1].decode("utf-8", "replace") if found else None
 
 
 def _row_key(path: str, content_type: str, body: bytes) -> str | None:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from shared.storage.queues import WorkQueue
+from testbed.activities import activity
 from testbed.callback_receiver import CallbackReceiver
 from tests.support.functions import get_status, post_activity, post_notify
 from tests.support.references import store_conversations
@@ -192,3 +193,24 @@ async def test_an_inline_notification_is_done_at_once(app, channel, receiver):
 
     assert [d.body["type"] for d in receiver.got] == ["notification.done"]
     assert receiver.got[0].body["notificationId"] == notification_id
+
+
+async def test_an_answer_to_the_question_is_delivered(app, channel, receiver):
+    await stored_chats(channel, "a:ada")
+    body = {
+        "text": "Coming to the offsite?",
+        "choices": ["Yes", "No"],
+        "to": {"conversationIds": ["a:ada"]},
+        "callback": {"url": receiver.url, "events": ["answered"]},
+    }
+    asked = await post_notify(body)
+    assert asked.status == 200, asked.body
+
+    assert (await post_activity(activity(channel.url, "a:ada", text="yes"))).status == 200
+    await run_queued_work(app, timeout=30)
+
+    [answered] = [d.body for d in receiver.got]
+    assert answered["type"] == "notification.answered"
+    assert (answered["conversationId"], answered["data"]) == ("a:ada", {"choice": "Yes"})
+    status = (await get_status(asked.body["id"])).body
+    assert status["engagement"]["answered"] == 1

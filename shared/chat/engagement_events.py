@@ -18,10 +18,12 @@ from typing import Any
 
 from botbuilder.schema import Activity
 
-from shared.engagement.callback import ACTION, REACTION, READ
+from shared.engagement.callback import ACTION, ANSWERED, REACTION, READ
 from shared.engagement.sent_index import SentIndex
+from shared.notifications.outcome_store import target_row_of
 from shared.sending.work_items import EngagementItem
 from shared.storage.queues import WorkQueue
+from shared.storage.references import activity_conversation_id
 
 READ_RECEIPT = "application/vnd.microsoft.readReceipt"
 
@@ -71,10 +73,25 @@ class EngagementEvents:
             _person(activity),
             self._at(activity),
             activity.id or "",
-            clicked={"verb": verb, "data": data},
+            detail={"verb": verb, "data": data},
         )
         await self._queue.put(item.to_json())
         return True
+
+    async def answered(
+        self, activity: Activity, notification_id: str, conversation_key: str, choice: str
+    ) -> None:
+        """An answer to a notification's question, recorded: its callback may want to hear."""
+        item = EngagementItem(
+            notification_id,
+            ANSWERED,
+            target_row_of(conversation_key),
+            _person(activity),
+            self._at(activity),
+            activity.id or "",
+            detail={"choice": choice, "conversationId": activity_conversation_id(activity)},
+        )
+        await self._queue.put(item.to_json())
 
     async def reaction(self, activity: Activity) -> None:
         if not activity.reply_to_id or not activity.conversation:

@@ -22,6 +22,7 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from shared.cards.questions import QUESTION_BLOCK, answered_card, question_card
 from shared.cards.templates import ADAPTIVE_CARD
+from shared.chat.engagement_events import EngagementEvents
 from shared.chat.installed_chats import InstalledChats
 from shared.delivery.outbound import OutboundMessage
 from shared.notifications.notification_store import Notification, NotificationStore
@@ -47,8 +48,10 @@ class PromptReplies:
         notifications: NotificationStore,
         clock: Callable[[], datetime],
         installed: InstalledChats,
+        engagement: EngagementEvents,
     ) -> None:
         self._prompts = prompts
+        self._engagement = engagement
         self._notifications = notifications
         self._clock = clock
         self._installed = installed
@@ -138,7 +141,12 @@ class PromptReplies:
     async def _record(self, turn_context: TurnContext, pending: PendingPrompt, choice: str) -> bool:
         activity = turn_context.activity
         answer = Answer.given_by(activity, choice, self._clock())
-        return await self._prompts.record_answer(pending, answer, _per_user(activity))
+        if not await self._prompts.record_answer(pending, answer, _per_user(activity)):
+            return False
+        await self._engagement.answered(
+            activity, pending.notification_id, pending.conversation, choice
+        )
+        return True
 
     async def ask_again(self, turn_context: TurnContext, pending: PendingPrompt) -> bool:
         """Ask once more after a reply that matched nothing; False once it was asked twice."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,7 +26,7 @@ from shared.storage.transactions import Insert, MergeIfUnchanged, TransactionRej
 # Counter rows sort after every target row and claim row ("~chunk-…").
 COUNTER_PREFIX = "~engagement-"
 # Changes to one notification from many people at once spread over this many rows.
-COUNTER_SHARDS = 8
+COUNTER_SHARDS = 32
 EVENT_PREFIX = "~event-"  # a callback event's row, and its delivery: pending, delivered, gave up
 PENDING, DELIVERED, GAVE_UP = "pending", "delivered", "gaveUp"
 MAX_ACTIONS_PER_TARGET = 50  # the latest kept on the row (a property holds 64 KiB)
@@ -177,14 +178,19 @@ class EngagementStore:
         )
 
     async def make_event(
-        self, notification_id: str, event: EventOrder, data: Mapping[str, Any]
+        self,
+        notification_id: str,
+        event: EventOrder,
+        data: Mapping[str, Any],
+        conversation_id: str = "",
     ) -> bool:
-        """A callback event about the notification as a whole (`done`), counted once; False if it
-        was made already."""
+        """A callback event that changes no target (the notification `done`, a question
+        answered), counted once; False if it was made already."""
         pk = partition(notification_id)
-        counter_key = f"{COUNTER_PREFIX}{int(event.id[-1], 16) % COUNTER_SHARDS}"
-        row = _event_row(pk, notification_id, {}, Change({}, data=data), event)
+        target = {"ConversationId": conversation_id}
+        row = _event_row(pk, notification_id, target, Change({}, data=data), event)
         while True:
+            counter_key = _any_counter()
             counter = await self._table.get(pk, counter_key)
             counted = {"Events": int((counter or {}).get("Events") or 0) + 1}
             operations = [Insert(row), _counter_write(pk, counter_key, counter, counted)]
@@ -220,7 +226,6 @@ class EngagementStore:
     ) -> bool:
         """The event delivered, or given up on, counted once; False if another run settled it."""
         pk = partition(notification_id)
-        counter_key = f"{COUNTER_PREFIX}{int(event.id[-1], 16) % COUNTER_SHARDS}"
         row = {
             "PartitionKey": pk,
             "RowKey": EVENT_PREFIX + event.id,
@@ -230,6 +235,7 @@ class EngagementStore:
         }
         field_name = "Delivered" if state == DELIVERED else "GaveUp"
         while True:
+            counter_key = _any_counter()
             counter = await self._table.get(pk, counter_key)
             counted = {field_name: int((counter or {}).get(field_name) or 0) + 1}
             operations = [
@@ -258,14 +264,14 @@ class EngagementStore:
         event, if one is ordered), or nothing if the target has no row (no outcome recorded) or
         the change is made already."""
         pk = partition(notification_id)
-        counter_key = f"{COUNTER_PREFIX}{int(target[0], 16) % COUNTER_SHARDS}"
+        row = await self._table.get(pk, target, select=TARGET_COLUMNS)
         while True:
-            row = await self._table.get(pk, target, select=TARGET_COLUMNS)
             if row is None:
                 return False
             change = change_of(row)
             if change is None:
                 return False
+            counter_key = _any_counter()
             counter = await self._table.get(pk, counter_key)
             counted = _counted(counter, change, 1 if event is not None else 0)
             properties = {"PartitionKey": pk, "RowKey": target, **change.properties}
@@ -281,8 +287,16 @@ class EngagementStore:
             except TransactionRejected as rejected:
                 if rejected.status_code not in (409, 412):
                     raise
-                # Another change to the target or its counter landed first (or this one's lost
-                # answer did): read both again.
+                if rejected.index == 1:
+                    continue  # another change took that counter row first: try another
+                # The target changed meanwhile (or this one's lost answer landed): read it again.
+                row = await self._table.get(pk, target, select=TARGET_COLUMNS)
+
+
+def _any_counter() -> str:
+    """A counter row to add to: any of them (the status adds them all up), picked at random so
+    that changes to one notification at once seldom meet on one row."""
+    return f"{COUNTER_PREFIX}{random.randrange(COUNTER_SHARDS)}"  # noqa: S311 - not a secret
 
 
 def _counter_write(

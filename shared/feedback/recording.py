@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from shared.engagement.callback import ACTION, READ, Callbacks
+from shared.engagement.callback import ACTION, ANSWERED, READ, Callbacks
 from shared.engagement.sent_index import SentIndex
 from shared.engagement.store import EngagementStore, EventOrder, event_id
 from shared.sending.work_items import CallbackItem, EngagementItem
@@ -49,8 +49,16 @@ class EngagementRecording:
         wanted = order if callback is not None and callback.wants(kind) else None
         if kind == READ:
             made = await self._engagement.read(item.notification_id, item.target, at, wanted)
+        elif kind == ANSWERED:
+            detail = item.detail or {}
+            made = wanted is not None and await self._engagement.make_event(
+                item.notification_id,
+                wanted,
+                {"choice": detail.get("choice")},
+                str(detail.get("conversationId") or ""),
+            )
         elif kind == ACTION:
-            clicked = item.clicked or {}
+            clicked = item.detail or {}
             action = {
                 "id": item.activity,
                 "verb": clicked.get("verb", ""),

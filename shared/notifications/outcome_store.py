@@ -60,8 +60,13 @@ def partition(notification_id: str) -> str:
 
 
 def target_row(channel_id: str, conversation_id: str) -> str:
+    return target_row_of(conversation_key(channel_id, conversation_id))
+
+
+def target_row_of(key: str) -> str:
+    """The target row of a conversation key (see storage.keys.conversation_key)."""
     # Ids may be 512 characters each: a digest keeps the row key short and legal.
-    return hashlib.sha256(conversation_key(channel_id, conversation_id).encode()).hexdigest()
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

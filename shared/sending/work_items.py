@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shared.engagement.callback import ACTION, REACTION, READ
+from shared.engagement.callback import ACTION, ANSWERED, REACTION, READ
 from shared.notifications.outcome_store import TARGETS_PER_CHUNK
 from shared.storage.queues import MAX_MESSAGE_JSON_BYTES
 
@@ -164,9 +164,9 @@ class WakeItem:
 class EngagementItem:
     """Something a person did with a notification's message, told by Teams to the bot and put
     on the queue before the bot answers (so a crash loses none of it): a read, reactions added
-    and removed, or a click on the notification's own card. `target` is the target's outcome
-    row; `sent` the sent-message index row (partition, row key) a read marks; `activity` the id
-    of Teams' activity that told it."""
+    and removed, a click on the notification's own card, or an answer to its question.
+    `target` is the target's outcome row; `sent` the sent-message index row (partition, row
+    key) a read marks; `activity` the id of Teams' activity that told it."""
 
     notification_id: str
     what: str
@@ -177,7 +177,8 @@ class EngagementItem:
     sent: tuple[str, str] = ("", "")
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
-    clicked: dict[str, Any] | None = None  # an action: {"verb": …, "data": …}
+    # An action's {"verb", "data"}; an answer's {"choice", "conversationId"}.
+    detail: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -191,7 +192,7 @@ class EngagementItem:
             "sent": list(self.sent),
             "added": list(self.added),
             "removed": list(self.removed),
-            "clicked": self.clicked,
+            "detail": self.detail,
         }
 
 
@@ -273,7 +274,7 @@ def parse_work_item(payload: Any) -> WorkItem:
             return CallbackItem(notification_id, event)
         if kind == ENGAGEMENT:
             what = payload["what"]
-            if what not in (READ, REACTION, ACTION):
+            if what not in (READ, REACTION, ACTION, ANSWERED):
                 raise ValueError(f"what {what!r}")
             texts = [payload[k] for k in ("target", "user", "at", "activity")]
             lists = [payload.get(k, []) for k in ("sent", "added", "removed")]
@@ -282,11 +283,11 @@ def parse_work_item(payload: Any) -> WorkItem:
             ):
                 raise TypeError("engagement fields")
             sent = tuple(lists[0]) if len(lists[0]) == 2 else ("", "")
-            clicked = payload.get("clicked")
-            if clicked is not None and not isinstance(clicked, dict):
-                raise TypeError("clicked")
+            detail = payload.get("detail")
+            if detail is not None and not isinstance(detail, dict):
+                raise TypeError("detail")
             return EngagementItem(
-                notification_id, what, *texts, sent, tuple(lists[1]), tuple(lists[2]), clicked
+                notification_id, what, *texts, sent, tuple(lists[1]), tuple(lists[2]), detail
             )
     except (KeyError, TypeError, ValueError) as error:
         raise MalformedItemError(f"not a work item: {error}") from None

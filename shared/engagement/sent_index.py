@@ -29,7 +29,7 @@ from shared.storage.transactions import Upsert
 
 # Few partitions: a batch of 99 outcomes is at most this many transactions, and each partition
 # still takes thousands of writes a second.
-BUCKETS = 4
+BUCKETS = 2
 PARTITION_PREFIX = "sent-"
 ID_DIGITS = 20  # Teams' ids are 13 digits (milliseconds since 1970) until the year 2286
 

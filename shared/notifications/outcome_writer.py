@@ -87,10 +87,15 @@ class OutcomeWriter:
         taken, writes = partition.next_transaction()
         if not writes:
             return False
-        # Indexed first: once an outcome says sent, a read receipt or a reaction finds it.
-        await self._sent_index.add(partition.notification_id, [e.result for e in taken])
-        claims = await self._outcomes.write_together(
-            partition.notification_id, [write for _, write in writes], self._clock()
+        # The messages are indexed beside their outcomes, not before them: sends wait on this
+        # write. Each is tried again on its own; if the index's fails for good where the
+        # outcomes landed, the run fails all the same, and receipts and reactions to those
+        # messages go uncounted (their rerun skips every target with an outcome).
+        _, claims = await asyncio.gather(
+            self._sent_index.add(partition.notification_id, [e.result for e in taken]),
+            self._outcomes.write_together(
+                partition.notification_id, [write for _, write in writes], self._clock()
+            ),
         )
         written = set(taken)
         partition.entries = [e for e in partition.entries if e not in written]

@@ -16,7 +16,9 @@ one tenant drained by 2 workers. The issue's targets are printed beside each
 figure, and together at the end. With the import times: the reminder phrase table's scores and
 the import cost of the reminders' recognizer (bench/recognizers.py). Last, a 1,200-member team
 reached one to one at the default limits, twice (bench/teams.py); and a 5,000-person directory
-group, the app installed for each through Graph, then reached again (bench/people.py).
+group, the app installed for each through Graph, then reached again (bench/people.py); and the
+Table operations of engagement bookkeeping: a 10,000-target notification that a third read and a
+tenth react to (bench/engagement.py).
 """
 
 from __future__ import annotations
@@ -86,6 +88,11 @@ def parse_args() -> argparse.Namespace:
         "--skip-people",
         action="store_true",
         help="skip a directory group's 5,000 people reached one to one (about 10 minutes)",
+    )
+    parser.add_argument(
+        "--skip-engagement",
+        action="store_true",
+        help="skip the Table operations of reads and reactions on 10,000 targets (about 4 minutes)",
     )
     queued = parser.add_argument_group("queued delivery")
     queued.add_argument(
@@ -367,6 +374,12 @@ async def main() -> None:
                 people = await asyncio.create_subprocess_exec(sys.executable, "-m", "bench.people")
                 if await people.wait():
                     raise SystemExit("bench.people failed")
+            if not args.skip_engagement:
+                engagement = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "bench.engagement"
+                )
+                if await engagement.wait():
+                    raise SystemExit("bench.engagement failed")
             print_targets(targets)
         finally:
             stub.stop()

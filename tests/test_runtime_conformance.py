@@ -70,8 +70,9 @@ AZURE = "azure runtime"
 # Written by the web server, not by the function or the worker.
 SERVER_HEADERS = {"date", "server", "content-length", "transfer-encoding", "connection"}
 _ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?")
-# Notification and activity ids.
+# Notification ids, and the ids the channel gives the messages sent (Teams' are milliseconds).
 _HEX_ID = re.compile(r"\b[0-9a-f]{32}\b")
+_MESSAGE_ID = re.compile(r"\b\d{13}\b")
 
 Call = Callable[..., Awaitable[HttpAnswer]]
 
@@ -141,7 +142,8 @@ def normalized(value: Any, ids: set[str]) -> Any:
     if isinstance(value, str):
         for known in ids:
             value = value.replace(known, "<id>")
-        return _HEX_ID.sub("<hex>", _ISO_TIME.sub("<time>", value))
+        value = _HEX_ID.sub("<hex>", _ISO_TIME.sub("<time>", value))
+        return _MESSAGE_ID.sub("<message id>", value)
     return value
 
 

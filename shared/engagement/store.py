@@ -5,7 +5,8 @@ transaction, on one of COUNTER_SHARDS counter rows of the notification's partiti
 adds up a few rows instead of reading every target, and a change counts exactly once. The
 transaction holds only if the target row is as it was read (its ETag), and a change already made
 (a read read again, a reaction added twice) changes nothing, so running it again after a lost
-answer or a crash counts nothing twice.
+answer or a crash counts nothing twice. A callback event the notification's caller wants is a row
+(EVENT_PREFIX) made in that same transaction, and counted again when it is delivered or given up.
 """
 
 from __future__ import annotations

@@ -186,23 +186,17 @@ class EngagementStore:
         conversation_id: str = "",
     ) -> bool:
         """A callback event that changes no target (the notification `done`, a question
-        answered), counted once; False if it was made already."""
+        answered), counted once; False if it was made already (by another run, or by this one's
+        try whose answer was lost)."""
         pk = partition(notification_id)
         target = {"ConversationId": conversation_id}
         row = _event_row(pk, notification_id, target, Change({}, data=data), event)
         while True:
-            counter_key = _any_counter()
-            counter = await self._table.get(pk, counter_key)
-            counted = {"Events": int((counter or {}).get("Events") or 0) + 1}
-            operations = [Insert(row), _counter_write(pk, counter_key, counter, counted)]
-            try:
-                await retried(lambda o=operations: transactions.submit(self._table, o), "Event")
+            refused = await self._counted_with(pk, [Insert(row)], lambda c: _added(c, "Events"))
+            if refused is None:
                 return True
-            except TransactionRejected as rejected:
-                if rejected.status_code not in (409, 412):
-                    raise
-                if await self._table.get(pk, row["RowKey"], select=["State"]) is not None:
-                    return False  # made already (by another run, or this one's lost answer)
+            if await self._table.get(pk, row["RowKey"], select=["State"]) is not None:
+                return False
 
     async def pending_event(self, notification_id: str, event: str) -> PendingEvent | None:
         """The callback event, if it was made and is still to deliver."""
@@ -225,7 +219,8 @@ class EngagementStore:
     async def settle(
         self, notification_id: str, event: PendingEvent, state: str, error: str = ""
     ) -> bool:
-        """The event delivered, or given up on, counted once; False if another run settled it."""
+        """The event delivered, or given up on, counted once; False if another run settled or
+        tried it meanwhile (or this one's try whose answer was lost did)."""
         pk = partition(notification_id)
         row = {
             "PartitionKey": pk,
@@ -234,25 +229,14 @@ class EngagementStore:
             "Attempts": event.attempts + 1,
             "LastError": error[:1000],
         }
-        field_name = "Delivered" if state == DELIVERED else "GaveUp"
+        counted = "Delivered" if state == DELIVERED else "GaveUp"
+        operations = [MergeIfUnchanged(row, event.etag)]
         while True:
-            counter_key = _any_counter()
-            counter = await self._table.get(pk, counter_key)
-            counted = {field_name: int((counter or {}).get(field_name) or 0) + 1}
-            operations = [
-                MergeIfUnchanged(row, event.etag),
-                _counter_write(pk, counter_key, counter, counted),
-            ]
-            try:
-                await retried(lambda o=operations: transactions.submit(self._table, o), "Settled")
+            if await self._counted_with(pk, operations, lambda c: _added(c, counted)) is None:
                 return True
-            except TransactionRejected as rejected:
-                if rejected.status_code not in (409, 412):
-                    raise
-                if rejected.index == 0 or rejected.index is None:
-                    current = await self.pending_event(notification_id, event.id)
-                    if current is None or current.etag != event.etag:
-                        return False  # settled or tried by another run (or this one's lost answer)
+            current = await self.pending_event(notification_id, event.id)
+            if current is None or current.etag != event.etag:
+                return False
 
     async def _apply(
         self,
@@ -272,26 +256,42 @@ class EngagementStore:
             change = change_of(row)
             if change is None:
                 return False
-            counter_key = _any_counter()
-            counter = await self._table.get(pk, counter_key)
-            counted = _counted(counter, change, 1 if event is not None else 0)
+            events = 1 if event is not None else 0
             properties = {"PartitionKey": pk, "RowKey": target, **change.properties}
-            operations: list[transactions.Operation] = [
-                MergeIfUnchanged(properties, etag_of(row)),
-                _counter_write(pk, counter_key, counter, counted),
-            ]
+            operations: list[transactions.Operation] = [MergeIfUnchanged(properties, etag_of(row))]
             if event is not None:
                 operations.append(Insert(_event_row(pk, notification_id, row, change, event)))
-            try:
-                await retried(lambda o=operations: transactions.submit(self._table, o), "Engaged")
+            refused = await self._counted_with(
+                pk, operations, lambda c, change=change, events=events: _counted(c, change, events)
+            )
+            if refused is None:
                 return True
+            # The target changed meanwhile (or this one's lost answer landed): read it again.
+            row = await self._table.get(pk, target, select=TARGET_COLUMNS)
+
+    async def _counted_with(
+        self,
+        pk: str,
+        operations: list[transactions.Operation],
+        counts: Callable[[Mapping[str, Any] | None], dict[str, Any]],
+    ) -> int | None:
+        """Apply `operations` and an addition to a counter row in one transaction: None once it
+        landed, else the index of the operation refused (409 or 412). A counter row another
+        change took first is read again, or another one picked."""
+        while True:
+            key = _any_counter()
+            counter = await self._table.get(pk, key)
+            row = {"PartitionKey": pk, "RowKey": key, **counts(counter)}
+            write = Insert(row) if counter is None else MergeIfUnchanged(row, etag_of(counter))
+            together = [*operations, write]
+            try:
+                await retried(lambda t=together: transactions.submit(self._table, t), "Counted")
+                return None
             except TransactionRejected as rejected:
                 if rejected.status_code not in (409, 412):
                     raise
-                if rejected.index == 1:
-                    continue  # another change took that counter row first: try another
-                # The target changed meanwhile (or this one's lost answer landed): read it again.
-                row = await self._table.get(pk, target, select=TARGET_COLUMNS)
+                if rejected.index != len(operations):
+                    return rejected.index or 0
 
 
 def _any_counter() -> str:
@@ -300,11 +300,8 @@ def _any_counter() -> str:
     return f"{COUNTER_PREFIX}{random.randrange(COUNTER_SHARDS)}"  # noqa: S311 - not a secret
 
 
-def _counter_write(
-    pk: str, key: str, counter: Mapping[str, Any] | None, counted: Mapping[str, Any]
-) -> transactions.Operation:
-    row = {"PartitionKey": pk, "RowKey": key, **counted}
-    return Insert(row) if counter is None else MergeIfUnchanged(row, etag_of(counter))
+def _added(counter: Mapping[str, Any] | None, name: str) -> dict[str, Any]:
+    return {name: int((counter or {}).get(name) or 0) + 1}
 
 
 def _counted(counter: Mapping[str, Any] | None, change: Change, events: int) -> dict[str, Any]:

@@ -24,7 +24,6 @@ from shared.delivery.not_found import NotFoundPolicy
 from shared.delivery.rate_limits import RateLimits
 from shared.delivery.retry_policy import RetryPolicy
 from shared.delivery.tenant_budget import SharedTenantBudget
-from shared.engagement.callback import CallbackPolicy, Callbacks
 from shared.engagement.sent_index import SentIndex
 from shared.engagement.store import EngagementStore
 from shared.feedback.done_event import DoneEvents
@@ -36,6 +35,7 @@ from shared.functions.timer import TimerJob
 from shared.functions.work import WorkRunner
 from shared.http import HttpResult
 from shared.notifications.broadcast_schedule import BroadcastSchedule
+from shared.notifications.callback import CallbackPolicy, Callbacks
 from shared.notifications.idempotency_store import IdempotencyStore
 from shared.notifications.notification_store import NotificationStore
 from shared.notifications.outcome_store import OutcomeStore
@@ -61,12 +61,12 @@ if TYPE_CHECKING:
     from botframework.connector.auth import BotFrameworkAuthentication
 
     from shared.delivery.member_chats import ChatOpener
-    from shared.engagement.callback import Callbacks
     from shared.feedback.callbacks import CallbackDelivery
     from shared.feedback.recording import EngagementRecording
     from shared.functions.activities import ActivitiesEndpoint
     from shared.functions.revise import ReviseEndpoint
     from shared.graph.client import GraphClient
+    from shared.notifications.callback import Callbacks
     from shared.sending.named_members import NamedMembers
     from shared.sending.people import People
     from shared.sending.team_channels import TeamChannelPosts

@@ -18,8 +18,8 @@ from typing import Any
 
 from botbuilder.schema import Activity
 
-from shared.engagement.callback import ACTION, ANSWERED, REACTION, READ
 from shared.engagement.sent_index import SentIndex
+from shared.notifications.callback import ACTION, ANSWERED, REACTION, READ
 from shared.notifications.outcome_store import target_row_of
 from shared.sending.work_items import EngagementItem
 from shared.storage.queues import WorkQueue

@@ -21,13 +21,13 @@ from typing import Any
 import aiohttp
 
 import shared.standard_webhooks as standard_webhooks
-from shared.engagement.callback import Callbacks
 from shared.engagement.store import (
     DELIVERED,
     GAVE_UP,
     EngagementStore,
     PendingEvent,
 )
+from shared.notifications.callback import Callbacks
 from shared.pooling import POOLED_IDLE_SECONDS
 from shared.sending.work_items import CallbackItem
 from shared.storage.queues import WorkQueue

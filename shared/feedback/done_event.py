@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from shared.engagement.callback import DONE, Callbacks
 from shared.engagement.store import EngagementStore, EventOrder, event_id
+from shared.notifications.callback import DONE, Callbacks
 from shared.notifications.lifecycle import State
 from shared.notifications.notification_store import NotificationStore
 from shared.notifications.outcome_store import OutcomeStore

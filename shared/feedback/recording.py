@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from shared.engagement.callback import ACTION, ANSWERED, READ, Callbacks
 from shared.engagement.sent_index import SentIndex
 from shared.engagement.store import EngagementStore, EventOrder, event_id
+from shared.notifications.callback import ACTION, ANSWERED, READ, Callbacks
 from shared.sending.work_items import CallbackItem, EngagementItem
 from shared.storage.queues import WorkQueue
 

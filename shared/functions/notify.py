@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from shared.engagement.callback import CallbackPolicy
 from shared.functions.idempotency import AnsweredOnce, idempotency_key
 from shared.functions.lookup import status_path
 from shared.functions.signature import WebhookSignatures
@@ -19,6 +18,7 @@ from shared.http import (
     error_result,
     parse_json_object,
 )
+from shared.notifications.callback import CallbackPolicy
 from shared.notifications.idempotency_store import IdempotencyStore
 from shared.notifications.request import NotifyRequest, parse_notify_request
 from shared.request_errors import RequestError, field_error

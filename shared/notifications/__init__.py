@@ -2,6 +2,7 @@
 
 lifecycle           the state names and how long a claim may last
 request             the POST /api/notify body, validated
+callback            a notification's `callback`: its URL and events, and where the app may call
 people              `to.groups` and people named by e-mail: an audience of a directory's people
 notification_store  notification records in Table Storage: ids, states, claims, reports
 outcome_store       each target's one outcome, in transactions, with claim rows to add up

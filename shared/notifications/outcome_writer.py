@@ -19,12 +19,12 @@ lands unseen.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from shared.delivery.outcomes import TargetResult
-from shared.engagement.sent_index import SentIndex
 from shared.notifications.outcome_store import (
     OUTCOMES_PER_TRANSACTION,
     ChunkClaim,
@@ -33,13 +33,21 @@ from shared.notifications.outcome_store import (
 )
 from shared.storage.tables import MAX_TRANSACTION_OPERATIONS
 
+
+class MessageIndex(Protocol):
+    """Where the messages sent are indexed for what people do with them (engagement.sent_index),
+    written beside their outcomes."""
+
+    async def add(self, notification_id: str, results: Sequence[TargetResult]) -> None: ...
+
+
 # Outcomes learned and not yet written, per process, before sends wait: one transaction's worth.
 UNRECORDED_LIMIT = OUTCOMES_PER_TRANSACTION
 
 
 class OutcomeWriter:
     def __init__(
-        self, outcomes: OutcomeStore, sent_index: SentIndex, clock: Callable[[], datetime]
+        self, outcomes: OutcomeStore, sent_index: MessageIndex, clock: Callable[[], datetime]
     ) -> None:
         self._outcomes = outcomes
         self._sent_index = sent_index

@@ -10,7 +10,7 @@ from botbuilder.schema import Attachment
 from msrest.exceptions import DeserializationError
 
 from shared.delivery.outbound import OutboundMessage
-from shared.engagement.callback import Callback, parse_callback
+from shared.notifications.callback import Callback, parse_callback
 from shared.notifications.people import PeopleAudience, is_people_audience, parse_people
 from shared.notifications.reply_text import normalized
 from shared.request_errors import RequestError, field_error, has_control_characters

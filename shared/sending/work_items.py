@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shared.engagement.callback import ACTION, ANSWERED, REACTION, READ
+from shared.notifications.callback import ACTION, ANSWERED, REACTION, READ
 from shared.notifications.outcome_store import TARGETS_PER_CHUNK
 from shared.storage.queues import MAX_MESSAGE_JSON_BYTES
 

@@ -10,6 +10,7 @@ import asyncio
 import contextvars
 import functools
 import logging
+import re
 import threading
 import time
 import uuid
@@ -26,6 +27,7 @@ from devhost.outputs import QueueWriter, called_with_outputs
 logger = logging.getLogger("devhost.host")
 
 HOST_API_REASON = "This function was programmatically called via the host APIs."
+_TRACEPARENT = re.compile(r"00-(?P<trace>[0-9a-f]{32})-[0-9a-f]{16}-(?P<flags>[0-9a-f]{2})")
 
 
 # Duck-typed: azure.functions exports Context but not the TraceContext/RetryContext bases.
@@ -44,11 +46,29 @@ class _RetryContext:
     exception: None = None
 
 
+def invocation_trace_parent(trigger_value: Any) -> str:
+    """The host's span for an invocation, as the worker is told it: a request's continues the
+    caller's W3C `traceparent` header when it has a valid one; any other starts a trace."""
+    trace_id, flags = uuid.uuid4().hex, "01"
+    if isinstance(trigger_value, func.HttpRequest):
+        caller = _TRACEPARENT.fullmatch(trigger_value.headers.get("traceparent", "").strip())
+        if caller is not None and caller["trace"] != "0" * 32:
+            trace_id, flags = caller["trace"], caller["flags"]
+    return f"00-{trace_id}-{uuid.uuid4().hex[:16]}-{flags}"
+
+
 class InvocationContext(func.Context):
     """The `context` argument: azure.functions.Context is abstract, the worker supplies one."""
 
-    def __init__(self, invocation_id: str, function_name: str, function_directory: str) -> None:
+    def __init__(
+        self,
+        invocation_id: str,
+        function_name: str,
+        function_directory: str,
+        trace_context: _TraceContext | None = None,
+    ) -> None:
         self._invocation_id = invocation_id
+        self._trace_context = trace_context or _TraceContext()
         self._function_name = function_name
         self._function_directory = function_directory
         self._thread_local_storage = threading.local()
@@ -71,7 +91,7 @@ class InvocationContext(func.Context):
 
     @property
     def trace_context(self) -> Any:
-        return _TraceContext()
+        return self._trace_context
 
     @property
     def retry_context(self) -> Any:
@@ -134,7 +154,10 @@ class Invoker:
         kwargs: dict[str, Any] = {spec.trigger_name: trigger_value}
         if function.wants_context:
             kwargs[CONTEXT_PARAMETER] = InvocationContext(
-                invocation_id, spec.name, str(spec.directory)
+                invocation_id,
+                spec.name,
+                str(spec.directory),
+                _TraceContext(invocation_trace_parent(trigger_value)),
             )
         logger.info(
             "Executing 'Functions.%s' (Reason='%s', Id=%s)", spec.name, reason, invocation_id

@@ -10,5 +10,9 @@ import azure.functions as func
 from shared.app import respond
 
 
-async def main(req: func.HttpRequest, work: func.Out[str]) -> func.HttpResponse:
-    return await respond(lambda app: app.notify.handle(req.get_body(), req.headers, work.set))
+async def main(
+    req: func.HttpRequest, work: func.Out[str], context: func.Context = None
+) -> func.HttpResponse:
+    return await respond(
+        lambda app: app.notify.handle(req.get_body(), req.headers, work.set), req, context
+    )

@@ -9,5 +9,5 @@ import azure.functions as func
 from shared.app import get_app
 
 
-async def main(msg: func.QueueMessage, work: func.Out[str]) -> None:
-    await get_app().work.handle(msg.get_body(), msg.dequeue_count or 0, work.set)
+async def main(msg: func.QueueMessage, work: func.Out[str], context: func.Context = None) -> None:
+    await get_app().work.handle_message(msg, work.set, context)

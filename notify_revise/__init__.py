@@ -9,10 +9,14 @@ import azure.functions as func
 from shared.app import respond
 
 
-async def main(req: func.HttpRequest, work: func.Out[str]) -> func.HttpResponse:
+async def main(
+    req: func.HttpRequest, work: func.Out[str], context: func.Context = None
+) -> func.HttpResponse:
     notification_id = req.route_params.get("id", "")
     if req.method == "PATCH":
         return await respond(
-            lambda app: app.revise.update(notification_id, req.get_body(), req.headers, work.set)
+            lambda app: app.revise.update(notification_id, req.get_body(), req.headers, work.set),
+            req,
+            context,
         )
-    return await respond(lambda app: app.revise.recall(notification_id, work.set))
+    return await respond(lambda app: app.revise.recall(notification_id, work.set), req, context)

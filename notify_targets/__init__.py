@@ -5,9 +5,11 @@ import azure.functions as func
 from shared.app import respond
 
 
-async def main(req: func.HttpRequest) -> func.HttpResponse:
+async def main(req: func.HttpRequest, context: func.Context = None) -> func.HttpResponse:
     return await respond(
         lambda app: app.targets.handle(
             req.route_params.get("id", ""), req.params, req.headers.get("Accept", "")
-        )
+        ),
+        req,
+        context,
     )

@@ -9,5 +9,5 @@ import azure.functions as func
 from shared.app import get_app
 
 
-async def main(timer: func.TimerRequest, work: func.Out[str]) -> None:
-    await get_app().timer_job.run(past_due=timer.past_due, wake=work.set)
+async def main(timer: func.TimerRequest, work: func.Out[str], context: func.Context = None) -> None:
+    await get_app().timer_job.run(past_due=timer.past_due, wake=work.set, context=context)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import azure.functions as func
 
+import shared.telemetry.names as names
 from shared.channel.auth import OutboundTokens, create_authentication
 from shared.channel.connector import BotConnector
 from shared.channel.service_urls import ServiceUrlPolicy
@@ -55,6 +56,10 @@ from shared.storage.queues import WorkQueue
 from shared.storage.reference_store import ReferenceStore
 from shared.storage.tables import Table
 from shared.storage.tenant_index import TenantIndex
+from shared.telemetry.current import SERVER, telemetry
+from shared.telemetry.current import use as use_telemetry
+from shared.telemetry.exporters import configure as configure_telemetry
+from shared.telemetry.invocations import invocation_traceparent, route_template
 
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
@@ -240,6 +245,8 @@ class App:
                     callback=lambda: later.callback_delivery,
                 ),
                 after_outcomes=done_events.after,
+                queue_name=settings.notify_queue,
+                clock=clock,
             ),
             timer_job=TimerJob(
                 notifier,
@@ -269,6 +276,9 @@ class App:
             closing.push_async_callback(self.queue.close)
             closing.push_async_callback(self.connector.close)
             closing.push_async_callback(self.close_built)
+            # First of all, spans and metrics of the runs so far leave before the process may.
+            # In a thread: an exporter's request must not wait on this loop.
+            closing.push_async_callback(asyncio.to_thread, telemetry().flush)
 
 
 @dataclass(frozen=True)
@@ -489,7 +499,10 @@ _closer: asyncio.Task[None] | None = None
 def get_app() -> App:
     """The process-wide App, built from the environment on first use."""
     if _app is None:
-        use_app(App.create(Settings.from_env()))
+        settings = Settings.from_env()
+        if settings.telemetry.configured:
+            use_telemetry(configure_telemetry(settings.telemetry))
+        use_app(App.create(settings))
         logging.getLogger(__name__).info("App ready: %r", _app.settings)
     assert _app is not None
     return _app
@@ -503,16 +516,36 @@ def check_environment() -> None:
     App.create(Settings.from_env())
 
 
-async def respond(handle: Callable[[App], Awaitable[HttpResult]]) -> func.HttpResponse:
+async def respond(
+    handle: Callable[[App], Awaitable[HttpResult]],
+    request: func.HttpRequest | None = None,
+    context: func.Context | None = None,
+) -> func.HttpResponse:
     """An HTTP function's answer: `handle`'s result, or a JSON 500 naming a bad app setting
-    (the host's own answer to an exception is an empty 500 that tells the caller nothing)."""
+    (the host's own answer to an exception is an empty 500 that tells the caller nothing).
+
+    With `request`, the answer is made in a SERVER span continuing the host's invocation (or
+    the caller's `traceparent` header)."""
     try:
         app = get_app()
     except SettingsError as error:
         logging.getLogger(__name__).error("App setting %s", error)
         body = {"error": "the app is misconfigured", "setting": error.setting}
         return HttpResult(500, {**body, "detail": error.problem}).to_response()
-    return (await handle(app)).to_response()
+    if request is None:
+        return (await handle(app)).to_response()
+    method, route = request.method or "POST", route_template(request)
+    with telemetry().span(
+        f"{method} {route}",
+        SERVER,
+        {names.HTTP_METHOD: method, names.HTTP_ROUTE: route},
+        parent=invocation_traceparent(context) or request.headers.get("traceparent"),
+    ) as span:
+        result = await handle(app)
+        span.set({names.HTTP_STATUS: result.status})
+        if result.status >= 500:
+            span.fail(str(result.status))
+        return result.to_response()
 
 
 def use_app(app: App) -> None:

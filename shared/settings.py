@@ -136,6 +136,26 @@ class StorageAccount:
 
 
 @dataclass(frozen=True)
+class TelemetrySettings:
+    """Where traces and metrics go (see shared.telemetry.exporters); nowhere when neither is set."""
+
+    connection_string: str = ""  # APPLICATIONINSIGHTS_CONNECTION_STRING
+    authentication_string: str = ""  # APPLICATIONINSIGHTS_AUTHENTICATION_STRING (no secret)
+    otlp_endpoint: str = ""  # OTEL_EXPORTER_OTLP_ENDPOINT or a per-signal one
+    disabled: bool = False  # OTEL_SDK_DISABLED
+    # A run traces its first this many outbound requests, then one in this many (see sampling).
+    sends_traced_per_run: int = 20
+
+    @property
+    def configured(self) -> bool:
+        return not self.disabled and bool(self.connection_string or self.otlp_endpoint)
+
+    def __repr__(self) -> str:
+        # The connection string names the component's ingestion key.
+        return f"TelemetrySettings(configured={self.configured})"
+
+
+@dataclass(frozen=True)
 class Settings:
     app_id: str
     app_password: str
@@ -174,6 +194,7 @@ class Settings:
     callback_allowed_hosts: tuple[str, ...] = ()
     callback_max_attempts: int = 8
     callback_retry_seconds: int = 60  # the first retry's wait; later ones grow to about a day
+    telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
 
     @property
     def storage_connection_string(self) -> str:
@@ -297,6 +318,15 @@ class Settings:
             ),
             callback_max_attempts=get_int("CALLBACK_MAX_ATTEMPTS", 8, minimum=1),
             callback_retry_seconds=get_int("CALLBACK_RETRY_SECONDS", 60, minimum=1),
+            telemetry=TelemetrySettings(
+                connection_string=get("APPLICATIONINSIGHTS_CONNECTION_STRING"),
+                authentication_string=get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING"),
+                otlp_endpoint=get("OTEL_EXPORTER_OTLP_ENDPOINT")
+                or get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+                or get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
+                disabled=get("OTEL_SDK_DISABLED").lower() == "true",
+                sends_traced_per_run=get_int("TRACE_SENDS_PER_RUN", 20, minimum=0),
+            ),
         )
 
     def __repr__(self) -> str:

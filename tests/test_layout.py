@@ -26,6 +26,7 @@ LAYERS = (
         "shared.request_errors",
         "shared.pooling",
         "shared.standard_webhooks",
+        "shared.telemetry",
     ),
     ("shared.cards",),
     ("shared.storage",),

@@ -26,8 +26,18 @@ import aiohttp
 from shared.channel.auth import OutboundTokens
 from shared.channel.error_codes import Verdict, verdict
 from shared.pooling import POOLED_IDLE_SECONDS
+from shared.telemetry.current import telemetry
+from shared.telemetry.names import CONNECTOR
 
 USER_AGENT = "proactive-bot-functions (BotBuilder Python/4.17.1)"
+
+# The routes called, ids left out: client spans are named by them.
+ACTIVITIES = "/v3/conversations/{conversationId}/activities"
+ACTIVITY = "/v3/conversations/{conversationId}/activities/{activityId}"
+PAGED_MEMBERS = "/v3/conversations/{conversationId}/pagedmembers"
+MEMBER = "/v3/conversations/{conversationId}/members/{memberId}"
+CONVERSATIONS = "/v3/conversations"
+TEAM_CHANNELS = "/v3/teams/{teamId}/conversations"
 
 
 @dataclass(frozen=True)
@@ -84,8 +94,9 @@ class BotConnector:
 
     async def send(self, activity: dict[str, Any]) -> Sent:
         """POST the activity (wire JSON); what the channel answered, or raises ChannelError."""
+        template = ACTIVITY if activity.get("replyToId") else ACTIVITIES
         status, payload = await self._request(
-            "POST", activity_url(activity), activity["serviceUrl"], activity
+            "POST", activity_url(activity), activity["serviceUrl"], template, activity
         )
         return Sent(_resource_id(payload), status, activity["conversation"]["id"])
 
@@ -102,14 +113,14 @@ class BotConnector:
         if continuation:
             query["continuationToken"] = continuation
         url = _connector_url(service_url, "conversations", conversation_id, "pagedmembers", **query)
-        page = await self._json_call("GET", url, service_url)
+        page = await self._json_call("GET", url, service_url, PAGED_MEMBERS)
         return list(page.get("members") or []), page.get("continuationToken") or None
 
     async def member(self, service_url: str, conversation_id: str, user_id: str) -> dict[str, Any]:
         """One member of a team (by team id) or chat, by `29:` id or aadObjectId; a user who is
         not one is ChannelError 404 MemberNotFoundInConversation."""
         url = _connector_url(service_url, "conversations", conversation_id, "members", user_id)
-        return await self._json_call("GET", url, service_url)
+        return await self._json_call("GET", url, service_url, MEMBER)
 
     async def create_personal_conversation(
         self, service_url: str, bot: Mapping[str, Any], user_id: str, tenant_id: str
@@ -124,7 +135,8 @@ class BotConnector:
             "channelData": {"tenant": {"id": tenant_id}},
         }
         url = _connector_url(service_url, "conversations")
-        return str((await self._json_call("POST", url, service_url, body)).get("id") or "")
+        answer = await self._json_call("POST", url, service_url, CONVERSATIONS, body)
+        return str(answer.get("id") or "")
 
     async def post_to_channel(
         self, service_url: str, teams_channel_id: str, tenant_id: str, activity: dict[str, Any]
@@ -138,13 +150,14 @@ class BotConnector:
             "tenantId": tenant_id,
         }
         url = _connector_url(service_url, "conversations")
-        thread = await self._json_call("POST", url, service_url, body)
+        thread = await self._json_call("POST", url, service_url, CONVERSATIONS, body)
         return str(thread.get("id") or ""), str(thread.get("activityId") or "")
 
     async def team_channels(self, service_url: str, team_id: str) -> list[dict[str, Any]]:
         """The team's channels, `{"id": "19:...", "name": ...}`; General's name is None."""
         url = _connector_url(service_url, "teams", team_id, "conversations")
-        return list((await self._json_call("GET", url, service_url)).get("conversations") or [])
+        answer = await self._json_call("GET", url, service_url, TEAM_CHANNELS)
+        return list(answer.get("conversations") or [])
 
     async def update_activity(
         self,
@@ -158,7 +171,7 @@ class BotConnector:
         url = _connector_url(
             service_url, "conversations", conversation_id, "activities", activity_id
         )
-        await self._request("PUT", url, service_url, activity)
+        await self._request("PUT", url, service_url, ACTIVITY, activity)
 
     async def delete_activity(
         self, service_url: str, conversation_id: str, activity_id: str
@@ -167,7 +180,7 @@ class BotConnector:
         url = _connector_url(
             service_url, "conversations", conversation_id, "activities", activity_id
         )
-        await self._request("DELETE", url, service_url)
+        await self._request("DELETE", url, service_url, ACTIVITY)
 
     async def close(self) -> None:
         if self._session is not None:
@@ -175,14 +188,30 @@ class BotConnector:
             self._session = None
 
     async def _json_call(
-        self, method: str, url: str, service_url: str, body: Any = None
+        self, method: str, url: str, service_url: str, template: str, body: Any = None
     ) -> dict[str, Any]:
-        return _json_object((await self._request(method, url, service_url, body))[1])
+        return _json_object((await self._request(method, url, service_url, template, body))[1])
 
     async def _request(
-        self, method: str, url: str, service_url: str, body: Any = None
+        self, method: str, url: str, service_url: str, template: str, body: Any = None
     ) -> tuple[int, bytes]:
-        """One call: the channel's status and body, or ChannelError for a refusal or no answer."""
+        """One call: the channel's status and body, or ChannelError for a refusal or no answer.
+        `template` is its route with the ids left out, as its span is named."""
+        with telemetry().client_call(method, template, CONNECTOR, service_url) as call:
+            try:
+                status, payload = await self._answer(method, url, service_url, body)
+            except ChannelError as error:
+                if error.status is None:
+                    call.fail(error.code)
+                else:
+                    call.answered(error.status)
+                raise
+            call.answered(status)
+            return status, payload
+
+    async def _answer(
+        self, method: str, url: str, service_url: str, body: Any
+    ) -> tuple[int, bytes]:
         headers = {"User-Agent": USER_AGENT}
         if body is not None:
             headers["Content-Type"] = "application/json; charset=utf-8"

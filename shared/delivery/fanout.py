@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
+import shared.telemetry.names as names
 from shared.channel.connector import BotConnector, ChannelError, Sent
 from shared.channel.error_codes import Verdict
 from shared.channel.service_urls import ServiceUrlPolicy
@@ -22,6 +24,7 @@ from shared.delivery.retry_policy import RetryPolicy
 from shared.storage.reference_store import ReferenceStore
 from shared.storage.references import StoredReference
 from shared.storage.tables import StorageUnavailableError
+from shared.telemetry.current import telemetry
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +165,7 @@ class Delivery:
         if failures:
             raise failures[0]
         logger.info("Delivery done: matched=%d %s", report.matched, _counts(report))
+        telemetry().annotate(_span_counts(report))
         return report
 
     async def _deliver_one(
@@ -198,12 +202,15 @@ class Delivery:
                     return await self._settle(target, error, failed_attempts, Outcome.REMOVED)
                 if error.verdict is Verdict.SUSPEND:
                     return await self._settle(target, error, failed_attempts, Outcome.SUSPENDED)
-                if error.status == 429 and error.retry_after:
-                    await self._pause_tenant(target.tenant_id, error.retry_after)
+                if error.status == 429:
+                    telemetry().count_throttled(target.tenant_id, names.CONNECTOR)
+                    if error.retry_after:
+                        await self._pause_tenant(target.tenant_id, error.retry_after)
                 delay = self._retry_policy.delay_before_retry(error, failed_attempts)
                 if delay is None:
                     detail = f"{error.code}: {error.message} (attempts: {failed_attempts})"
                     return _failed(target, error.status, detail, failed_attempts)
+                telemetry().count_retry(target.tenant_id, error.status)
                 await asyncio.sleep(delay)
                 continue
             except _Abandoned:
@@ -328,6 +335,7 @@ class Delivery:
         """What the channel answered; None if `stopped` said so before the request went out.
         Raises ReferenceGone if `live` says the target unsubscribed while it waited."""
         key = (target.channel_id, target.conversation_id)
+        waiting_since = time.perf_counter()
         while True:
             async with AsyncExitStack() as request_slot:
                 async with self._rate_limits.line(target.tenant_id):
@@ -340,6 +348,9 @@ class Delivery:
                     ticket = self._rate_limits.try_take(key, target.tenant_id)
                 if ticket is None:
                     continue  # the tenant's share changed while this one waited for a slot
+                telemetry().record_budget_wait(
+                    target.tenant_id, time.perf_counter() - waiting_since
+                )
                 try:
                     # Out of the tenant's line: a re-read this check may wait for holds back
                     # this send only, not the tenant's others. A target found gone counts as a
@@ -389,7 +400,8 @@ async def _performed(
     if out is not None and task is not None:
         out.add(task)
     try:
-        return await action.perform(connector, target)
+        with telemetry().tenant(target.tenant_id):
+            return await action.perform(connector, target)
     except BaseException:
         if out is not None and task is not None:
             out.discard(task)  # refused or unanswered: whatever follows may be let go
@@ -428,6 +440,13 @@ def _sent(
 def _failed(target: StoredReference, status: int | None, error: str, attempts: int) -> TargetResult:
     logger.warning("Delivery to %s failed: %s %s", target.conversation_id, status, error)
     return TargetResult.of(target, Outcome.FAILED, status=status, error=error, attempts=attempts)
+
+
+def _span_counts(report: DeliveryReport) -> dict[str, int]:
+    counts = {names.DELIVERY_MATCHED: report.matched}
+    for outcome, count in report.counts.items():
+        counts[names.DELIVERY_OUTCOME_PREFIX + outcome.value] = count
+    return counts
 
 
 def _counts(report: DeliveryReport) -> str:

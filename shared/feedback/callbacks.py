@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 
 import shared.standard_webhooks as standard_webhooks
+import shared.telemetry.names as names
 from shared.engagement.store import (
     DELIVERED,
     GAVE_UP,
@@ -31,6 +32,7 @@ from shared.notifications.callback import Callbacks
 from shared.pooling import POOLED_IDLE_SECONDS
 from shared.sending.work_items import CallbackItem
 from shared.storage.queues import WorkQueue
+from shared.telemetry.current import telemetry
 
 logger = logging.getLogger(__name__)
 
@@ -73,11 +75,13 @@ class CallbackDelivery:
         status, retry_after, error = await self._post(callback.url, event)
         if 200 <= status < 300:
             await self._engagement.settle(item.notification_id, event, DELIVERED)
+            telemetry().count_callback(DELIVERED)
         elif (300 <= status < 500 and status not in RETRIED_CLIENT_ERRORS) or (
             event.attempts + 1 >= self._max_attempts
         ):
             await self._give_up(item, event, error)
         elif await self._engagement.attempted(item.notification_id, event, error):
+            telemetry().count_callback(names.RETRYING)
             step = RETRY_FACTORS[min(event.attempts, len(RETRY_FACTORS) - 1)]
             delay = max(step * self._retry_seconds, min(retry_after, MAX_RETRY_AFTER_SECONDS))
             await self._queue.put(item.to_json(), delay_seconds=int(delay))
@@ -99,6 +103,7 @@ class CallbackDelivery:
             error,
         )
         await self._engagement.settle(item.notification_id, event, GAVE_UP, error)
+        telemetry().count_callback(GAVE_UP)
 
     async def _post(self, url: str, event: PendingEvent) -> tuple[int, float, str]:
         """The answer's status (0: none came), its Retry-After in seconds, and what went wrong."""
@@ -113,11 +118,15 @@ class CallbackDelivery:
             ),
         }
         try:
-            async with self._session_ready().post(
-                url, data=body, headers=headers, allow_redirects=False
-            ) as response:
-                retry_after = _seconds(response.headers.get("Retry-After"))
-                return response.status, retry_after, f"HTTP {response.status}"
+            with telemetry().client_call(
+                "POST", names.CALLBACK_TEMPLATE, names.CALLBACK, url
+            ) as call:
+                async with self._session_ready().post(
+                    url, data=body, headers=headers, allow_redirects=False
+                ) as response:
+                    call.answered(response.status)
+                    retry_after = _seconds(response.headers.get("Retry-After"))
+                    return response.status, retry_after, f"HTTP {response.status}"
         except (aiohttp.ClientError, TimeoutError) as error:
             return 0, 0.0, f"{type(error).__name__}: {error}"[:300]
 

@@ -20,6 +20,7 @@ from shared.notifications.outcome_store import OutcomeStore
 from shared.notifications.progress import progress
 from shared.sending.work_items import CallbackItem
 from shared.storage.queues import WorkQueue
+from shared.telemetry.current import telemetry
 
 SETTLED = (State.DONE.value, State.CANCELLED.value)
 
@@ -53,5 +54,8 @@ class DoneEvents:
             return
         order = EventOrder(event_id(notification_id, DONE), "notification.done", "", self._clock())
         made = await self._engagement.make_event(notification_id, order, status["counts"])
+        if made:
+            duration = (self._clock() - notification.created_at).total_seconds()
+            telemetry().record_notification_duration(duration, str(status["state"]))
         if made or redelivered:
             await self._queue.put(CallbackItem(notification_id, order.id).to_json())

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import shared.telemetry.names as names
 from shared.functions.idempotency import AnsweredOnce, idempotency_key
 from shared.functions.lookup import status_path
 from shared.functions.signature import WebhookSignatures
@@ -25,6 +27,8 @@ from shared.request_errors import RequestError, field_error
 from shared.sending.notifier import Notifier
 from shared.sending.work_items import WakeItem
 from shared.storage.tables import StorageUnavailableError
+from shared.telemetry.current import telemetry
+from shared.telemetry.names import INLINE, QUEUED
 
 if TYPE_CHECKING:
     from shared.sending.named_members import NamedMembers
@@ -86,9 +90,21 @@ class NotifyEndpoint:
         if self._named_members is not None and request.audience.user_ids:
             request = await self._named_members().resolved(request)
         if request.send_at is not None:
-            return _accepted(await self._notifier.schedule(request))
+            scheduled = await self._notifier.schedule(request)
+            telemetry().annotate({names.NOTIFICATION_ID: scheduled["id"]})
+            return _accepted(scheduled)
+        started = time.perf_counter()
         inline, body = await self._notifier.send_now(request)
+        telemetry().annotate(
+            {
+                names.NOTIFICATION_ID: body["id"],
+                names.NOTIFICATION_PATH: INLINE if inline else QUEUED,
+            }
+        )
         if inline:
+            telemetry().record_notification_duration(
+                time.perf_counter() - started, str(body.get("state", "done"))
+            )
             return HttpResult(200, body)
         if wake is not None:
             wake(WakeItem(body["id"]).message())

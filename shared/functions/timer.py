@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import Any
 
+import shared.telemetry.names as names
 from shared.delivery.outbound import OutboundMessage
 from shared.notifications.broadcast_schedule import BroadcastSchedule
 from shared.notifications.request import NotifyRequest
@@ -20,6 +22,8 @@ from shared.sending.work_items import WakeItem
 from shared.storage.audience import Audience
 from shared.storage.deletion_log import DeletionLog
 from shared.storage.tenant_index import TenantIndex
+from shared.telemetry.current import CONSUMER, telemetry
+from shared.telemetry.invocations import invocation_traceparent
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +45,21 @@ class TimerJob:
         self._tenant_index = tenant_index
         self._clock = clock
 
-    async def run(self, past_due: bool, wake: Callable[[str], None] | None = None) -> None:
+    async def run(
+        self,
+        past_due: bool,
+        wake: Callable[[str], None] | None = None,
+        context: Any = None,
+    ) -> None:
         """`wake` is the function's queue output binding: once this run queued work, a WakeItem
-        there has this instance's listener take it at once."""
+        there has this instance's listener take it at once. The run is a span of the trace the
+        host's invocation (`context`, the function's) starts; what it queues continues it."""
+        parent = invocation_traceparent(context)
+        with telemetry().span(names.TIMER_RUN, CONSUMER, parent=parent) as span:
+            span.set({names.WORK_KIND: names.TIMER_RUN})
+            await self._run(past_due, wake)
+
+    async def _run(self, past_due: bool, wake: Callable[[str], None] | None) -> None:
         if past_due:
             # The host missed a slot (restart, scale-in); this run catches up.
             logger.warning("Timer is past due; catching up now")

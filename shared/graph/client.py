@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
@@ -27,6 +28,8 @@ import aiohttp
 from shared.delivery.rate_limits import RateLimits, Ticket
 from shared.graph.tokens import GraphTokens
 from shared.pooling import POOLED_IDLE_SECONDS
+from shared.telemetry.current import telemetry
+from shared.telemetry.names import GRAPH
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +39,9 @@ MAX_BATCH_REQUESTS = 20
 # Throttled or unavailable: wait Retry-After, then try again; Graph's own advice.
 RETRY_STATUSES = (429, 503, 504)
 MAX_ATTEMPTS = 4
+# A path segment that names a resource kind (`users`, `$batch`, `microsoft.graph.group`), not one
+# resource: the rest are ids and addresses, left out of span names.
+_WORD = re.compile(r"[A-Za-z$][A-Za-z.$]*")
 DEFAULT_RETRY_AFTER_SECONDS = 2.0
 MAX_RETRY_AFTER_SECONDS = 60.0
 TIMEOUT_SECONDS = 30
@@ -146,12 +152,14 @@ class GraphClient:
                 headers["Authorization"] = authorization
             ticket = await self._turn(tenant_id)
             try:
-                async with session.request(
-                    method, url, json=body, headers=headers, allow_redirects=False
-                ) as response:
-                    status = response.status
-                    text = await response.text()
-                    retry_after = _retry_after(response.headers)
+                with telemetry().client_call(method, self._template(url), GRAPH, url) as call:
+                    async with session.request(
+                        method, url, json=body, headers=headers, allow_redirects=False
+                    ) as response:
+                        status = response.status
+                        text = await response.text()
+                        retry_after = _retry_after(response.headers)
+                        call.answered(status)
             except (aiohttp.ClientError, asyncio.TimeoutError) as error:
                 if attempt == MAX_ATTEMPTS - 1:
                     raise GraphBusyError(0, type(error).__name__, "no answer from Graph") from None
@@ -161,6 +169,8 @@ class GraphClient:
                 # Counted in the tenant's window from its answer, as sends are: requests that
                 # took long to arrive never crowd one second at Graph's end.
                 self._budget.done(ticket)
+            if status == 429:
+                telemetry().count_throttled(tenant_id, GRAPH)
             if status in RETRY_STATUSES and attempt < MAX_ATTEMPTS - 1:
                 logger.warning("Graph answered %d; waiting %.1f s", status, retry_after)
                 await self._pause(tenant_id, retry_after)
@@ -172,6 +182,12 @@ class GraphClient:
                 raise kind(status, str(error.get("code", "")), str(error.get("message", "")))
             return answer
         raise AssertionError("unreachable")  # the last attempt returns or raises
+
+    def _template(self, url: str) -> str:
+        """The URL's path with its ids left out, as its span is named: `/v1.0/users/{id}`."""
+        path = url[len(self._root) :].split("?", 1)[0]
+        kept = (s if _WORD.fullmatch(s) else "{id}" for s in path.split("/")[1:])
+        return "/".join((f"/{VERSION}", *kept))
 
     async def _turn(self, tenant_id: str) -> Ticket:
         key = _budget_key(tenant_id)

@@ -38,6 +38,7 @@ from shared.storage.tables import (
     etag_of,
 )
 from shared.storage.transactions import Insert, MergeIfUnchanged, Operation, TransactionRejected
+from shared.telemetry.current import telemetry
 
 logger = logging.getLogger(__name__)
 
@@ -202,6 +203,7 @@ class OutcomeStore:
             if not live:
                 return [None for _ in writes]
             operations: list[Operation] = []
+            outcomes: list[tuple[str, str]] = []  # (outcome, channel) of each written
             owners: list[tuple[str, int | None]] = []  # each operation's chunk and position
             after: dict[str, ChunkClaim] = {}  # each claim as it stands once this lands
             for chunk_write in live:
@@ -212,6 +214,7 @@ class OutcomeStore:
                 after[claim.chunk] = updated = _claim_after(claim, chunk_write.results, writing)
                 for position, result in writing:
                     operations.append(Insert(_outcome_entity(pk, result, now)))
+                    outcomes.append((result.outcome.value, result.channel_id))
                     owners.append((claim.chunk, position))
                 claim_row = _claim_row(pk, updated, chunk_write.done, now, write)
                 operations.append(MergeIfUnchanged(claim_row, claim.etag))
@@ -232,6 +235,7 @@ class OutcomeStore:
                     lost |= await self._refused(pk, error, owners, kept_out, live)
                     continue
                 claim_etags = landed
+            telemetry().count_outcomes(outcomes)
             stands = {
                 chunk: replace(claim, etag=etag)
                 for (chunk, claim), etag in zip(after.items(), claim_etags, strict=True)

@@ -17,13 +17,19 @@ from azure.core.exceptions import ResourceExistsError
 from shared.settings import StorageAccount
 from shared.storage.client_options import client_options
 from shared.storage.tables import storage_errors
+from shared.telemetry.current import telemetry
 
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
     from azure.storage.queue.aio import QueueClient
 
-# A queue message holds 64 KiB; base64 makes 3 bytes 4, so the JSON may take 48 KiB.
-MAX_MESSAGE_JSON_BYTES = 48 * 1024
+# The W3C trace context a work item carries, so that the run taking it continues the trace of
+# the one that put it (`"traceparent":"00-<32 hex>-<16 hex>-01"` and a comma: 70 bytes).
+TRACE_CONTEXT = "traceparent"
+_TRACE_CONTEXT_ROOM = 96
+# A queue message holds 64 KiB; base64 makes 3 bytes 4, so the JSON may take 48 KiB, with room
+# left for the trace context.
+MAX_MESSAGE_JSON_BYTES = 48 * 1024 - _TRACE_CONTEXT_ROOM
 
 
 class MessageTooLargeError(ValueError):
@@ -47,6 +53,9 @@ class WorkQueue:
         text = json.dumps(item, separators=(",", ":"))
         if len(text.encode("utf-8")) > MAX_MESSAGE_JSON_BYTES:
             raise MessageTooLargeError(f"work item of {len(text)} characters")
+        traceparent = telemetry().traceparent()
+        if traceparent is not None:
+            text = json.dumps({**item, TRACE_CONTEXT: traceparent}, separators=(",", ":"))
         client = await self._ready_client()
         with storage_errors():
             await client.send_message(text, visibility_timeout=delay_seconds or None)

@@ -58,7 +58,6 @@ from shared.storage.tables import Table
 from shared.storage.tenant_index import TenantIndex
 from shared.telemetry.current import SERVER, telemetry
 from shared.telemetry.current import use as use_telemetry
-from shared.telemetry.exporters import configure as configure_telemetry
 from shared.telemetry.invocations import invocation_traceparent, route_template
 
 if TYPE_CHECKING:
@@ -501,7 +500,9 @@ def get_app() -> App:
     if _app is None:
         settings = Settings.from_env()
         if settings.telemetry.configured:
-            use_telemetry(configure_telemetry(settings.telemetry))
+            from shared.telemetry.exporters import configure
+
+            use_telemetry(configure(settings.telemetry))
         use_app(App.create(settings))
         logging.getLogger(__name__).info("App ready: %r", _app.settings)
     assert _app is not None

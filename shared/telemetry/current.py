@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Any
 
 # Span kinds, as OpenTelemetry names them.
 SERVER = "server"
@@ -18,19 +18,34 @@ CLIENT = "client"
 INTERNAL = "internal"
 
 
-class Span(Protocol):
-    def set(self, attributes: Mapping[str, Any]) -> None: ...
+class Span:
+    """A span as the app writes to it (a client call's too). This one, telemetry off, is every
+    span: it records nothing, and is its own context manager."""
+
+    def __enter__(self) -> Span:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def set(self, attributes: Mapping[str, Any]) -> None:
+        pass
 
     def fail(self, error_type: str) -> None:
         """Marks the span an error (error.type); its run still ends as it does."""
 
+    def answered(self, status: int) -> None:
+        """A client call's HTTP status (4xx and 5xx are errors)."""
 
-class ClientCall(Span, Protocol):
-    def answered(self, status: int) -> None: ...
+
+_NOTHING = Span()
 
 
-class Telemetry(Protocol):
-    enabled: bool
+class Telemetry:
+    """What the app records, and, as this base, telemetry off: every call returns at once, and no
+    OpenTelemetry module is imported. shared.telemetry.otel's OpenTelemetry records it."""
+
+    enabled = False
 
     def span(
         self,
@@ -43,93 +58,28 @@ class Telemetry(Protocol):
         """A span around a run (SERVER, CONSUMER) or a step of one. `parent` and `link` are W3C
         traceparents: the span continues `parent`'s trace (else the current one) and links to
         `link` (the host's own invocation, when the trace comes from a queue message)."""
+        return _NOTHING
 
     def annotate(self, attributes: Mapping[str, Any]) -> None:
         """Sets attributes on the current span (the run's, for its ids and counts)."""
 
     def traceparent(self) -> str | None:
         """The current span as a W3C traceparent, to carry inside a queue message."""
+        return None
 
     def client_call(
         self, method: str, template: str, api: str, url: str
-    ) -> AbstractContextManager[ClientCall]:
+    ) -> AbstractContextManager[Span]:
         """A CLIENT span around one outbound request ("<method> <template>", to `url`'s host),
         kept by the run's sampling (see sampling)."""
+        return _NOTHING
 
-    def tenant(self, tenant_id: str) -> AbstractContextManager[None]:
+    def tenant(self, tenant_id: str) -> AbstractContextManager[Any]:
         """Client calls made within carry the tenant (hashed)."""
+        return _NOTHING
 
     def count_outcomes(self, outcomes: Iterable[tuple[str, str]]) -> None:
         """(outcome, channel) of each target outcome written."""
-
-    def count_retry(self, tenant_id: str, status: int | None) -> None: ...
-
-    def count_throttled(self, tenant_id: str, api: str) -> None: ...
-
-    def record_budget_wait(self, tenant_id: str, seconds: float) -> None: ...
-
-    def record_queue_age(self, kind: str, seconds: float) -> None: ...
-
-    def record_notification_duration(self, seconds: float, state: str) -> None: ...
-
-    def count_callback(self, outcome: str) -> None: ...
-
-    def flush(self) -> None: ...
-
-    def shutdown(self) -> None: ...
-
-
-class _Nothing:
-    """A span, client call and context manager that records nothing."""
-
-    def __enter__(self) -> _Nothing:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        return None
-
-    def set(self, attributes: Mapping[str, Any]) -> None:
-        pass
-
-    def fail(self, error_type: str) -> None:
-        pass
-
-    def answered(self, status: int) -> None:
-        pass
-
-
-_NOTHING = _Nothing()
-
-
-class NoTelemetry:
-    """Telemetry off: every call returns at once, and no OpenTelemetry module is imported."""
-
-    enabled = False
-
-    def span(
-        self,
-        name: str,
-        kind: str,
-        attributes: Mapping[str, Any] | None = None,
-        parent: str | None = None,
-        link: str | None = None,
-    ) -> _Nothing:
-        return _NOTHING
-
-    def annotate(self, attributes: Mapping[str, Any]) -> None:
-        pass
-
-    def traceparent(self) -> str | None:
-        return None
-
-    def client_call(self, method: str, template: str, api: str, url: str) -> _Nothing:
-        return _NOTHING
-
-    def tenant(self, tenant_id: str) -> _Nothing:
-        return _NOTHING
-
-    def count_outcomes(self, outcomes: Iterable[tuple[str, str]]) -> None:
-        pass
 
     def count_retry(self, tenant_id: str, status: int | None) -> None:
         pass
@@ -150,13 +100,13 @@ class NoTelemetry:
         pass
 
     def flush(self) -> None:
-        pass
+        """Export what is recorded so far (before the process may end)."""
 
     def shutdown(self) -> None:
         pass
 
 
-_active: Telemetry = NoTelemetry()
+_active = Telemetry()
 
 
 def telemetry() -> Telemetry:

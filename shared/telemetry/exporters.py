@@ -17,7 +17,7 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any
 
-from shared.telemetry.current import NoTelemetry, Telemetry
+from shared.telemetry.current import Telemetry
 
 if TYPE_CHECKING:
     from shared.settings import TelemetrySettings
@@ -49,7 +49,7 @@ def configure(settings: TelemetrySettings) -> Telemetry:
     """The telemetry these settings ask for, built once per process (the providers it installs
     are process-wide: OpenTelemetry lets them be set once)."""
     if not settings.configured:
-        return NoTelemetry()
+        return Telemetry()
     if settings not in _configured:
         _configured[settings] = _built(settings)
     return _configured[settings]

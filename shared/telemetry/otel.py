@@ -22,7 +22,7 @@ from opentelemetry.trace import Link, SpanKind, Status, StatusCode, TracerProvid
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 import shared.telemetry.names as names
-from shared.telemetry.current import CLIENT, CONSUMER, INTERNAL, SERVER
+from shared.telemetry.current import CLIENT, CONSUMER, INTERNAL, SERVER, Telemetry
 from shared.telemetry.sampling import RunSampling
 
 _KINDS = {
@@ -76,7 +76,7 @@ class _ClientCall:
             self.error_type = str(status)
 
 
-class OpenTelemetry:
+class OpenTelemetry(Telemetry):
     enabled = True
 
     def __init__(

@@ -163,6 +163,16 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   }
 }
 
+// The workbook that reads the app's traces and metrics (README, "Watching it run").
+module workbook 'workbook.bicep' = {
+  name: 'workbook'
+  params: {
+    appInsightsId: appInsights.id
+    location: location
+    tags: tags
+  }
+}
+
 resource telemetryRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: appInsights
   name: guid(appInsights.id, identity.id, monitoringMetricsPublisher)

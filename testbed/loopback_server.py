@@ -14,8 +14,8 @@ from aiohttp import web
 
 
 class LoopbackServer:
-    def __init__(self) -> None:
-        self.port = 0
+    def __init__(self, port: int = 0) -> None:
+        self.port = port  # 0: any free port, the one chosen set here once started
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._runner: web.AppRunner | None = None
@@ -41,6 +41,6 @@ class LoopbackServer:
         self.routes(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.ssl_context())
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=self.ssl_context())
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]

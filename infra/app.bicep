@@ -328,6 +328,20 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
           value: 'Authorization=AAD;ClientId=${identity.properties.clientId}'
         }
+        // OpenTelemetry (host.json's telemetryMode): the worker hands each invocation the host's
+        // trace context, the app's spans continue it and go to the component above.
+        {
+          name: 'PYTHON_ENABLE_OPENTELEMETRY'
+          value: 'true'
+        }
+        {
+          name: 'OTEL_SERVICE_NAME'
+          value: functionAppName
+        }
+        {
+          name: 'TRACE_SENDS_PER_RUN'
+          value: '20'
+        }
         // The bot is the identity: no password, no secret to rotate.
         {
           name: 'MicrosoftAppType'

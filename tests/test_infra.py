@@ -32,6 +32,7 @@ NOT_DEPLOYED = {
     "AzureWebJobsStorage": "a connection string carries a key; the deployment is keyless",
     "AzureWebJobsStorage__tableServiceUri": "instead of __accountName, for another cloud",
     "AzureWebJobsStorage__queueServiceUri": "instead of __accountName, for another cloud",
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "a collector of one's own; deployed, it sends to its component",
 }
 
 

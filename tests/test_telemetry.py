@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -29,6 +30,7 @@ from opentelemetry.trace import SpanKind
 import shared.telemetry.names as names
 from devhost.invoke import invocation_trace_parent
 from shared.app import App
+from shared.delivery.outcomes import Outcome
 from shared.telemetry.current import use
 from shared.telemetry.otel import OpenTelemetry, tenant_hash
 from shared.telemetry.sampling import RunSampling
@@ -318,3 +320,13 @@ def test_opentelemetry_is_imported_only_when_telemetry_goes_somewhere(settings, 
     assert result.returncode == 0, result.stderr
     loaded = set(result.stdout.strip().splitlines()[-1].removeprefix("loaded:").split(","))
     assert loaded - {"opentelemetry", ""} == imported
+
+
+def test_the_workbook_the_kql_and_the_renderer_read_only_names_the_app_writes():
+    written = {v for k, v in vars(names).items() if k.isupper() and isinstance(v, str)}
+    written |= {names.DELIVERY_OUTCOME_PREFIX + outcome.value for outcome in Outcome}
+    for path in ("infra/workbook.bicep", "README.md", "tools/render_workbook.py"):
+        text = (REPO_ROOT / path).read_text(encoding="utf-8")
+        read = set(re.findall(r"\"((?:notify|teams)\.[a-z_.]+)\"", text))
+        assert read, f"{path} reads no telemetry name"
+        assert read <= written, f"{path} reads names the app does not write: {read - written}"

@@ -524,7 +524,7 @@ def draw_progress(svg: Svg, box: Box, series: dict[str, list[tuple[float, int]]]
     area = panel(
         svg,
         box,
-        f"Progress of {title_id}: targets done by outcome",
+        f"Progress of {title_id[:8]}…: targets done by outcome",
         "progressQuery · sending runs' notify.delivery.<outcome>, by end (10 s bins), cumulative",
     )
     times = sorted({t for points in series.values() for t, _ in points})
@@ -568,7 +568,7 @@ def draw_send_rate(
     area = panel(
         svg,
         box,
-        f"Sends per second of {title_id}, against one tenant's budget",
+        f"Sends per second of {title_id[:8]}…, against one tenant's 50/s",
         "sendRateQuery · runs' notify.delivery.sent over their seconds;"
         " sendRateMetricQuery · notify.sends",
     )

@@ -32,6 +32,7 @@ from devhost.invoke import invocation_trace_parent
 from shared.app import App
 from shared.delivery.outcomes import Outcome
 from shared.telemetry.current import use
+from shared.telemetry.exporters import entra_identity
 from shared.telemetry.otel import OpenTelemetry, tenant_hash
 from shared.telemetry.sampling import RunSampling
 from tests.support.credentials import APP_PASSWORD
@@ -330,3 +331,11 @@ def test_the_workbook_the_kql_and_the_renderer_read_only_names_the_app_writes():
         read = set(re.findall(r"\"((?:notify|teams)\.[a-z_.]+)\"", text))
         assert read, f"{path} reads no telemetry name"
         assert read <= written, f"{path} reads names the app does not write: {read - written}"
+
+
+def test_azure_monitor_sends_with_the_managed_identity_the_host_setting_names():
+    client = "11111111-2222-3333-4444-555555555555"
+    assert entra_identity(f"Authorization=AAD;ClientId={client}") == client
+    assert entra_identity("Authorization=AAD") == ""  # the system-assigned identity
+    assert entra_identity("") is None  # the connection string's key
+    assert entra_identity("Authorization=Other") is None

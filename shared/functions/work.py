@@ -104,7 +104,10 @@ class WorkRunner:
                 {names.NOTIFICATION_ID: item.notification_id, names.WORK_REDELIVERED: redelivered}
             )
             if received.inserted_at is not None:
-                age = (self._clock() - received.inserted_at).total_seconds()
+                inserted_at = received.inserted_at
+                if inserted_at.tzinfo is None:  # the worker's parse of a time without a zone
+                    inserted_at = inserted_at.replace(tzinfo=timezone.utc)
+                age = (self._clock() - inserted_at).total_seconds()
                 span.set({names.WORK_AGE: round(age, 3)})
                 telemetry().record_queue_age(kind, age)
             await self._handlers.of(item).run(item, redelivered)

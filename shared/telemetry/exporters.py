@@ -125,17 +125,20 @@ def _azure_monitor(
     )
 
 
-def _entra_credential(authentication_string: str) -> Any:
-    """The identity to send with, from the Functions host's own setting
-    (`Authorization=AAD;ClientId=<id>`): None keeps the connection string's key."""
+def entra_identity(authentication_string: str) -> str | None:
+    """The managed identity to send with, from the Functions host's own setting
+    (`Authorization=AAD;ClientId=<id>`): its client id, "" for the system-assigned one, None to
+    send with the connection string's key."""
     parts = dict(part.split("=", 1) for part in authentication_string.split(";") if "=" in part)
-    if parts.get("Authorization", "").upper() != "AAD":
+    if parts.get("Authorization", "").strip().upper() != "AAD":
+        return None
+    return parts.get("ClientId", "").strip()
+
+
+def _entra_credential(authentication_string: str) -> Any:
+    client_id = entra_identity(authentication_string)
+    if client_id is None:
         return None
     from azure.identity import ManagedIdentityCredential
 
-    client_id = parts.get("ClientId")
-    return (
-        ManagedIdentityCredential(client_id=client_id)
-        if client_id
-        else (ManagedIdentityCredential())
-    )
+    return ManagedIdentityCredential(client_id=client_id or None)

@@ -245,7 +245,6 @@ class App:
                 ),
                 after_outcomes=done_events.after,
                 queue_name=settings.notify_queue,
-                clock=clock,
             ),
             timer_job=TimerJob(
                 notifier,

@@ -141,7 +141,7 @@ class TelemetrySettings:
 
     connection_string: str = ""  # APPLICATIONINSIGHTS_CONNECTION_STRING
     authentication_string: str = ""  # APPLICATIONINSIGHTS_AUTHENTICATION_STRING (no secret)
-    otlp_endpoint: str = ""  # OTEL_EXPORTER_OTLP_ENDPOINT or a per-signal one
+    otlp_endpoint: str = ""  # OTEL_EXPORTER_OTLP_ENDPOINT
     disabled: bool = False  # OTEL_SDK_DISABLED
     # A run traces its first this many outbound requests, then one in this many (see sampling).
     sends_traced_per_run: int = 20
@@ -321,9 +321,7 @@ class Settings:
             telemetry=TelemetrySettings(
                 connection_string=get("APPLICATIONINSIGHTS_CONNECTION_STRING"),
                 authentication_string=get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING"),
-                otlp_endpoint=get("OTEL_EXPORTER_OTLP_ENDPOINT")
-                or get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-                or get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
+                otlp_endpoint=get("OTEL_EXPORTER_OTLP_ENDPOINT"),
                 disabled=get("OTEL_SDK_DISABLED").lower() == "true",
                 sends_traced_per_run=get_int("TRACE_SENDS_PER_RUN", 20, minimum=0),
             ),

@@ -26,10 +26,6 @@ from shared.telemetry.invocations import invocation_traceparent
 logger = logging.getLogger(__name__)
 
 
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 @dataclass(frozen=True)
 class Received:
     """What the host says of the queue message beside its body."""
@@ -46,11 +42,9 @@ class WorkRunner:
         handlers: WorkHandlers,
         after_outcomes: Callable[[str, bool], Awaitable[None]] | None = None,
         queue_name: str = "",
-        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._handlers = handlers
         self._queue_name = queue_name
-        self._clock = clock
         # Told of each run that may have recorded a notification's last outcomes (the `done`
         # callback event).
         self._after_outcomes = after_outcomes
@@ -107,7 +101,8 @@ class WorkRunner:
                 inserted_at = received.inserted_at
                 if inserted_at.tzinfo is None:  # the worker's parse of a time without a zone
                     inserted_at = inserted_at.replace(tzinfo=timezone.utc)
-                age = (self._clock() - inserted_at).total_seconds()
+                # The wall clock, not the app's: the queue service stamped the insertion time.
+                age = (datetime.now(timezone.utc) - inserted_at).total_seconds()
                 span.set({names.WORK_AGE: round(age, 3)})
                 telemetry().record_queue_age(kind, age)
             await self._handlers.of(item).run(item, redelivered)

@@ -3,9 +3,9 @@
 - APPLICATIONINSIGHTS_CONNECTION_STRING: Azure Monitor, through Microsoft's OpenTelemetry distro
   (azure-monitor-opentelemetry), with Entra auth when APPLICATIONINSIGHTS_AUTHENTICATION_STRING
   names a managed identity (the Bicep turns the component's local auth off).
-- OTEL_EXPORTER_OTLP_ENDPOINT (or a per-signal OTEL_EXPORTER_OTLP_*_ENDPOINT): OTLP over
-  HTTP/protobuf to any collector. The SDK reads the other OTEL_* variables itself
-  (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_BSP_SCHEDULE_DELAY,
+- OTEL_EXPORTER_OTLP_ENDPOINT: OTLP over HTTP/protobuf to any collector, traces and metrics. The
+  SDK reads the other OTEL_* variables itself (a per-signal OTEL_EXPORTER_OTLP_*_ENDPOINT beside
+  it, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_BSP_SCHEDULE_DELAY,
   OTEL_METRIC_EXPORT_INTERVAL, OTEL_TRACES_SAMPLER, OTEL_EXPORTER_OTLP_HEADERS, ...).
 - Both: both. Neither (or OTEL_SDK_DISABLED=true): nothing, and no OpenTelemetry module is
   imported (cold start: see the README's figures).

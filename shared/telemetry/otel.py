@@ -32,6 +32,9 @@ _KINDS = {
     INTERNAL: SpanKind.INTERNAL,
 }
 _PROPAGATOR = TraceContextTextMapPropagator()
+# Waits and ages from milliseconds (a free budget) to an hour (a backlog, a long broadcast): the
+# SDK's default buckets are made for milliseconds.
+SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 # Per run (copied into the tasks the run starts): its sampling of client calls, and the tenant a
 # send task is for.
 _sampling: contextvars.ContextVar[RunSampling | None] = contextvars.ContextVar(
@@ -97,13 +100,22 @@ class OpenTelemetry(Telemetry):
             names.THROTTLED, names.RESPONSES_UNIT, "429 answers from the Bot Connector or Graph"
         )
         self._budget_wait = meter.create_histogram(
-            names.BUDGET_WAIT, names.SECONDS, "A send's wait for its tenant's rate budget"
+            names.BUDGET_WAIT,
+            names.SECONDS,
+            "A send's wait for its tenant's rate budget",
+            explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
         )
         self._queue_age = meter.create_histogram(
-            names.QUEUE_AGE, names.SECONDS, "A work item's age when a run took it"
+            names.QUEUE_AGE,
+            names.SECONDS,
+            "A work item's age when a run took it",
+            explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
         )
         self._duration = meter.create_histogram(
-            names.NOTIFICATION_DURATION, names.SECONDS, "A notification's creation to settled"
+            names.NOTIFICATION_DURATION,
+            names.SECONDS,
+            "A notification's creation to settled",
+            explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
         )
         self._callbacks = meter.create_counter(
             names.CALLBACK_DELIVERIES, names.DELIVERIES_UNIT, "Callback deliveries by outcome"

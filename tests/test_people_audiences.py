@@ -10,8 +10,10 @@ from collections.abc import Iterator
 
 import jwt
 import pytest
+from opentelemetry.trace import SpanKind
 
 from shared.app import App
+from shared.telemetry.names import API, GRAPH, HTTP_STATUS, THROTTLED
 from testbed.activities import activity
 from testbed.graph_stub import GraphStub
 from tests.support.credentials import APP_ID
@@ -19,6 +21,7 @@ from tests.support.functions import all_targets, get_status, post_activity, post
 from tests.support.http_client import post
 from tests.support.references import stored_references
 from tests.support.runners import Runners, runner_env, status_when_settled
+from tests.support.telemetry import recording
 from tests.support.work_queue import run_queued_work
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -387,3 +390,32 @@ async def test_a_question_sent_into_an_installed_chat_takes_its_answer_from_team
     status = (await get_status(accepted.body["id"])).body
     assert [a["choice"] for a in status["answers"]] == ["Yes"]
     assert "recorded your answer" in channel.received[0].activity["text"]
+
+
+async def test_graph_calls_are_traced_by_route_without_the_people_in_them(
+    people_app, graph, channel
+):
+    named = [graph.add_user(person(), f"person{n}@contoso.example") for n in range(3)]
+    group = person()
+    graph.add_group(group, users=[named[0]["id"]])
+    graph.answer(group, 429, "TooManyRequests", "Slow down", headers={"Retry-After": "0"})
+
+    with recording(sends_per_run=1000) as recorded:
+        await notify({"groups": [group], "userIds": [u["userPrincipalName"] for u in named]})
+        await run_queued_work(people_app)
+
+    calls = [s for s in recorded.of_kind(SpanKind.CLIENT) if s.attributes[API] == GRAPH]
+    assert len(calls) == len(graph.calls)
+    assert {s.name for s in calls} >= {
+        "GET /v1.0/groups/{id}/transitiveMembers/microsoft.graph.user",
+        "POST /v1.0/$batch",
+        "POST /v1.0/users/{id}/teamwork/installedApps",
+    }
+    assert sorted(s.attributes[HTTP_STATUS] for s in calls if s.attributes[HTTP_STATUS] >= 400) == [
+        429
+    ]
+    recorded_text = repr([(s.name, dict(s.attributes)) for s in recorded.spans()])
+    assert not any(
+        u["userPrincipalName"] in recorded_text or u["id"] in recorded_text for u in named
+    )
+    assert recorded.totals(THROTTLED, by=API) == {GRAPH: 1}

@@ -15,81 +15,30 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 
 import azure.functions as func
 import pytest
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
 
 import shared.telemetry.names as names
 from devhost.invoke import invocation_trace_parent
 from shared.app import App
 from shared.delivery.outcomes import Outcome
-from shared.telemetry.current import use
 from shared.telemetry.exporters import entra_identity
-from shared.telemetry.otel import OpenTelemetry, tenant_hash
+from shared.telemetry.otel import tenant_hash
 from shared.telemetry.sampling import RunSampling
 from tests.support.credentials import APP_PASSWORD
 from tests.support.devhost_process import REPO_ROOT
 from tests.support.functions import get_status, post_notify
 from tests.support.references import store_conversations
+from tests.support.telemetry import Recorded, recording
 from tests.support.work_queue import run_queued_work
 
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
 CALLER = f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"
 TENANTS = ("tenant-a", "tenant-b", "tenant-c")
-
-
-@dataclass
-class Recorded:
-    exporter: InMemorySpanExporter
-    reader: InMemoryMetricReader
-
-    def spans(self) -> list[ReadableSpan]:
-        return list(self.exporter.get_finished_spans())
-
-    def of_kind(self, kind: SpanKind) -> list[ReadableSpan]:
-        return [s for s in self.spans() if s.kind is kind]
-
-    def points(self, metric: str) -> list:
-        """Every data point of `metric` (cumulative: each is the total for its attributes)."""
-        data = self.reader.get_metrics_data()
-        return [
-            point
-            for resource in (data.resource_metrics if data else [])
-            for scope in resource.scope_metrics
-            for found in scope.metrics
-            if found.name == metric
-            for point in found.data.data_points
-        ]
-
-    def totals(self, metric: str, by: str) -> dict[str, int]:
-        totals: Counter[str] = Counter()
-        for point in self.points(metric):
-            totals[point.attributes[by]] += point.value
-        return dict(totals)
-
-
-@contextmanager
-def recording(sends_per_run: int) -> Iterator[Recorded]:
-    exporter, reader = InMemorySpanExporter(), InMemoryMetricReader()
-    tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
-    meter_provider = MeterProvider(metric_readers=[reader])
-    replaced = use(OpenTelemetry(tracer_provider, meter_provider, sends_per_run))
-    try:
-        yield Recorded(exporter, reader)
-    finally:
-        use(replaced)
-        tracer_provider.shutdown()
-        meter_provider.shutdown()
 
 
 @pytest.fixture

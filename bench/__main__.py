@@ -12,8 +12,9 @@ send inline (NOTIFY_INLINE_MAX_TARGETS >= N).
 Queued delivery (see bench/queued.py): the queue path against the inline one on N references
 and the Table operations it costs per target; worker processes sharing 20 tenants' rate limits
 (1, 2, 4 workers); a `to.tenantIds` audience of 20 tenants beside another tenant's references;
-one tenant drained by 2 workers. The issue's targets are printed beside each
-figure, and together at the end. With the import times: the reminder phrase table's scores and
+one tenant drained by 2 workers; telemetry on against off, inline and queued
+(bench/telemetry.py). The issue's targets are printed beside each figure, and together at the end.
+With the import times: the reminder phrase table's scores and
 the import cost of the reminders' recognizer (bench/recognizers.py). Last, a 1,200-member team
 reached one to one at the default limits, twice (bench/teams.py); and a 5,000-person directory
 group, the app installed for each through Graph, then reached again (bench/people.py); and the
@@ -48,6 +49,7 @@ from bench.queued import (
     tenants_in_parallel,
 )
 from bench.seed import conversation_id, seed, tenant_of
+from bench.telemetry import telemetry_on_off
 from devhost.azurite import Azurite
 from testbed.channel_stub import ChannelStub
 
@@ -97,6 +99,11 @@ def parse_args() -> argparse.Namespace:
     queued = parser.add_argument_group("queued delivery")
     queued.add_argument(
         "--skip-queue", action="store_true", help="skip queue vs inline and its Table operations"
+    )
+    queued.add_argument(
+        "--skip-telemetry",
+        action="store_true",
+        help="skip telemetry on against off (OTLP to a loopback collector), inline and queued",
     )
     queued.add_argument("--skip-scale-out", action="store_true")
     queued.add_argument(
@@ -343,10 +350,13 @@ async def main() -> None:
                 and args.skip_one_tenant
                 and args.skip_tenants_in_parallel
                 and args.skip_tenant_audience
+                and args.skip_telemetry
             ):
                 with QueuedBench(azurite, stub) as bench:
                     if not args.skip_queue:
                         targets += await queue_vs_inline(args, bench)
+                    if not args.skip_telemetry:
+                        targets += await telemetry_on_off(args, bench)
                     if not args.skip_latency:
                         targets += await post_to_last_delivery(args, bench)
                     if args.chaos:

@@ -14,8 +14,11 @@ import time
 from dataclasses import asdict, dataclass
 
 import aiohttp
+import azure.functions as func
 
+import notify_http
 from bench.measure import cpu_seconds, peak_rss_mb
+from devhost.outputs import OutputValue
 from shared.app import get_app
 from shared.channel.connector import activity_url
 from shared.delivery.outbound import OutboundMessage, ProactivePayloads
@@ -42,13 +45,23 @@ async def _references(limit: int) -> list:
 
 
 async def project(n: int, concurrency: int) -> int:
-    """The app's own path: notify_http's handler, streaming references from the table."""
-    result = await get_app().notify.handle(
-        json.dumps({"text": TEXT}).encode(), {"Content-Type": "application/json"}
+    """The app's own path: notify_http's entry point, streaming references from the table.
+
+    Called as the worker calls it, so that telemetry on (settings in the environment) gives the
+    request its SERVER span: the span each run samples its client spans under."""
+    request = func.HttpRequest(
+        method="POST",
+        url="http://127.0.0.1:7071/api/notify",
+        headers={"Content-Type": "application/json"},
+        params={},
+        route_params={},
+        body=json.dumps({"text": TEXT}).encode(),
     )
-    assert result.status == 200, result.body
-    assert result.body["sent"] == n, result.body
-    return result.body["sent"]
+    response = await notify_http.main(request, OutputValue())
+    body = json.loads(response.get_body())
+    assert response.status_code == 200, body
+    assert body["sent"] == n, body
+    return body["sent"]
 
 
 async def stock(n: int, concurrency: int) -> int:

@@ -395,7 +395,8 @@ async def test_a_question_sent_into_an_installed_chat_takes_its_answer_from_team
 async def test_graph_calls_are_traced_by_route_without_the_people_in_them(
     people_app, graph, channel
 ):
-    named = [graph.add_user(person(), f"person{n}@contoso.example") for n in range(3)]
+    # Addresses of their own: the stub keeps earlier tests' people (installed for already).
+    named = [graph.add_user(person(), f"traced{n}@contoso.example") for n in range(3)]
     group = person()
     graph.add_group(group, users=[named[0]["id"]])
     graph.answer(group, 429, "TooManyRequests", "Slow down", headers={"Retry-After": "0"})

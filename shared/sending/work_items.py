@@ -18,8 +18,7 @@ from typing import Any
 
 from shared.notifications.callback import ACTION, ANSWERED, REACTION, READ
 from shared.notifications.outcome_store import TARGETS_PER_CHUNK
-from shared.storage.queues import MAX_MESSAGE_JSON_BYTES, TRACE_CONTEXT
-from shared.telemetry.current import telemetry
+from shared.storage.queues import MAX_MESSAGE_JSON_BYTES, with_trace_context
 
 EXPAND, CHUNK, ROSTER, CHANNELS, PEOPLE, WAKE, ENGAGEMENT, CALLBACK = (
     "expand",
@@ -159,10 +158,7 @@ class WakeItem:
     def message(self) -> str:
         """The text for a queue output binding (the host writes it to the queue as it is), in
         the trace of the run that wrote it, as WorkQueue.put's items are."""
-        traceparent = telemetry().traceparent()
-        if traceparent is None:
-            return json.dumps(self.to_json())
-        return json.dumps({**self.to_json(), TRACE_CONTEXT: traceparent})
+        return json.dumps(with_trace_context(self.to_json()))
 
 
 @dataclass(frozen=True)

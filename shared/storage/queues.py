@@ -32,6 +32,13 @@ _TRACE_CONTEXT_ROOM = 96
 MAX_MESSAGE_JSON_BYTES = 48 * 1024 - _TRACE_CONTEXT_ROOM
 
 
+def with_trace_context(item: dict[str, Any]) -> dict[str, Any]:
+    """The item with the current span's traceparent beside it (TRACE_CONTEXT), or the item itself
+    when no span is being recorded: the run that takes it continues that trace."""
+    traceparent = telemetry().traceparent()
+    return item if traceparent is None else {**item, TRACE_CONTEXT: traceparent}
+
+
 class MessageTooLargeError(ValueError):
     """A work item that would not fit one queue message (a bug: items are built to fit)."""
 
@@ -53,9 +60,8 @@ class WorkQueue:
         text = json.dumps(item, separators=(",", ":"))
         if len(text.encode("utf-8")) > MAX_MESSAGE_JSON_BYTES:
             raise MessageTooLargeError(f"work item of {len(text)} characters")
-        traceparent = telemetry().traceparent()
-        if traceparent is not None:
-            text = json.dumps({**item, TRACE_CONTEXT: traceparent}, separators=(",", ":"))
+        if (traced := with_trace_context(item)) is not item:
+            text = json.dumps(traced, separators=(",", ":"))
         client = await self._ready_client()
         with storage_errors():
             await client.send_message(text, visibility_timeout=delay_seconds or None)

@@ -11,11 +11,9 @@ from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
-# Span kinds, as OpenTelemetry names them.
+# The kinds of a run's span, as OpenTelemetry names them (client calls have their own method).
 SERVER = "server"
 CONSUMER = "consumer"
-CLIENT = "client"
-INTERNAL = "internal"
 
 
 class Span:
@@ -45,8 +43,6 @@ class Telemetry:
     """What the app records, and, as this base, telemetry off: every call returns at once, and no
     OpenTelemetry module is imported. shared.telemetry.otel's OpenTelemetry records it."""
 
-    enabled = False
-
     def span(
         self,
         name: str,
@@ -55,7 +51,7 @@ class Telemetry:
         parent: str | None = None,
         link: str | None = None,
     ) -> AbstractContextManager[Span]:
-        """A span around a run (SERVER, CONSUMER) or a step of one. `parent` and `link` are W3C
+        """A span around a run (kind SERVER or CONSUMER). `parent` and `link` are W3C
         traceparents: the span continues `parent`'s trace (else the current one) and links to
         `link` (the host's own invocation, when the trace comes from a queue message)."""
         return _NOTHING

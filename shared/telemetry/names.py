@@ -13,14 +13,12 @@ SCOPE = "proactive-notify"
 # Span names. HTTP spans are named "<METHOD> <route>"; a work item's is "process <kind>".
 PROCESS = "process"
 TIMER_RUN = "notify_timer"
-SEND_QUEUE = "notify-work"  # messaging.destination.name when the queue's name is not known
 
 # Span attributes.
 NOTIFICATION_ID = "notify.notification.id"
 NOTIFICATION_PATH = "notify.notification.path"  # INLINE or QUEUED
 INLINE = "inline"  # sent within the request that asked for it
 QUEUED = "queued"  # sent by work items on the queue
-NOTIFICATION_TARGETS = "notify.notification.targets"
 WORK_KIND = "notify.work.kind"
 WORK_REDELIVERED = "notify.work.redelivered"
 WORK_AGE = "notify.work.age_seconds"

@@ -12,7 +12,7 @@ import hashlib
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,14 +22,12 @@ from opentelemetry.trace import Link, SpanKind, Status, StatusCode, TracerProvid
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 import shared.telemetry.names as names
-from shared.telemetry.current import CLIENT, CONSUMER, INTERNAL, SERVER, Telemetry
+from shared.telemetry.current import CONSUMER, SERVER, Telemetry
 from shared.telemetry.sampling import RunSampling
 
 _KINDS = {
     SERVER: SpanKind.SERVER,
     CONSUMER: SpanKind.CONSUMER,
-    CLIENT: SpanKind.CLIENT,
-    INTERNAL: SpanKind.INTERNAL,
 }
 _PROPAGATOR = TraceContextTextMapPropagator()
 # Waits and ages from milliseconds (a free budget) to an hour (a backlog, a long broadcast): the
@@ -80,8 +78,6 @@ class _ClientCall:
 
 
 class OpenTelemetry(Telemetry):
-    enabled = True
-
     def __init__(
         self, tracer_provider: TracerProvider, meter_provider: MeterProvider, sends_per_run: int
     ) -> None:
@@ -99,23 +95,19 @@ class OpenTelemetry(Telemetry):
         self._throttled = meter.create_counter(
             names.THROTTLED, names.RESPONSES_UNIT, "429 answers from the Bot Connector or Graph"
         )
-        self._budget_wait = meter.create_histogram(
-            names.BUDGET_WAIT,
-            names.SECONDS,
-            "A send's wait for its tenant's rate budget",
+        seconds = partial(
+            meter.create_histogram,
+            unit=names.SECONDS,
             explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
         )
-        self._queue_age = meter.create_histogram(
-            names.QUEUE_AGE,
-            names.SECONDS,
-            "A work item's age when a run took it",
-            explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
+        self._budget_wait = seconds(
+            names.BUDGET_WAIT, description="A send's wait for its tenant's rate budget"
         )
-        self._duration = meter.create_histogram(
-            names.NOTIFICATION_DURATION,
-            names.SECONDS,
-            "A notification's creation to settled",
-            explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
+        self._queue_age = seconds(
+            names.QUEUE_AGE, description="A work item's age when a run took it"
+        )
+        self._duration = seconds(
+            names.NOTIFICATION_DURATION, description="A notification's creation to settled"
         )
         self._callbacks = meter.create_counter(
             names.CALLBACK_DELIVERIES, names.DELIVERIES_UNIT, "Callback deliveries by outcome"
@@ -139,14 +131,11 @@ class OpenTelemetry(Telemetry):
             attributes=dict(attributes or {}),
             links=links,
         ) as span:
-            sampling = None
-            if kind in (SERVER, CONSUMER):
-                sampling = _sampling.set(RunSampling(self._sends_per_run))
+            sampling = _sampling.set(RunSampling(self._sends_per_run))
             try:
                 yield _RunSpan(span)
             finally:
-                if sampling is not None:
-                    _sampling.reset(sampling)
+                _sampling.reset(sampling)
 
     def annotate(self, attributes: Mapping[str, Any]) -> None:
         span = trace.get_current_span()
